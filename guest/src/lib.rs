@@ -1,0 +1,155 @@
+//! The spaces component: glue from the WIT `storage` interface to the modules that hold the protocol knowledge.
+//! Pure modules (encode, sigv4, xml, addressing, retry, multipart, headers, errors) do no I/O and are unit-tested
+//! natively; `http` is the only module that talks to wasi:http; `client` composes them into S3 operations.
+
+wit_bindgen::generate!({
+    path: "../wit",
+    world: "client",
+    generate_all,
+});
+
+mod addressing;
+mod client;
+mod encode;
+mod errors;
+mod headers;
+mod http;
+mod multipart;
+mod retry;
+mod sigv4;
+mod xml;
+
+use exports::spaces::storage::storage::{
+    ByteRange, Guest, GuestClient, GuestDownload, ListPage, ListRequest, ObjectSummary,
+    PresignMethod, PresignRequest, Presigned, PutOptions, PutResult,
+};
+use spaces::storage::types::{Config, Error, ObjectMeta};
+use std::rc::Rc;
+use wasi::io::streams::{InputStream, OutputStream};
+
+struct Component;
+
+impl Guest for Component {
+    type Client = ClientResource;
+    type Download = client::Download;
+}
+
+/// The exported `client` resource; downloads share its configuration and signer to resume broken bodies.
+struct ClientResource(Rc<client::Client>);
+
+impl GuestClient for ClientResource {
+    fn open(cfg: Config) -> Result<exports::spaces::storage::storage::Client, Error> {
+        let inner = client::Client::new(&cfg)?;
+        Ok(exports::spaces::storage::storage::Client::new(
+            ClientResource(Rc::new(inner)),
+        ))
+    }
+
+    fn put_object(
+        &self,
+        key: String,
+        body: InputStream,
+        size: Option<u64>,
+        opts: PutOptions,
+    ) -> Result<PutResult, Error> {
+        let h = headers::ObjectHeaders {
+            content_type: opts.content_type.as_deref(),
+            cache_control: opts.cache_control.as_deref(),
+            acl: opts.acl,
+            metadata: &opts.metadata,
+        };
+        let (etag, size, parts) = self.0.put_object(&key, &body, size, &h)?;
+        Ok(PutResult { etag, size, parts })
+    }
+
+    fn get_object(
+        &self,
+        key: String,
+        range: Option<ByteRange>,
+    ) -> Result<exports::spaces::storage::storage::Download, Error> {
+        let download = self.0.get_object(&key, range.map(|r| (r.first, r.last)))?;
+        Ok(exports::spaces::storage::storage::Download::new(download))
+    }
+
+    fn head_object(&self, key: String) -> Result<ObjectMeta, Error> {
+        self.0.head_object(&key)
+    }
+
+    fn exists(&self, key: String) -> Result<bool, Error> {
+        match self.0.head_object(&key) {
+            Ok(_) => Ok(true),
+            Err(Error::NotFound(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn delete_object(&self, key: String) -> Result<(), Error> {
+        self.0.delete_object(&key)
+    }
+
+    fn list_objects(&self, req: ListRequest) -> Result<ListPage, Error> {
+        let listing = self.0.list_objects(
+            req.prefix.as_deref(),
+            req.delimiter.as_deref(),
+            req.continuation.as_deref(),
+            req.max_keys,
+        )?;
+        Ok(ListPage {
+            objects: listing
+                .objects
+                .into_iter()
+                .map(|o| ObjectSummary {
+                    key: o.key,
+                    size: o.size,
+                    etag: o.etag,
+                    last_modified: o.last_modified,
+                    storage_class: o.storage_class,
+                })
+                .collect(),
+            common_prefixes: listing.common_prefixes,
+            next_continuation: listing.next_continuation,
+        })
+    }
+
+    fn copy_object(&self, src_key: String, dst_key: String) -> Result<String, Error> {
+        self.0.copy_object(&src_key, &dst_key)
+    }
+
+    fn public_url(&self, key: String) -> Result<String, Error> {
+        self.0.public_url(&key)
+    }
+
+    fn cdn_url(&self, key: String) -> Result<String, Error> {
+        self.0.cdn_url(&key)
+    }
+
+    fn presign(&self, req: PresignRequest) -> Result<Presigned, Error> {
+        let method = match req.method {
+            PresignMethod::Get => "GET",
+            PresignMethod::Put => "PUT",
+            PresignMethod::Delete => "DELETE",
+        };
+        let (url, expires_at) =
+            self.0
+                .presign(&req.key, method, req.expires_seconds, &req.signed_headers)?;
+        Ok(Presigned { url, expires_at })
+    }
+
+    fn health(&self) -> Result<u64, Error> {
+        self.0.health()
+    }
+}
+
+impl GuestDownload for client::Download {
+    fn meta(&self) -> ObjectMeta {
+        self.meta.clone()
+    }
+
+    fn write_to(&self, sink: &OutputStream) -> Result<u64, Error> {
+        client::Download::write_to(self, sink)
+    }
+}
+
+// Native builds (unit tests of the pure modules) link no component exports.
+#[cfg(target_arch = "wasm32")]
+export!(Component);

@@ -1,0 +1,70 @@
+//! Multipart planning: S3's size limits and the part size that keeps an object within 10,000 parts. Pure.
+
+pub const MIB: u64 = 1 << 20;
+/// Smallest part S3 accepts (the last part may be smaller).
+pub const MIN_PART: u64 = 5 * MIB;
+pub const MAX_PART: u64 = 5 * 1024 * MIB;
+pub const MAX_PARTS: u64 = 10_000;
+pub const MAX_OBJECT: u64 = 5 * 1024 * 1024 * MIB;
+/// Default size above which uploads go multipart, and default part size.
+pub const DEFAULT_THRESHOLD: u64 = 16 * MIB;
+pub const DEFAULT_PART: u64 = 16 * MIB;
+
+/// The part size for an object of `size` bytes (unknown for streams): at least `configured` and 5 MiB, rounded
+/// up to whole MiB, large enough that the object needs at most 10,000 parts.
+pub fn part_size(size: Option<u64>, configured: u64) -> Result<u64, String> {
+    if let Some(s) = size {
+        if s > MAX_OBJECT {
+            return Err(format!("object of {s} bytes exceeds the 5 TiB limit"));
+        }
+    }
+    let needed = size.map_or(0, |s| s.div_ceil(MAX_PARTS));
+    let part = configured.max(MIN_PART).max(needed).div_ceil(MIB) * MIB;
+    Ok(part.min(MAX_PART))
+}
+
+/// Validates a configured threshold or part size.
+pub fn validate(name: &str, value: u64) -> Result<(), String> {
+    if (MIN_PART..=MAX_PART).contains(&value) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name} must be between 5 MiB and 5 GiB, got {value} bytes"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn part_size_respects_limits() {
+        assert_eq!(part_size(Some(100 * MIB), DEFAULT_PART).unwrap(), 16 * MIB);
+        assert_eq!(part_size(None, MIN_PART).unwrap(), 5 * MIB);
+        assert_eq!(
+            part_size(Some(1), 1).unwrap(),
+            MIN_PART,
+            "never below 5 MiB"
+        );
+        assert_eq!(
+            part_size(Some(6 * MIB + 1), 6 * MIB + 1).unwrap(),
+            7 * MIB,
+            "whole MiB"
+        );
+        let big = 1024 * 1024 * MIB; // 1 TiB needs parts of at least 105 MiB to stay within 10,000
+        let p = part_size(Some(big), DEFAULT_PART).unwrap();
+        assert!(big.div_ceil(p) <= MAX_PARTS && p == 105 * MIB, "{p}");
+        assert!(
+            MAX_OBJECT.div_ceil(part_size(Some(MAX_OBJECT), DEFAULT_PART).unwrap()) <= MAX_PARTS
+        );
+        assert!(part_size(Some(MAX_OBJECT + 1), DEFAULT_PART).is_err());
+    }
+
+    #[test]
+    fn validation() {
+        assert!(validate("part-size", 5 * MIB).is_ok());
+        assert!(validate("part-size", 5 * MIB - 1).is_err());
+        assert!(validate("part-size", MAX_PART + 1).is_err());
+    }
+}

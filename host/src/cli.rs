@@ -1,0 +1,369 @@
+//! The command line: parsing (clap) and one handler per command. Handlers talk to the component through a
+//! [`Session`]; what they print is for people on stdout, diagnostics on stderr, and exit codes say what happened.
+
+use crate::bindings::storage::{ByteRange, ListRequest, PresignMethod, PresignRequest, PutOptions};
+use crate::bindings::types::{Acl, ObjectMeta};
+use crate::config::Connection;
+use crate::content_type;
+use crate::session::{Failure, Outcome, Session};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
+
+const AFTER_HELP: &str = "\
+Configuration comes from flags or the environment: SPACES_ENDPOINT, SPACES_REGION, SPACES_BUCKET,
+SPACES_PATH_STYLE=1, and credentials from SPACES_ACCESS_KEY_ID / SPACES_SECRET_ACCESS_KEY (or the AWS_*
+equivalents, or a .env file in the working directory).
+
+Exit codes: 0 success, 1 failure, 2 usage or invalid argument, 3 not found, 4 access denied or bad credentials.";
+
+#[derive(Parser, Debug)]
+#[command(name = "spaces", version, about = "DigitalOcean Spaces (and any S3-compatible store) from the command line", after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(flatten)]
+    pub conn: Connection,
+    /// Print the Prometheus metrics of this run to stderr when done
+    #[arg(long, global = true)]
+    pub print_metrics: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Upload FILE (or - for stdin) as KEY; large bodies go multipart automatically
+    Put {
+        /// File to upload, or - for standard input
+        file: PathBuf,
+        /// Object key
+        key: String,
+        /// Content type [default: guessed from the file name]
+        #[arg(long)]
+        content_type: Option<String>,
+        /// Cache-Control header to store with the object
+        #[arg(long)]
+        cache_control: Option<String>,
+        /// Make the object publicly readable (ACL public-read)
+        #[arg(long)]
+        public: bool,
+        /// User metadata NAME=VALUE (repeatable)
+        #[arg(long = "meta", value_name = "NAME=VALUE", value_parser = parse_meta)]
+        meta: Vec<(String, String)>,
+    },
+    /// Download KEY to FILE (default: the key's last path segment), or to stdout with -
+    Get {
+        key: String,
+        file: Option<PathBuf>,
+        /// Only bytes FIRST-LAST (inclusive; LAST may be omitted)
+        #[arg(long, value_parser = parse_range)]
+        range: Option<ByteRange>,
+    },
+    /// Print an object's metadata as JSON
+    Head { key: String },
+    /// Delete an object (succeeds if it does not exist)
+    Rm { key: String },
+    /// Exit 0 if the object exists, 3 if it does not
+    Exists { key: String },
+    /// List objects under PREFIX, following pages to the end
+    Ls {
+        prefix: Option<String>,
+        /// Group keys by this delimiter (e.g. /) into common prefixes
+        #[arg(long)]
+        delimiter: Option<String>,
+        /// Print one JSON document instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Copy SRC to DST inside the bucket (server-side)
+    Cp { src: String, dst: String },
+    /// Print the object's URL (public endpoint, or --cdn)
+    Url {
+        key: String,
+        #[arg(long)]
+        cdn: bool,
+    },
+    /// Print a presigned URL that grants temporary access without credentials
+    Presign {
+        key: String,
+        #[arg(long, value_enum, default_value_t = Method::Get)]
+        method: Method,
+        /// Lifetime in seconds (1 to 604800 = 7 days)
+        #[arg(long, default_value_t = 3600)]
+        expires: u32,
+        /// Content type a PUT must be sent with (signed into the URL)
+        #[arg(long)]
+        content_type: Option<String>,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum Method {
+    Get,
+    Put,
+    Delete,
+}
+
+fn parse_meta(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("metadata {s:?} must be NAME=VALUE"))?;
+    if k.is_empty() {
+        return Err(format!("metadata {s:?} has an empty name"));
+    }
+    Ok((k.to_string(), v.to_string()))
+}
+
+fn parse_range(s: &str) -> Result<ByteRange, String> {
+    let (a, b) = s
+        .split_once('-')
+        .ok_or("range must be FIRST-LAST or FIRST-")?;
+    let first = a.parse().map_err(|_| format!("bad range start {a:?}"))?;
+    let last = if b.is_empty() {
+        None
+    } else {
+        Some(b.parse().map_err(|_| format!("bad range end {b:?}"))?)
+    };
+    Ok(ByteRange { first, last })
+}
+
+fn usage(m: impl Into<String>) -> Failure {
+    Failure::Storage(crate::bindings::types::Error::InvalidArgument(m.into()))
+}
+
+fn host(m: impl std::fmt::Display) -> Failure {
+    Failure::Host(m.to_string())
+}
+
+/// Runs the parsed command.
+pub async fn run(cli: &Cli) -> Outcome<()> {
+    let cfg = cli.conn.storage_config().map_err(usage)?;
+    let runtime = cli.conn.runtime(4).map_err(host)?;
+    let mut s = Session::open(&runtime, &cfg).await?;
+    let result = execute(&mut s, &cli.command).await;
+    if cli.print_metrics {
+        eprint!("{}", runtime.shared().metrics.render());
+    }
+    result
+}
+
+async fn execute(s: &mut Session, command: &Command) -> Outcome<()> {
+    match command {
+        Command::Put {
+            file,
+            key,
+            content_type,
+            cache_control,
+            public,
+            meta,
+        } => {
+            let opts = PutOptions {
+                content_type: content_type
+                    .clone()
+                    .or_else(|| content_type::guess(key).map(String::from)),
+                cache_control: cache_control.clone(),
+                acl: if *public {
+                    Acl::PublicRead
+                } else {
+                    Acl::Private
+                },
+                metadata: meta.clone(),
+            };
+            let r = if file.as_os_str() == "-" {
+                s.put(key, tokio::io::stdin(), None, &opts).await?
+            } else {
+                let f = tokio::fs::File::open(file)
+                    .await
+                    .map_err(|e| usage(format!("cannot read {}: {e}", file.display())))?;
+                let size = f.metadata().await.map_err(host)?.len();
+                s.put(key, f, Some(size), &opts).await?
+            };
+            let how = if r.parts > 0 {
+                format!(", {} parts", r.parts)
+            } else {
+                String::new()
+            };
+            println!("uploaded {key} ({} bytes{how}, etag {})", r.size, r.etag);
+        }
+        Command::Get { key, file, range } => get(s, key, file.as_deref(), *range).await?,
+        Command::Head { key } => {
+            let m = s.head(key).await?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&meta_json(&m)).map_err(host)?
+            );
+        }
+        Command::Rm { key } => {
+            s.delete(key).await?;
+            println!("deleted {key}");
+        }
+        Command::Exists { key } => {
+            if !s.exists(key).await? {
+                println!("false");
+                return Err(Failure::Storage(crate::bindings::types::Error::NotFound(
+                    format!("{key:?} does not exist"),
+                )));
+            }
+            println!("true");
+        }
+        Command::Ls {
+            prefix,
+            delimiter,
+            json,
+        } => ls(s, prefix.clone(), delimiter.clone(), *json).await?,
+        Command::Cp { src, dst } => {
+            let etag = s.copy(src, dst).await?;
+            println!("copied {src} to {dst} (etag {etag})");
+        }
+        Command::Url { key, cdn } => {
+            let url = if *cdn {
+                s.cdn_url(key).await?
+            } else {
+                s.public_url(key).await?
+            };
+            println!("{url}");
+        }
+        Command::Presign {
+            key,
+            method,
+            expires,
+            content_type,
+        } => {
+            let method = match method {
+                Method::Get => PresignMethod::Get,
+                Method::Put => PresignMethod::Put,
+                Method::Delete => PresignMethod::Delete,
+            };
+            let signed_headers = content_type
+                .iter()
+                .map(|c| ("content-type".to_string(), c.clone()))
+                .collect();
+            let p = s
+                .presign(&PresignRequest {
+                    key: key.clone(),
+                    method,
+                    expires_seconds: *expires,
+                    signed_headers,
+                })
+                .await?;
+            println!("{}", p.url);
+        }
+    }
+    Ok(())
+}
+
+fn meta_json(m: &ObjectMeta) -> serde_json::Value {
+    serde_json::json!({
+        "key": m.key,
+        "size": m.size,
+        "etag": m.etag,
+        "last_modified": m.last_modified,
+        "content_type": m.content_type,
+        "cache_control": m.cache_control,
+        "metadata": m.metadata.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+    })
+}
+
+/// Downloads into a temporary file beside the destination and renames it into place only when complete, so a
+/// failed download never leaves a partial file under the final name.
+async fn get(
+    s: &mut Session,
+    key: &str,
+    file: Option<&Path>,
+    range: Option<ByteRange>,
+) -> Outcome<()> {
+    if file.is_some_and(|f| f.as_os_str() == "-") {
+        let (_, download) = s.get(key, range).await?;
+        s.write_to(download, tokio::io::stdout()).await?;
+        return Ok(());
+    }
+    let name = key
+        .rsplit('/')
+        .find(|p| !p.is_empty())
+        .unwrap_or("download");
+    let dest = match file {
+        Some(f) if f.is_dir() => f.join(name),
+        Some(f) => f.to_path_buf(),
+        None => PathBuf::from(name),
+    };
+    let dir = dest
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let file_name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| name.to_string());
+    let partial = dir.join(format!(
+        ".{file_name}.spaces-partial-{}",
+        std::process::id()
+    ));
+    let (meta, download) = s.get(key, range).await?;
+    let out = tokio::fs::File::create(&partial)
+        .await
+        .map_err(|e| usage(format!("cannot write {}: {e}", partial.display())))?;
+    let written = match s.write_to(download, out).await {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&partial).await;
+            return Err(e);
+        }
+    };
+    if let Err(e) = tokio::fs::rename(&partial, &dest).await {
+        let _ = tokio::fs::remove_file(&partial).await;
+        return Err(host(format!(
+            "moving the download to {}: {e}",
+            dest.display()
+        )));
+    }
+    eprintln!(
+        "downloaded {key} to {} ({written} bytes, etag {})",
+        dest.display(),
+        meta.etag
+    );
+    Ok(())
+}
+
+async fn ls(
+    s: &mut Session,
+    prefix: Option<String>,
+    delimiter: Option<String>,
+    json: bool,
+) -> Outcome<()> {
+    let mut objects = Vec::new();
+    let mut prefixes = Vec::new();
+    let mut continuation = None;
+    loop {
+        let page = s
+            .list(&ListRequest {
+                prefix: prefix.clone(),
+                delimiter: delimiter.clone(),
+                continuation,
+                max_keys: None,
+            })
+            .await?;
+        if !json {
+            for p in &page.common_prefixes {
+                println!("{:>24}  {:>12}  {p}", "", "PRE");
+            }
+            for o in &page.objects {
+                println!("{:>24}  {:>12}  {}", o.last_modified, o.size, o.key);
+            }
+        }
+        objects.extend(page.objects);
+        prefixes.extend(page.common_prefixes);
+        continuation = page.next_continuation;
+        if continuation.is_none() {
+            break;
+        }
+    }
+    if json {
+        let objects: Vec<_> = objects
+            .iter()
+            .map(|o| serde_json::json!({"key": o.key, "size": o.size, "etag": o.etag, "last_modified": o.last_modified, "storage_class": o.storage_class}))
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({"objects": objects, "prefixes": prefixes})
+        );
+    }
+    Ok(())
+}

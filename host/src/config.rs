@@ -1,0 +1,107 @@
+//! Connection settings shared by every command: endpoint, region, bucket, addressing, credentials, the component
+//! to run. Flags win over environment variables; the runtime (pool, allowlist, credentials, metrics) is built here.
+
+use crate::allowlist::Allowlist;
+use crate::bindings::types::{AddressingStyle, Config};
+use crate::credentials;
+use crate::metrics::Metrics;
+use crate::outbound::{HttpPool, Timeouts};
+use crate::runtime::{Runtime, Shared, EMBEDDED_COMPONENT};
+use clap::Args;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Args, Debug, Clone)]
+pub struct Connection {
+    /// S3 endpoint, scheme and host[:port] [default: https://REGION.digitaloceanspaces.com]
+    #[arg(long, env = "SPACES_ENDPOINT", global = true)]
+    pub endpoint: Option<String>,
+    /// Region slug used for signing and the default endpoint (nyc3, ams3, sfo3, fra1, …)
+    #[arg(long, env = "SPACES_REGION", default_value = "nyc3", global = true)]
+    pub region: String,
+    /// Bucket (Space) to work on
+    #[arg(long, short = 'b', env = "SPACES_BUCKET", global = true)]
+    pub bucket: Option<String>,
+    /// Address the bucket in the path (https://HOST/BUCKET/KEY) instead of the host name
+    #[arg(long, env = "SPACES_PATH_STYLE", value_parser = clap::builder::FalseyValueParser::new(), global = true)]
+    pub path_style: bool,
+    /// CDN host name for `url --cdn` [default: BUCKET.REGION.cdn.digitaloceanspaces.com]
+    #[arg(long, env = "SPACES_CDN_HOST", global = true)]
+    pub cdn_host: Option<String>,
+    /// Access key id (else SPACES_ACCESS_KEY_ID, AWS_ACCESS_KEY_ID, or .env)
+    #[arg(long, global = true, hide_env_values = true)]
+    pub access_key_id: Option<String>,
+    /// Secret access key (prefer SPACES_SECRET_ACCESS_KEY: flags show up in process lists)
+    #[arg(long, global = true, hide_env_values = true)]
+    pub secret_access_key: Option<String>,
+    /// Run this component file instead of the embedded one
+    #[arg(long, value_name = "PATH", global = true)]
+    pub component: Option<PathBuf>,
+    /// Uploads above this many bytes use multipart upload [default: 16 MiB]
+    #[arg(long, value_name = "BYTES", global = true)]
+    pub multipart_threshold: Option<u64>,
+    /// Multipart part size in bytes [default: 16 MiB, raised to stay within 10,000 parts]
+    #[arg(long, value_name = "BYTES", global = true)]
+    pub part_size: Option<u64>,
+}
+
+impl Connection {
+    /// The component's configuration; `Err` when no bucket was given.
+    pub fn storage_config(&self) -> Result<Config, String> {
+        let bucket = self
+            .bucket
+            .clone()
+            .ok_or("no bucket: pass --bucket NAME or set SPACES_BUCKET")?;
+        Ok(Config {
+            endpoint: self.endpoint.clone(),
+            region: self.region.clone(),
+            bucket,
+            addressing: if self.path_style {
+                AddressingStyle::Path
+            } else {
+                AddressingStyle::VirtualHost
+            },
+            cdn_host: self.cdn_host.clone(),
+            retry: None,
+            multipart_threshold: self.multipart_threshold,
+            part_size: self.part_size,
+        })
+    }
+
+    /// The outbound allowlist: the configured endpoint and its subdomains, or all of DigitalOcean Spaces.
+    fn allowlist(&self) -> Result<Allowlist, String> {
+        let mut allow = Allowlist::default();
+        match &self.endpoint {
+            Some(e) => allow.allow_endpoint(e)?,
+            None => allow.allow_domain("digitaloceanspaces.com", 443),
+        }
+        Ok(allow)
+    }
+
+    pub fn runtime(&self, max_instances: u32) -> Result<Runtime, String> {
+        let metrics = Arc::new(Metrics::default());
+        let pool = HttpPool::new(self.allowlist()?, Timeouts::default(), Arc::clone(&metrics));
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let creds = credentials::resolve(
+            self.access_key_id.clone(),
+            self.secret_access_key.clone(),
+            &|k| std::env::var(k).ok(),
+            &cwd,
+        );
+        if let Ok(c) = &creds {
+            tracing::debug!(access_key_id = %c.access_key_id, source = c.source, "credentials found");
+        }
+        let shared = Shared {
+            pool,
+            credentials: Arc::new(creds),
+            metrics,
+        };
+        let bytes = match &self.component {
+            Some(path) => std::fs::read(path)
+                .map_err(|e| format!("reading component {}: {e}", path.display()))?,
+            None => EMBEDDED_COMPONENT.to_vec(),
+        };
+        Runtime::new(&bytes, shared, max_instances)
+            .map_err(|e| format!("loading the component: {e:#}"))
+    }
+}

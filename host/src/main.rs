@@ -1,0 +1,40 @@
+//! `spaces`: the native runner for the spaces component. Parses the command line, runs it on a multi-threaded
+//! tokio runtime, and turns the outcome into a message on stderr and an exit code.
+mod allowlist;
+mod bindings;
+mod cli;
+mod config;
+mod content_type;
+mod credentials;
+mod metrics;
+mod outbound;
+mod runtime;
+mod session;
+
+use clap::Parser;
+
+fn main() {
+    let cli = cli::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SPACES_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("spaces: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let code = match rt.block_on(cli::run(&cli)) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("spaces: {e}");
+            e.exit_code()
+        }
+    };
+    std::process::exit(code);
+}

@@ -1,0 +1,234 @@
+//! The metrics registry: fed by the component's `metrics` import (one event per S3 operation, with retries) and by
+//! the HTTP layer (each request on the wire, connections opened), rendered in Prometheus text format.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Latency buckets in seconds.
+const BUCKETS: [f64; 12] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+#[derive(Default, Clone)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+impl Histogram {
+    fn observe(&mut self, seconds: f64) {
+        for (i, le) in BUCKETS.iter().enumerate() {
+            if seconds <= *le {
+                self.counts[i] += 1;
+            }
+        }
+        self.count += 1;
+        self.sum += seconds;
+    }
+
+    fn render(&self, out: &mut String, name: &str, labels: &str) {
+        for (i, le) in BUCKETS.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{{labels},le=\"{le}\"}} {}",
+                self.counts[i]
+            );
+        }
+        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {}", self.count);
+        let _ = writeln!(out, "{name}_sum{{{labels}}} {}", self.sum);
+        let _ = writeln!(out, "{name}_count{{{labels}}} {}", self.count);
+    }
+}
+
+#[derive(Default)]
+struct OperationStats {
+    count: u64,
+    retries: u64,
+    bytes_sent: u64,
+    bytes_received: u64,
+    latency: Histogram,
+}
+
+/// One operation as the component reports it.
+pub struct OperationEvent<'a> {
+    pub operation: &'a str,
+    pub status: u16,
+    pub attempts: u32,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub duration: Duration,
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    operations: Mutex<BTreeMap<(String, &'static str), OperationStats>>,
+    requests: Mutex<BTreeMap<(String, &'static str), Histogram>>,
+    connections_opened: AtomicU64,
+    refused: AtomicU64,
+}
+
+/// `2xx`…`5xx`, or `error` when no response arrived.
+pub fn status_class(status: u16) -> &'static str {
+    match status {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        500..=599 => "5xx",
+        _ => "error",
+    }
+}
+
+impl Metrics {
+    pub fn record_operation(&self, ev: &OperationEvent) {
+        let mut ops = self.operations.lock().unwrap_or_else(|e| e.into_inner());
+        let s = ops
+            .entry((ev.operation.to_string(), status_class(ev.status)))
+            .or_default();
+        s.count += 1;
+        s.retries += u64::from(ev.attempts.saturating_sub(1));
+        s.bytes_sent += ev.bytes_sent;
+        s.bytes_received += ev.bytes_received;
+        s.latency.observe(ev.duration.as_secs_f64());
+    }
+
+    /// One request on the wire; `status` is `None` when it failed without a response.
+    pub fn record_request(&self, method: &str, status: Option<u16>, duration: Duration) {
+        let mut reqs = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        let class = status.map_or("error", status_class);
+        reqs.entry((method.to_string(), class))
+            .or_default()
+            .observe(duration.as_secs_f64());
+    }
+
+    pub fn connection_opened(&self) {
+        self.connections_opened.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A request the allowlist refused.
+    pub fn request_refused(&self) {
+        self.refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Prometheus text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let ops = self.operations.lock().unwrap_or_else(|e| e.into_inner());
+        out.push_str("# HELP spaces_operations_total S3 operations completed by the component.\n# TYPE spaces_operations_total counter\n");
+        for ((op, class), s) in ops.iter() {
+            let _ = writeln!(
+                out,
+                "spaces_operations_total{{operation=\"{op}\",status=\"{class}\"}} {}",
+                s.count
+            );
+        }
+        out.push_str("# HELP spaces_operation_retries_total Attempts beyond the first.\n# TYPE spaces_operation_retries_total counter\n");
+        for ((op, class), s) in ops.iter() {
+            let _ = writeln!(
+                out,
+                "spaces_operation_retries_total{{operation=\"{op}\",status=\"{class}\"}} {}",
+                s.retries
+            );
+        }
+        out.push_str("# HELP spaces_bytes_sent_total Body bytes sent, retries included.\n# TYPE spaces_bytes_sent_total counter\n");
+        for ((op, class), s) in ops.iter() {
+            let _ = writeln!(
+                out,
+                "spaces_bytes_sent_total{{operation=\"{op}\",status=\"{class}\"}} {}",
+                s.bytes_sent
+            );
+        }
+        out.push_str("# HELP spaces_bytes_received_total Body bytes announced by responses.\n# TYPE spaces_bytes_received_total counter\n");
+        for ((op, class), s) in ops.iter() {
+            let _ = writeln!(
+                out,
+                "spaces_bytes_received_total{{operation=\"{op}\",status=\"{class}\"}} {}",
+                s.bytes_received
+            );
+        }
+        out.push_str("# HELP spaces_operation_duration_seconds Operation latency, retries included.\n# TYPE spaces_operation_duration_seconds histogram\n");
+        for ((op, class), s) in ops.iter() {
+            s.latency.render(
+                &mut out,
+                "spaces_operation_duration_seconds",
+                &format!("operation=\"{op}\",status=\"{class}\""),
+            );
+        }
+        drop(ops);
+        let reqs = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        out.push_str("# HELP spaces_http_request_duration_seconds Upstream HTTP requests, time to response head.\n# TYPE spaces_http_request_duration_seconds histogram\n");
+        for ((method, class), h) in reqs.iter() {
+            h.render(
+                &mut out,
+                "spaces_http_request_duration_seconds",
+                &format!("method=\"{method}\",status=\"{class}\""),
+            );
+        }
+        let requests: u64 = reqs.values().map(|h| h.count).sum();
+        drop(reqs);
+        let opened = self.connections_opened.load(Ordering::Relaxed);
+        out.push_str("# HELP spaces_http_connections_opened_total New upstream connections.\n# TYPE spaces_http_connections_opened_total counter\n");
+        let _ = writeln!(out, "spaces_http_connections_opened_total {opened}");
+        out.push_str("# HELP spaces_http_connections_reused_total Requests served on a pooled connection.\n# TYPE spaces_http_connections_reused_total counter\n");
+        let _ = writeln!(
+            out,
+            "spaces_http_connections_reused_total {}",
+            requests.saturating_sub(opened)
+        );
+        out.push_str("# HELP spaces_http_refused_total Requests refused by the outbound allowlist.\n# TYPE spaces_http_refused_total counter\n");
+        let _ = writeln!(
+            out,
+            "spaces_http_refused_total {}",
+            self.refused.load(Ordering::Relaxed)
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_histograms_and_reuse() {
+        let m = Metrics::default();
+        m.record_operation(&OperationEvent {
+            operation: "put-object",
+            status: 200,
+            attempts: 3,
+            bytes_sent: 30,
+            bytes_received: 0,
+            duration: Duration::from_millis(20),
+        });
+        m.record_operation(&OperationEvent {
+            operation: "get-object",
+            status: 404,
+            attempts: 1,
+            bytes_sent: 0,
+            bytes_received: 0,
+            duration: Duration::from_millis(2),
+        });
+        m.record_request("PUT", Some(503), Duration::from_millis(5));
+        m.record_request("PUT", Some(200), Duration::from_millis(5));
+        m.record_request("GET", None, Duration::from_millis(5));
+        m.connection_opened();
+        let text = m.render();
+        assert!(
+            text.contains("spaces_operations_total{operation=\"put-object\",status=\"2xx\"} 1"),
+            "{text}"
+        );
+        assert!(text
+            .contains("spaces_operation_retries_total{operation=\"put-object\",status=\"2xx\"} 2"));
+        assert!(text.contains("spaces_operations_total{operation=\"get-object\",status=\"4xx\"} 1"));
+        assert!(text.contains("spaces_operation_duration_seconds_bucket{operation=\"put-object\",status=\"2xx\",le=\"0.025\"} 1"));
+        assert!(text.contains("spaces_operation_duration_seconds_bucket{operation=\"put-object\",status=\"2xx\",le=\"0.01\"} 0"));
+        assert!(text.contains(
+            "spaces_http_request_duration_seconds_count{method=\"GET\",status=\"error\"} 1"
+        ));
+        assert!(text.contains("spaces_http_connections_reused_total 2"));
+    }
+}

@@ -1,0 +1,216 @@
+//! One component instance with an open `client`: typed async calls for the CLI (and later the service), with
+//! host streams (files, stdin, stdout) handed across as wasi:io resources so bodies never pass through a buffer
+//! of ours. Failures are either the component's typed `error` or a host fault (trap, I/O), never a panic.
+
+use crate::bindings::storage::{
+    ByteRange, ListPage, ListRequest, PresignRequest, Presigned, PutOptions, PutResult,
+};
+use crate::bindings::types::{self, ObjectMeta};
+use crate::bindings::Client;
+use crate::runtime::{HostState, Runtime};
+use std::fmt;
+use wasmtime::component::{Resource, ResourceAny};
+use wasmtime::Store;
+use wasmtime_wasi::p2::pipe::{AsyncReadStream, AsyncWriteStream};
+use wasmtime_wasi::p2::{DynInputStream, DynOutputStream};
+
+/// Bytes the host buffers towards a sink before the component must wait.
+const WRITE_BUDGET: usize = 1 << 20;
+
+#[derive(Debug)]
+pub enum Failure {
+    /// The component's typed error.
+    Storage(types::Error),
+    /// The host failed: a trap, an I/O error opening a file, and the like.
+    Host(String),
+}
+
+impl From<wasmtime::Error> for Failure {
+    fn from(e: wasmtime::Error) -> Self {
+        Failure::Host(format!("{e:#}"))
+    }
+}
+
+impl Failure {
+    /// 2 usage, 3 not found, 4 access denied, 1 anything else.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Failure::Storage(types::Error::NotFound(_)) => 3,
+            Failure::Storage(types::Error::AccessDenied(_)) => 4,
+            Failure::Storage(types::Error::InvalidArgument(_)) => 2,
+            _ => 1,
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use types::Error as E;
+        match self {
+            Failure::Host(m) => write!(f, "{m}"),
+            Failure::Storage(e) => match e {
+                E::NotFound(m) => write!(f, "not found: {m}"),
+                E::AccessDenied(m) => write!(f, "access denied: {m}"),
+                E::InvalidArgument(m) => write!(f, "invalid argument: {m}"),
+                E::Conflict(m) => write!(f, "conflict: {m}"),
+                E::Throttled(Some(s)) => write!(f, "throttled by the service (SlowDown); retry in {s} s"),
+                E::Throttled(None) => write!(f, "throttled by the service (SlowDown); retries ran out, try again later"),
+                E::Unavailable(m) => write!(f, "service unavailable: {m}"),
+                E::CircuitOpen(m) => write!(f, "circuit open (the endpoint failed repeatedly; waiting before trying again): {m}"),
+                E::Timeout(m) => write!(f, "timed out: {m}"),
+                E::Integrity(m) => write!(f, "integrity check failed: {m}"),
+                E::Service(s) => write!(
+                    f,
+                    "service error {} {}: {}{}",
+                    s.status,
+                    s.code,
+                    s.message,
+                    s.request_id.as_ref().map(|r| format!(" (request id {r})")).unwrap_or_default()
+                ),
+                E::Transport(m) => write!(f, "connection failed: {m}"),
+            },
+        }
+    }
+}
+
+pub type Outcome<T> = Result<T, Failure>;
+
+fn flatten<T>(r: wasmtime::Result<Result<T, types::Error>>) -> Outcome<T> {
+    r?.map_err(Failure::Storage)
+}
+
+pub struct Session {
+    store: Store<HostState>,
+    bindings: Client,
+    client: ResourceAny,
+}
+
+impl Session {
+    pub async fn open(runtime: &Runtime, cfg: &types::Config) -> Outcome<Self> {
+        let (mut store, bindings) = runtime.instantiate().await?;
+        let client = flatten(
+            bindings
+                .spaces_storage_storage()
+                .client()
+                .call_open(&mut store, cfg)
+                .await,
+        )?;
+        Ok(Session {
+            store,
+            bindings,
+            client,
+        })
+    }
+
+    /// Uploads from any async reader (file, stdin, request body).
+    pub async fn put(
+        &mut self,
+        key: &str,
+        reader: impl tokio::io::AsyncRead + Send + 'static,
+        size: Option<u64>,
+        opts: &PutOptions,
+    ) -> Outcome<PutResult> {
+        let stream: DynInputStream = Box::new(AsyncReadStream::new(reader));
+        let body: Resource<DynInputStream> = self
+            .store
+            .data_mut()
+            .table
+            .push(stream)
+            .map_err(|e| Failure::Host(e.to_string()))?;
+        let c = self.bindings.spaces_storage_storage().client();
+        flatten(
+            c.call_put_object(&mut self.store, self.client, key, body, size, opts)
+                .await,
+        )
+    }
+
+    /// Starts a download: the metadata arrives first; `write_to` moves the body into a writer.
+    pub async fn get(
+        &mut self,
+        key: &str,
+        range: Option<ByteRange>,
+    ) -> Outcome<(ObjectMeta, ResourceAny)> {
+        let c = self.bindings.spaces_storage_storage().client();
+        let download = flatten(
+            c.call_get_object(&mut self.store, self.client, key, range)
+                .await,
+        )?;
+        let meta = self
+            .bindings
+            .spaces_storage_storage()
+            .download()
+            .call_meta(&mut self.store, download)
+            .await?;
+        Ok((meta, download))
+    }
+
+    pub async fn write_to(
+        &mut self,
+        download: ResourceAny,
+        writer: impl tokio::io::AsyncWrite + Send + 'static,
+    ) -> Outcome<u64> {
+        let sink: DynOutputStream = Box::new(AsyncWriteStream::new(WRITE_BUDGET, writer));
+        let sink: Resource<DynOutputStream> = self
+            .store
+            .data_mut()
+            .table
+            .push(sink)
+            .map_err(|e| Failure::Host(e.to_string()))?;
+        let borrowed = Resource::new_borrow(sink.rep());
+        let d = self.bindings.spaces_storage_storage().download();
+        let result = d.call_write_to(&mut self.store, download, borrowed).await;
+        self.store
+            .data_mut()
+            .table
+            .delete(sink)
+            .map_err(|e| Failure::Host(e.to_string()))?;
+        download.resource_drop_async(&mut self.store).await?;
+        flatten(result)
+    }
+
+    pub async fn head(&mut self, key: &str) -> Outcome<ObjectMeta> {
+        let c = self.bindings.spaces_storage_storage().client();
+        flatten(c.call_head_object(&mut self.store, self.client, key).await)
+    }
+
+    pub async fn exists(&mut self, key: &str) -> Outcome<bool> {
+        let c = self.bindings.spaces_storage_storage().client();
+        flatten(c.call_exists(&mut self.store, self.client, key).await)
+    }
+
+    pub async fn delete(&mut self, key: &str) -> Outcome<()> {
+        let c = self.bindings.spaces_storage_storage().client();
+        flatten(
+            c.call_delete_object(&mut self.store, self.client, key)
+                .await,
+        )
+    }
+
+    pub async fn list(&mut self, req: &ListRequest) -> Outcome<ListPage> {
+        let c = self.bindings.spaces_storage_storage().client();
+        flatten(c.call_list_objects(&mut self.store, self.client, req).await)
+    }
+
+    pub async fn copy(&mut self, src: &str, dst: &str) -> Outcome<String> {
+        let c = self.bindings.spaces_storage_storage().client();
+        flatten(
+            c.call_copy_object(&mut self.store, self.client, src, dst)
+                .await,
+        )
+    }
+
+    pub async fn public_url(&mut self, key: &str) -> Outcome<String> {
+        let c = self.bindings.spaces_storage_storage().client();
+        flatten(c.call_public_url(&mut self.store, self.client, key).await)
+    }
+
+    pub async fn cdn_url(&mut self, key: &str) -> Outcome<String> {
+        let c = self.bindings.spaces_storage_storage().client();
+        flatten(c.call_cdn_url(&mut self.store, self.client, key).await)
+    }
+
+    pub async fn presign(&mut self, req: &PresignRequest) -> Outcome<Presigned> {
+        let c = self.bindings.spaces_storage_storage().client();
+        flatten(c.call_presign(&mut self.store, self.client, req).await)
+    }
+}
