@@ -4,9 +4,8 @@
 use crate::encode::uri_encode;
 
 /// DigitalOcean's Spaces regions, for error messages.
-pub const DO_REGIONS: &[&str] = &[
-    "nyc3", "ams3", "sfo2", "sfo3", "sgp1", "lon1", "fra1", "tor1", "blr1", "syd1", "atl1",
-];
+pub const DO_REGIONS: &[&str] =
+    &["nyc3", "ams3", "sfo2", "sfo3", "sgp1", "lon1", "fra1", "tor1", "blr1", "syd1", "atl1"];
 
 /// Longest object key S3 accepts, in UTF-8 bytes.
 pub const MAX_KEY_BYTES: usize = 1024;
@@ -29,43 +28,29 @@ pub fn default_cdn_host(bucket: &str, region: &str) -> String {
     format!("{bucket}.{region}.cdn.digitaloceanspaces.com")
 }
 
+/// `scheme://host[:port]`, case-insensitive, with an optional trailing slash.
 pub fn parse_endpoint(raw: &str) -> Result<Endpoint, String> {
-    let (scheme, rest) = if let Some(rest) = raw.strip_prefix("https://") {
+    let lower = raw.to_ascii_lowercase();
+    let (scheme, rest) = if let Some(rest) = lower.strip_prefix("https://") {
         ("https", rest)
-    } else if let Some(rest) = raw.strip_prefix("http://") {
+    } else if let Some(rest) = lower.strip_prefix("http://") {
         ("http", rest)
     } else {
-        return Err(format!(
-            "endpoint {raw:?} must start with https:// or http://"
-        ));
+        return Err(format!("endpoint {raw:?} must start with https:// or http://"));
     };
     let host = rest.strip_suffix('/').unwrap_or(rest);
     let valid = !host.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
         && !host.starts_with(':');
     if !valid {
-        return Err(format!(
-            "endpoint {raw:?} must be a scheme and a host[:port], with no path"
-        ));
+        return Err(format!("endpoint {raw:?} must be a scheme and a host[:port], with no path"));
     }
-    Ok(Endpoint {
-        scheme,
-        host: host.to_ascii_lowercase(),
-    })
+    Ok(Endpoint { scheme, host: host.to_string() })
 }
 
 pub fn validate_region(region: &str) -> Result<(), String> {
-    if region.is_empty()
-        || !region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    {
-        return Err(format!(
-            "region {region:?} is not a region slug; DigitalOcean's are {}",
-            DO_REGIONS.join(", ")
-        ));
+    if region.is_empty() || !region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+        return Err(format!("region {region:?} is not a region slug; DigitalOcean's are {}", DO_REGIONS.join(", ")));
     }
     Ok(())
 }
@@ -75,11 +60,9 @@ pub fn validate_region(region: &str) -> Result<(), String> {
 pub fn validate_bucket(bucket: &str) -> Result<(), String> {
     let bytes = bucket.as_bytes();
     let ok_len = (3..=63).contains(&bytes.len());
-    let ok_chars = bytes
-        .iter()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'.' || *b == b'-');
-    let ok_ends = bytes.first().is_some_and(u8::is_ascii_alphanumeric)
-        && bytes.last().is_some_and(u8::is_ascii_alphanumeric);
+    let ok_chars = bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'.' || *b == b'-');
+    let ok_ends =
+        bytes.first().is_some_and(u8::is_ascii_alphanumeric) && bytes.last().is_some_and(u8::is_ascii_alphanumeric);
     if ok_len && ok_chars && ok_ends && !bucket.contains("..") {
         Ok(())
     } else {
@@ -94,10 +77,7 @@ pub fn validate_key(key: &str) -> Result<(), String> {
         return Err("object key is empty".into());
     }
     if key.len() > MAX_KEY_BYTES {
-        return Err(format!(
-            "object key is {} bytes; the limit is {MAX_KEY_BYTES} bytes of UTF-8",
-            key.len()
-        ));
+        return Err(format!("object key is {} bytes; the limit is {MAX_KEY_BYTES} bytes of UTF-8", key.len()));
     }
     Ok(())
 }
@@ -134,27 +114,17 @@ impl Addressing {
     /// Virtual-host addressing is used when asked for and possible: not for an IP or `localhost` endpoint (no
     /// DNS names under it), and not for a dotted bucket over TLS (the wildcard certificate does not cover it).
     pub fn new(endpoint: Endpoint, bucket: &str, want_path_style: bool) -> Self {
-        let hostname = endpoint
-            .host
-            .rsplit_once(':')
-            .map_or(endpoint.host.as_str(), |(h, p)| {
-                if p.bytes().all(|b| b.is_ascii_digit()) {
-                    h
-                } else {
-                    endpoint.host.as_str()
-                }
-            });
-        let is_ip =
-            hostname.starts_with('[') || hostname.bytes().all(|b| b.is_ascii_digit() || b == b'.');
-        let path_style = want_path_style
-            || is_ip
-            || hostname == "localhost"
-            || (endpoint.scheme == "https" && bucket.contains('.'));
-        Addressing {
-            endpoint,
-            bucket: bucket.to_string(),
-            path_style,
-        }
+        let hostname = endpoint.host.rsplit_once(':').map_or(endpoint.host.as_str(), |(h, p)| {
+            if p.bytes().all(|b| b.is_ascii_digit()) {
+                h
+            } else {
+                endpoint.host.as_str()
+            }
+        });
+        let is_ip = hostname.starts_with('[') || hostname.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+        let path_style =
+            want_path_style || is_ip || hostname == "localhost" || (endpoint.scheme == "https" && bucket.contains('.'));
+        Addressing { endpoint, bucket: bucket.to_string(), path_style }
     }
 
     /// The bucket itself (listing, health).
@@ -169,23 +139,12 @@ impl Addressing {
 
     fn target(&self, key_path: String) -> Target {
         let (host, path) = if self.path_style {
-            (
-                self.endpoint.host.clone(),
-                format!("/{}{key_path}", self.bucket),
-            )
+            (self.endpoint.host.clone(), format!("/{}{key_path}", self.bucket))
         } else {
             (format!("{}.{}", self.bucket, self.endpoint.host), key_path)
         };
-        let path = if path.is_empty() {
-            "/".to_string()
-        } else {
-            path
-        };
-        Target {
-            scheme: self.endpoint.scheme,
-            host,
-            path,
-        }
+        let path = if path.is_empty() { "/".to_string() } else { path };
+        Target { scheme: self.endpoint.scheme, host, path }
     }
 }
 
@@ -209,50 +168,27 @@ mod tests {
             a.object_target("dir/a b.txt").url(""),
             "https://my-bucket.nyc3.digitaloceanspaces.com/dir/a%20b.txt"
         );
-        assert_eq!(
-            a.bucket_target().url("list-type=2"),
-            "https://my-bucket.nyc3.digitaloceanspaces.com/?list-type=2"
-        );
+        assert_eq!(a.bucket_target().url("list-type=2"), "https://my-bucket.nyc3.digitaloceanspaces.com/?list-type=2");
     }
 
     #[test]
     fn path_style_when_asked_or_needed() {
         let a = addr("https://nyc3.digitaloceanspaces.com", "my-bucket", true);
-        assert_eq!(
-            a.object_target("k").url(""),
-            "https://nyc3.digitaloceanspaces.com/my-bucket/k"
-        );
+        assert_eq!(a.object_target("k").url(""), "https://nyc3.digitaloceanspaces.com/my-bucket/k");
         assert_eq!(a.bucket_target().path, "/my-bucket");
-        assert!(
-            addr("https://nyc3.digitaloceanspaces.com", "my.bucket", false).path_style,
-            "dotted bucket over TLS"
-        );
+        assert!(addr("https://nyc3.digitaloceanspaces.com", "my.bucket", false).path_style, "dotted bucket over TLS");
         assert!(!addr("http://s3.internal", "my.bucket", false).path_style);
-        assert!(
-            addr("http://127.0.0.1:7480", "b12", false).path_style,
-            "an IP has no subdomains"
-        );
+        assert!(addr("http://127.0.0.1:7480", "b12", false).path_style, "an IP has no subdomains");
         assert!(addr("http://localhost:7480/", "b12", false).path_style);
         assert!(addr("http://[::1]:7480", "b12", false).path_style);
         let a = addr("http://127.0.0.1:7480", "b12", false);
-        assert_eq!(
-            a.object_target("日本/x+y").url(""),
-            "http://127.0.0.1:7480/b12/%E6%97%A5%E6%9C%AC/x%2By"
-        );
+        assert_eq!(a.object_target("日本/x+y").url(""), "http://127.0.0.1:7480/b12/%E6%97%A5%E6%9C%AC/x%2By");
     }
 
     #[test]
     fn endpoints() {
-        assert_eq!(
-            parse_endpoint("HTTPS://Nyc3.DigitalOceanSpaces.com/")
-                .unwrap_err()
-                .contains("https://"),
-            true
-        );
-        assert_eq!(
-            parse_endpoint("https://Nyc3.x.com/").unwrap().host,
-            "nyc3.x.com"
-        );
+        let e = parse_endpoint("HTTPS://Nyc3.DigitalOceanSpaces.com/").unwrap();
+        assert_eq!((e.scheme, e.host.as_str()), ("https", "nyc3.digitaloceanspaces.com"));
         assert!(parse_endpoint("ftp://x").is_err());
         assert!(parse_endpoint("https://").is_err());
         assert!(parse_endpoint("https://h/path").is_err());
@@ -264,25 +200,13 @@ mod tests {
         for ok in ["abc", "my-bucket.v2", "a1b", &"a".repeat(63)] {
             assert!(validate_bucket(ok).is_ok(), "{ok}");
         }
-        for bad in [
-            "ab",
-            "Abc",
-            "-abc",
-            "abc-",
-            "a..b",
-            "a_b",
-            &"a".repeat(64),
-            "",
-        ] {
+        for bad in ["ab", "Abc", "-abc", "abc-", "a..b", "a_b", &"a".repeat(64), ""] {
             assert!(validate_bucket(bad).is_err(), "{bad}");
         }
         assert!(validate_key("").is_err());
         assert!(validate_key(&"k".repeat(1024)).is_ok());
         assert!(validate_key(&"k".repeat(1025)).is_err());
-        assert!(
-            validate_key(&"é".repeat(513)).is_err(),
-            "the limit counts bytes, not characters"
-        );
+        assert!(validate_key(&"é".repeat(513)).is_err(), "the limit counts bytes, not characters");
         assert!(validate_region("nyc3").is_ok());
         assert!(validate_region("NYC3").unwrap_err().contains("nyc3, ams3"));
         assert!(validate_region("").is_err());
@@ -290,13 +214,7 @@ mod tests {
 
     #[test]
     fn cdn_urls() {
-        assert_eq!(
-            default_cdn_host("b", "ams3"),
-            "b.ams3.cdn.digitaloceanspaces.com"
-        );
-        assert_eq!(
-            cdn_url("cdn.example.com", "a/b c"),
-            "https://cdn.example.com/a/b%20c"
-        );
+        assert_eq!(default_cdn_host("b", "ams3"), "b.ams3.cdn.digitaloceanspaces.com");
+        assert_eq!(cdn_url("cdn.example.com", "a/b c"), "https://cdn.example.com/a/b%20c");
     }
 }

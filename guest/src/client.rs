@@ -58,10 +58,7 @@ impl Client {
     pub fn new(cfg: &Config) -> Result<Self, Error> {
         addressing::validate_region(&cfg.region).map_err(invalid)?;
         addressing::validate_bucket(&cfg.bucket).map_err(invalid)?;
-        let endpoint_url = cfg
-            .endpoint
-            .clone()
-            .unwrap_or_else(|| addressing::region_endpoint(&cfg.region));
+        let endpoint_url = cfg.endpoint.clone().unwrap_or_else(|| addressing::region_endpoint(&cfg.region));
         let endpoint = addressing::parse_endpoint(&endpoint_url).map_err(invalid)?;
         let retry = match &cfg.retry {
             Some(r) => Policy {
@@ -73,27 +70,17 @@ impl Client {
             None => Policy::default(),
         };
         retry.validate().map_err(invalid)?;
-        let multipart_threshold = cfg
-            .multipart_threshold
-            .unwrap_or(multipart::DEFAULT_THRESHOLD);
+        let multipart_threshold = cfg.multipart_threshold.unwrap_or(multipart::DEFAULT_THRESHOLD);
         multipart::validate("multipart threshold", multipart_threshold).map_err(invalid)?;
         let part_size = cfg.part_size.unwrap_or(multipart::DEFAULT_PART);
         multipart::validate("part size", part_size).map_err(invalid)?;
         let cdn_host = match &cfg.cdn_host {
-            Some(h) => {
-                addressing::parse_endpoint(&format!("https://{h}"))
-                    .map_err(invalid)?
-                    .host
-            }
+            Some(h) => addressing::parse_endpoint(&format!("https://{h}")).map_err(invalid)?.host,
             None => addressing::default_cdn_host(&cfg.bucket, &cfg.region),
         };
         Ok(Client {
             sign_payload: endpoint.scheme == "http",
-            addressing: Addressing::new(
-                endpoint,
-                &cfg.bucket,
-                cfg.addressing == AddressingStyle::Path,
-            ),
+            addressing: Addressing::new(endpoint, &cfg.bucket, cfg.addressing == AddressingStyle::Path),
             region: cfg.region.clone(),
             cdn_host,
             retry,
@@ -104,18 +91,10 @@ impl Client {
     }
 
     fn subject<'a>(&'a self, key: Option<&'a str>) -> Subject<'a> {
-        Subject {
-            bucket: &self.addressing.bucket,
-            key,
-        }
+        Subject { bucket: &self.addressing.bucket, key }
     }
 
-    fn object_call<'a>(
-        &self,
-        operation: &'static str,
-        method: &'static str,
-        key: &'a str,
-    ) -> Call<'a> {
+    fn object_call<'a>(&self, operation: &'static str, method: &'static str, key: &'a str) -> Call<'a> {
         Call {
             operation,
             method,
@@ -131,25 +110,14 @@ impl Client {
         credentials::get().map_err(|m| Error::AccessDenied(format!("no credentials: {m}")))
     }
 
-    fn sign(
-        &self,
-        creds: &credentials::Credentials,
-        req: &mut SignableRequest,
-        payload_hash: &str,
-    ) {
+    fn sign(&self, creds: &credentials::Credentials, req: &mut SignableRequest, payload_hash: &str) {
         let creds = Credentials {
             access_key_id: &creds.access_key_id,
             secret_access_key: &creds.secret_access_key,
             session_token: creds.session_token.as_deref(),
         };
-        let scope = Scope {
-            time: UtcTime::from_unix(http::unix_now()),
-            region: &self.region,
-            service: "s3",
-        };
-        self.signer
-            .borrow_mut()
-            .sign_headers(&creds, &scope, req, payload_hash);
+        let scope = Scope { time: UtcTime::from_unix(http::unix_now()), region: &self.region, service: "s3" };
+        self.signer.borrow_mut().sign_headers(&creds, &scope, req, payload_hash);
     }
 
     /// Signs, sends and retries one call; returns the first 2xx response. Every call ends in one metrics event.
@@ -164,7 +132,8 @@ impl Client {
             UNSIGNED_PAYLOAD.to_string()
         };
         let mut headers = call.headers.clone();
-        if !call.body.is_empty() || matches!(call.method, "PUT" | "POST") {
+        // Without a length hyper would send a bodiless DELETE or POST chunked, which S3 servers refuse (501).
+        if !matches!(call.method, "GET" | "HEAD") {
             headers.push(("content-length".into(), call.body.len().to_string()));
         }
         let mut attempts = 0;
@@ -180,11 +149,7 @@ impl Client {
             };
             self.sign(&creds, &mut req, &payload_hash);
             let query = sigv4::canonical_query(&req.query);
-            let path_and_query = if query.is_empty() {
-                req.path.clone()
-            } else {
-                format!("{}?{query}", req.path)
-            };
+            let path_and_query = if query.is_empty() { req.path.clone() } else { format!("{}?{query}", req.path) };
             let outcome = http::send(&Request {
                 method: call.method,
                 scheme: call.target.scheme,
@@ -206,54 +171,32 @@ impl Client {
             };
             let (error, retry_after_ms, retryable, status) = match outcome {
                 Ok(resp) if (200..300).contains(&resp.status) => {
-                    let length = resp
-                        .header("content-length")
-                        .and_then(|v| v.parse().ok())
-                        .unwrap_or(0);
+                    let length = resp.header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
                     record(resp.status, length);
                     return Ok(resp);
                 }
                 Ok(resp) => {
                     let status = resp.status;
                     let request_id = resp.header("x-amz-request-id").map(String::from);
-                    let retry_after = resp
-                        .header("retry-after")
-                        .and_then(retry::parse_retry_after);
-                    let body = if call.method == "HEAD" {
-                        Vec::new()
-                    } else {
-                        resp.read_body(64 << 10).unwrap_or_default()
-                    };
+                    let retry_after = resp.header("retry-after").and_then(retry::parse_retry_after);
+                    let body =
+                        if call.method == "HEAD" { Vec::new() } else { resp.read_body(64 << 10).unwrap_or_default() };
                     let s3 = xml::parse_error(&body).ok();
-                    let retryable =
-                        retry::is_retryable(status, s3.as_ref().map(|e| e.code.as_str()));
+                    let retryable = retry::is_retryable(status, s3.as_ref().map(|e| e.code.as_str()));
                     let retry_after_s = retry_after.map(|ms| (ms / 1000) as u32);
-                    let error = errors::from_status(
-                        status,
-                        s3,
-                        request_id,
-                        &self.subject(call.key),
-                        retry_after_s,
-                    );
+                    let error = errors::from_status(status, s3, request_id, &self.subject(call.key), retry_after_s);
                     (error, retry_after, retryable, status)
                 }
                 Err(Failure::Transient { timeout, detail }) => {
-                    let error = if timeout {
-                        Error::Timeout(detail)
-                    } else {
-                        Error::Transport(detail)
-                    };
+                    let error = if timeout { Error::Timeout(detail) } else { Error::Transport(detail) };
                     (error, None, true, 0)
                 }
                 Err(Failure::CircuitOpen(m)) => (Error::CircuitOpen(m), None, false, 0),
-                Err(Failure::Denied(m)) | Err(Failure::Fatal(m)) => {
-                    (Error::Transport(m), None, false, 0)
-                }
+                Err(Failure::Denied(m)) | Err(Failure::Fatal(m)) => (Error::Transport(m), None, false, 0),
             };
             let elapsed = http::monotonic_ms().saturating_sub(started_ms);
             let delay = if retryable {
-                self.retry
-                    .next_delay(attempts, elapsed, retry_after_ms, http::random_u64())
+                self.retry.next_delay(attempts, elapsed, retry_after_ms, http::random_u64())
             } else {
                 None
             };
@@ -265,9 +208,7 @@ impl Client {
                         Error::Transport(m) if retryable => {
                             Error::Transport(format!("{m} (after {attempts} attempts)"))
                         }
-                        Error::Timeout(m) if retryable => {
-                            Error::Timeout(format!("{m} (after {attempts} attempts)"))
-                        }
+                        Error::Timeout(m) if retryable => Error::Timeout(format!("{m} (after {attempts} attempts)")),
                         other => other,
                     });
                 }
@@ -278,18 +219,13 @@ impl Client {
     /// Runs a call whose answer is an XML document and reads it.
     fn execute_xml(&self, call: &Call) -> Result<Vec<u8>, Error> {
         let resp = self.execute(call)?;
-        resp.read_body(MAX_XML_BODY)
-            .map_err(|m| Error::Transport(format!("{} answer: {m}", call.operation)))
+        resp.read_body(MAX_XML_BODY).map_err(|m| Error::Transport(format!("{} answer: {m}", call.operation)))
     }
 
     fn xml_error(&self, operation: &str, key: Option<&str>, e: XmlError) -> Error {
         match e {
-            XmlError::Service(s3) => {
-                errors::from_status(500, Some(s3), None, &self.subject(key), None)
-            }
-            XmlError::Malformed(m) => {
-                Error::Transport(format!("malformed {operation} answer from the server: {m}"))
-            }
+            XmlError::Service(s3) => errors::from_status(500, Some(s3), None, &self.subject(key), None),
+            XmlError::Malformed(m) => Error::Transport(format!("malformed {operation} answer from the server: {m}")),
         }
     }
 
@@ -321,19 +257,10 @@ impl Client {
         self.put_multipart(key, body, size, headers, first)
     }
 
-    fn put_single(
-        &self,
-        key: &str,
-        data: &[u8],
-        mut headers: Vec<(String, String)>,
-    ) -> Result<String, Error> {
+    fn put_single(&self, key: &str, data: &[u8], mut headers: Vec<(String, String)>) -> Result<String, Error> {
         let md5 = Md5::digest(data);
         headers.push(("content-md5".into(), B64.encode(md5)));
-        let call = Call {
-            body: data,
-            headers,
-            ..self.object_call("put-object", "PUT", key)
-        };
+        let call = Call { body: data, headers, ..self.object_call("put-object", "PUT", key) };
         let resp = self.execute(&call)?;
         check_etag(resp.header("etag"), &md5, key)
     }
@@ -401,19 +328,10 @@ impl Client {
         uploaded.map_err(|e| self.abort_after(key, &upload_id, e))
     }
 
-    fn upload_part(
-        &self,
-        key: &str,
-        upload_id: &str,
-        number: usize,
-        data: &[u8],
-    ) -> Result<String, Error> {
+    fn upload_part(&self, key: &str, upload_id: &str, number: usize, data: &[u8]) -> Result<String, Error> {
         let md5 = Md5::digest(data);
         let call = Call {
-            query: vec![
-                ("partNumber".into(), number.to_string()),
-                ("uploadId".into(), upload_id.into()),
-            ],
+            query: vec![("partNumber".into(), number.to_string()), ("uploadId".into(), upload_id.into())],
             headers: vec![("content-md5".into(), B64.encode(md5))],
             body: data,
             ..self.object_call("upload-part", "PUT", key)
@@ -449,37 +367,25 @@ impl Client {
         let mut call = self.object_call("get-object", "GET", key);
         if let Some((first, last)) = range {
             let last = last.map(|l| l.to_string()).unwrap_or_default();
-            call.headers
-                .push(("range".into(), format!("bytes={first}-{last}")));
+            call.headers.push(("range".into(), format!("bytes={first}-{last}")));
         }
         if let Some(etag) = if_match {
-            call.headers
-                .push(("if-match".into(), format!("\"{etag}\"")));
+            call.headers.push(("if-match".into(), format!("\"{etag}\"")));
         }
         self.execute(&call)
     }
 
-    pub fn get_object(
-        self: &Rc<Self>,
-        key: &str,
-        range: Option<(u64, Option<u64>)>,
-    ) -> Result<Download, Error> {
+    pub fn get_object(self: &Rc<Self>, key: &str, range: Option<(u64, Option<u64>)>) -> Result<Download, Error> {
         addressing::validate_key(key).map_err(invalid)?;
         if let Some((first, Some(last))) = range {
             if last < first {
-                return Err(invalid(format!(
-                    "range {first}-{last} ends before it starts"
-                )));
+                return Err(invalid(format!("range {first}-{last} ends before it starts")));
             }
         }
         let resp = self.get_response(key, range, None)?;
         let meta = headers::object_meta(key, &resp.headers)
             .ok_or_else(|| Error::Transport("GET answer lacks Content-Length or ETag".into()))?;
-        let first = if resp.status == 206 {
-            range.map_or(0, |r| r.0)
-        } else {
-            0
-        };
+        let first = if resp.status == 206 { range.map_or(0, |r| r.0) } else { 0 };
         let body = resp.into_body().map_err(Error::Transport)?;
         Ok(Download {
             client: Rc::clone(self),
@@ -500,8 +406,7 @@ impl Client {
 
     pub fn delete_object(&self, key: &str) -> Result<(), Error> {
         addressing::validate_key(key).map_err(invalid)?;
-        self.execute(&self.object_call("delete-object", "DELETE", key))
-            .map(drop)
+        self.execute(&self.object_call("delete-object", "DELETE", key)).map(drop)
     }
 
     pub fn copy_object(&self, src: &str, dst: &str) -> Result<String, Error> {
@@ -511,9 +416,7 @@ impl Client {
         let mut call = self.object_call("copy-object", "PUT", dst);
         call.headers.push(("x-amz-copy-source".into(), source));
         let answer = self.execute_xml(&call).map_err(|e| match e {
-            Error::NotFound(_) => {
-                Error::NotFound(format!("copy source {} not found", self.subject(Some(src))))
-            }
+            Error::NotFound(_) => Error::NotFound(format!("copy source {} not found", self.subject(Some(src)))),
             other => other,
         })?;
         xml::parse_copy_result(&answer).map_err(|e| self.xml_error("copy-object", Some(dst), e))
@@ -526,15 +429,9 @@ impl Client {
         continuation: Option<&str>,
         max_keys: Option<u32>,
     ) -> Result<Listing, Error> {
-        let mut query = vec![
-            ("list-type".to_string(), "2".to_string()),
-            ("encoding-type".to_string(), "url".to_string()),
-        ];
-        for (name, value) in [
-            ("prefix", prefix),
-            ("delimiter", delimiter),
-            ("continuation-token", continuation),
-        ] {
+        let mut query =
+            vec![("list-type".to_string(), "2".to_string()), ("encoding-type".to_string(), "url".to_string())];
+        for (name, value) in [("prefix", prefix), ("delimiter", delimiter), ("continuation-token", continuation)] {
             if let Some(v) = value.filter(|v| !v.is_empty()) {
                 query.push((name.into(), v.into()));
             }
@@ -596,9 +493,7 @@ impl Client {
     ) -> Result<(String, u64), Error> {
         addressing::validate_key(key).map_err(invalid)?;
         if !(1..=MAX_PRESIGN_SECONDS).contains(&expires) {
-            return Err(invalid(format!(
-                "expiry must be 1..={MAX_PRESIGN_SECONDS} seconds (7 days), got {expires}"
-            )));
+            return Err(invalid(format!("expiry must be 1..={MAX_PRESIGN_SECONDS} seconds (7 days), got {expires}")));
         }
         let creds = Self::credentials()?;
         let target = self.addressing.object_target(key);
@@ -607,29 +502,17 @@ impl Client {
             host: target.host.clone(),
             path: target.path.clone(),
             query: Vec::new(),
-            headers: signed_headers
-                .iter()
-                .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
-                .collect(),
+            headers: signed_headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())).collect(),
         };
         let now = http::unix_now();
-        let scope = Scope {
-            time: UtcTime::from_unix(now),
-            region: &self.region,
-            service: "s3",
-        };
+        let scope = Scope { time: UtcTime::from_unix(now), region: &self.region, service: "s3" };
         let c = Credentials {
             access_key_id: &creds.access_key_id,
             secret_access_key: &creds.secret_access_key,
             session_token: creds.session_token.as_deref(),
         };
-        self.signer
-            .borrow_mut()
-            .presign(&c, &scope, &mut req, expires);
-        Ok((
-            target.url(&sigv4::canonical_query(&req.query)),
-            now + u64::from(expires),
-        ))
+        self.signer.borrow_mut().presign(&c, &scope, &mut req, expires);
+        Ok((target.url(&sigv4::canonical_query(&req.query)), now + u64::from(expires)))
     }
 }
 
@@ -641,10 +524,7 @@ fn read_up_to(stream: &InputStream, n: u64) -> Result<(Vec<u8>, bool), Error> {
             Ok(chunk) => buf.extend_from_slice(&chunk),
             Err(StreamError::Closed) => return Ok((buf, true)),
             Err(StreamError::LastOperationFailed(e)) => {
-                return Err(invalid(format!(
-                    "reading the upload body failed: {}",
-                    e.to_debug_string()
-                )))
+                return Err(invalid(format!("reading the upload body failed: {}", e.to_debug_string())))
             }
         }
     }
@@ -657,9 +537,7 @@ fn at_end(stream: &InputStream) -> Result<bool, Error> {
     if extra.is_empty() && eof {
         Ok(true)
     } else {
-        Err(Error::Integrity(
-            "the body is longer than its declared size (did the file grow during upload?)".into(),
-        ))
+        Err(Error::Integrity("the body is longer than its declared size (did the file grow during upload?)".into()))
     }
 }
 
@@ -679,9 +557,7 @@ fn check_etag(etag: Option<&str>, md5: &[u8], key: &str) -> Result<String, Error
     if etag == expected {
         Ok(etag)
     } else {
-        Err(Error::Integrity(format!(
-            "server ETag {etag:?} for {key:?} is not the MD5 of the bytes sent ({expected})"
-        )))
+        Err(Error::Integrity(format!("server ETag {etag:?} for {key:?} is not the MD5 of the bytes sent ({expected})")))
     }
 }
 
@@ -708,9 +584,7 @@ impl Download {
                 None if written == expected => return Ok(written),
                 None => {
                     let range = (self.first + written, Some(self.first + expected - 1));
-                    let resp =
-                        self.client
-                            .get_response(&self.key, Some(range), Some(&self.meta.etag))?;
+                    let resp = self.client.get_response(&self.key, Some(range), Some(&self.meta.etag))?;
                     resp.into_body().map_err(Error::Transport)?
                 }
             };
@@ -726,10 +600,7 @@ impl Download {
                 }
                 SpliceEnd::Done => format!("the body ended after {written} of {expected} bytes"),
                 SpliceEnd::SinkBroke(m) => {
-                    return Err(Error::Transport(format!(
-                        "writing the download of {:?} failed: {m}",
-                        self.key
-                    )))
+                    return Err(Error::Transport(format!("writing the download of {:?} failed: {m}", self.key)))
                 }
                 SpliceEnd::SourceBroke(m) => m,
             };

@@ -8,9 +8,7 @@ pub fn uri_encode(input: &str, keep_slash: bool) -> String {
     let mut out = String::with_capacity(input.len() * 3 / 2);
     for &b in input.as_bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(b as char)
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(b as char),
             b'/' if keep_slash => out.push('/'),
             _ => {
                 out.push('%');
@@ -105,13 +103,7 @@ impl UtcTime {
 
     /// `YYYYMMDDTHHMMSSZ`, the `x-amz-date` form.
     pub fn amz_date(&self) -> String {
-        format!(
-            "{}T{:02}{:02}{:02}Z",
-            self.date_stamp(),
-            self.hour,
-            self.minute,
-            self.second
-        )
+        format!("{}T{:02}{:02}{:02}Z", self.date_stamp(), self.hour, self.minute, self.second)
     }
 }
 
@@ -121,10 +113,7 @@ mod tests {
 
     #[test]
     fn encodes_everything_but_unreserved() {
-        assert_eq!(
-            uri_encode("a b+c%d~e=f&g/h", true),
-            "a%20b%2Bc%25d~e%3Df%26g/h"
-        );
+        assert_eq!(uri_encode("a b+c%d~e=f&g/h", true), "a%20b%2Bc%25d~e%3Df%26g/h");
         assert_eq!(uri_encode("a/b", false), "a%2Fb");
         assert_eq!(uri_encode("é", true), "%C3%A9");
         assert_eq!(uri_encode("", true), "");
@@ -153,13 +142,7 @@ mod tests {
         assert_eq!(t.amz_date(), "20130524T000000Z");
         assert_eq!(UtcTime::from_unix(0).amz_date(), "19700101T000000Z");
         assert_eq!(UtcTime::from_unix(951_782_400).date_stamp(), "20000229"); // leap day of a century year
-        assert_eq!(
-            UtcTime::from_unix(1_440_938_160).amz_date(),
-            "20150830T123600Z"
-        );
-        assert_eq!(
-            UtcTime::from_unix(4_102_444_799).amz_date(),
-            "20991231T235959Z"
-        );
+        assert_eq!(UtcTime::from_unix(1_440_938_160).amz_date(), "20150830T123600Z");
+        assert_eq!(UtcTime::from_unix(4_102_444_799).amz_date(), "20991231T235959Z");
     }
 }

@@ -29,11 +29,7 @@ pub fn from_status(
 ) -> Error {
     let s3 = s3.unwrap_or_default();
     let code = s3.code.as_str();
-    let detail = if s3.message.is_empty() {
-        String::new()
-    } else {
-        format!(": {}", s3.message)
-    };
+    let detail = if s3.message.is_empty() { String::new() } else { format!(": {}", s3.message) };
     match (status, code) {
         (_, "NoSuchBucket") => Error::NotFound(format!(
             "bucket {:?} does not exist at this endpoint; check --bucket / SPACES_BUCKET and the region",
@@ -45,9 +41,9 @@ pub fn from_status(
              (check SPACES_SECRET_ACCESS_KEY), or the region is wrong (check SPACES_REGION)"
                 .into(),
         ),
-        (_, "InvalidAccessKeyId") => Error::AccessDenied(
-            "the access key id is not known to the server; check SPACES_ACCESS_KEY_ID".into(),
-        ),
+        (_, "InvalidAccessKeyId") => {
+            Error::AccessDenied("the access key id is not known to the server; check SPACES_ACCESS_KEY_ID".into())
+        }
         (_, "RequestTimeTooSkewed") => Error::AccessDenied(
             "the server rejected the request time: this machine's clock is too far off; synchronise it (NTP)".into(),
         ),
@@ -57,13 +53,17 @@ pub fn from_status(
         (_, "BadDigest" | "InvalidDigest") => Error::Integrity(format!(
             "the server received different bytes than were sent for {subject} (Content-MD5 mismatch){detail}"
         )),
-        (_, "EntityTooLarge" | "EntityTooSmall" | "InvalidPart" | "InvalidPartOrder" | "InvalidBucketName" | "KeyTooLongError" | "InvalidArgument" | "InvalidRange") => {
-            Error::InvalidArgument(format!("{code} for {subject}{detail}"))
+        (
+            _,
+            "EntityTooLarge" | "EntityTooSmall" | "InvalidPart" | "InvalidPartOrder" | "InvalidBucketName"
+            | "KeyTooLongError" | "InvalidArgument" | "InvalidRange",
+        ) => Error::InvalidArgument(format!("{code} for {subject}{detail}")),
+        (409, _) | (_, "BucketAlreadyExists" | "OperationAborted") => {
+            Error::Conflict(format!("{code} for {subject}{detail}"))
         }
-        (409, _) | (_, "BucketAlreadyExists" | "OperationAborted") => Error::Conflict(format!("{code} for {subject}{detail}")),
         (412, _) | (_, "PreconditionFailed") => Error::Conflict(format!("a precondition failed for {subject}{detail}")),
         (429, _) | (_, "SlowDown") => Error::Throttled(retry_after_s),
-        (500..=599, _) => Error::Unavailable(format!(
+        (500 | 502 | 503 | 504, _) => Error::Unavailable(format!(
             "the service answered {status}{} for {subject}{detail}; retries ran out",
             if code.is_empty() { String::new() } else { format!(" {code}") }
         )),
@@ -84,9 +84,7 @@ pub fn describe(e: &Error) -> String {
         Error::InvalidArgument(m) => format!("invalid argument: {m}"),
         Error::Conflict(m) => format!("conflict: {m}"),
         Error::Throttled(Some(s)) => format!("throttled by the service (SlowDown); retry in {s} s"),
-        Error::Throttled(None) => {
-            "throttled by the service (SlowDown); retries ran out, try again later".into()
-        }
+        Error::Throttled(None) => "throttled by the service (SlowDown); retries ran out, try again later".into(),
         Error::Unavailable(m) => format!("service unavailable: {m}"),
         Error::CircuitOpen(m) => format!("circuit open: {m}"),
         Error::Timeout(m) => format!("timed out: {m}"),
@@ -96,10 +94,7 @@ pub fn describe(e: &Error) -> String {
             s.status,
             s.code,
             s.message,
-            s.request_id
-                .as_ref()
-                .map(|r| format!(" (request id {r})"))
-                .unwrap_or_default()
+            s.request_id.as_ref().map(|r| format!(" (request id {r})")).unwrap_or_default()
         ),
         Error::Transport(m) => format!("connection failed: {m}"),
     }
@@ -110,27 +105,16 @@ mod tests {
     use super::*;
 
     fn s3(code: &str) -> Option<S3Error> {
-        Some(S3Error {
-            code: code.into(),
-            message: String::new(),
-            resource: None,
-            request_id: Some("rid".into()),
-        })
+        Some(S3Error { code: code.into(), message: String::new(), resource: None, request_id: Some("rid".into()) })
     }
-    const OBJ: Subject = Subject {
-        bucket: "b",
-        key: Some("k"),
-    };
+    const OBJ: Subject = Subject { bucket: "b", key: Some("k") };
 
     #[test]
     fn maps_to_the_case_a_caller_branches_on() {
         assert!(
             matches!(from_status(404, s3("NoSuchKey"), None, &OBJ, None), Error::NotFound(m) if m.contains("\"k\""))
         );
-        assert!(
-            matches!(from_status(404, None, None, &OBJ, None), Error::NotFound(_)),
-            "HEAD 404 has no body"
-        );
+        assert!(matches!(from_status(404, None, None, &OBJ, None), Error::NotFound(_)), "HEAD 404 has no body");
         assert!(
             matches!(from_status(404, s3("NoSuchBucket"), None, &OBJ, None), Error::NotFound(m) if m.contains("SPACES_BUCKET"))
         );
@@ -140,36 +124,15 @@ mod tests {
         assert!(
             matches!(from_status(403, s3("InvalidAccessKeyId"), None, &OBJ, None), Error::AccessDenied(m) if m.contains("SPACES_ACCESS_KEY_ID"))
         );
-        assert!(matches!(
-            from_status(403, None, None, &OBJ, None),
-            Error::AccessDenied(_)
-        ));
-        assert!(matches!(
-            from_status(400, s3("BadDigest"), None, &OBJ, None),
-            Error::Integrity(_)
-        ));
-        assert!(matches!(
-            from_status(503, s3("SlowDown"), None, &OBJ, Some(2)),
-            Error::Throttled(Some(2))
-        ));
-        assert!(matches!(
-            from_status(502, None, None, &OBJ, None),
-            Error::Unavailable(_)
-        ));
-        assert!(matches!(
-            from_status(409, s3("BucketNotEmpty"), None, &OBJ, None),
-            Error::Conflict(_)
-        ));
-        assert!(matches!(
-            from_status(412, None, None, &OBJ, None),
-            Error::Conflict(_)
-        ));
+        assert!(matches!(from_status(403, None, None, &OBJ, None), Error::AccessDenied(_)));
+        assert!(matches!(from_status(400, s3("BadDigest"), None, &OBJ, None), Error::Integrity(_)));
+        assert!(matches!(from_status(503, s3("SlowDown"), None, &OBJ, Some(2)), Error::Throttled(Some(2))));
+        assert!(matches!(from_status(502, None, None, &OBJ, None), Error::Unavailable(_)));
+        assert!(matches!(from_status(409, s3("BucketNotEmpty"), None, &OBJ, None), Error::Conflict(_)));
+        assert!(matches!(from_status(412, None, None, &OBJ, None), Error::Conflict(_)));
         match from_status(400, s3("MalformedXML"), None, &OBJ, None) {
             Error::Service(s) => {
-                assert_eq!(
-                    (s.status, s.code.as_str(), s.request_id.as_deref()),
-                    (400, "MalformedXML", Some("rid"))
-                );
+                assert_eq!((s.status, s.code.as_str(), s.request_id.as_deref()), (400, "MalformedXML", Some("rid")));
                 assert!(s.message.contains("HTTP 400"));
             }
             other => panic!("{other:?}"),
@@ -178,10 +141,7 @@ mod tests {
 
     #[test]
     fn descriptions_name_the_kind() {
-        assert_eq!(
-            describe(&Error::Throttled(Some(3))),
-            "throttled by the service (SlowDown); retry in 3 s"
-        );
+        assert_eq!(describe(&Error::Throttled(Some(3))), "throttled by the service (SlowDown); retry in 3 s");
         assert!(describe(&Error::NotFound("x".into())).starts_with("not found: "));
     }
 }

@@ -17,10 +17,7 @@ pub struct ObjectHeaders<'a> {
 }
 
 fn is_token(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 fn plain_value(v: &str) -> bool {
@@ -47,10 +44,7 @@ fn decode_value(v: &str) -> String {
 /// Validates and renders the headers; errors name the offending field.
 pub fn object_headers(h: &ObjectHeaders) -> Result<Vec<(String, String)>, String> {
     let mut out = Vec::new();
-    for (name, value) in [
-        ("content-type", h.content_type),
-        ("cache-control", h.cache_control),
-    ] {
+    for (name, value) in [("content-type", h.content_type), ("cache-control", h.cache_control)] {
         if let Some(v) = value {
             if !plain_value(v) || v.is_empty() {
                 return Err(format!("{name} {v:?} must be non-empty printable ASCII"));
@@ -68,9 +62,7 @@ pub fn object_headers(h: &ObjectHeaders) -> Result<Vec<(String, String)>, String
     for (name, value) in h.metadata {
         let lower = name.to_ascii_lowercase();
         if !is_token(&lower) {
-            return Err(format!(
-                "metadata name {name:?} must be letters, digits or -_. (an HTTP token)"
-            ));
+            return Err(format!("metadata name {name:?} must be letters, digits or -_. (an HTTP token)"));
         }
         if !seen.insert(lower.clone()) {
             return Err(format!("metadata name {name:?} given twice"));
@@ -91,10 +83,7 @@ pub fn object_meta(key: &str, headers: &[(String, String)]) -> Option<ObjectMeta
     let get = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
     let mut metadata: Vec<(String, String)> = headers
         .iter()
-        .filter_map(|(k, v)| {
-            k.strip_prefix(META_PREFIX)
-                .map(|n| (n.to_string(), decode_value(v)))
-        })
+        .filter_map(|(k, v)| k.strip_prefix(META_PREFIX).map(|n| (n.to_string(), decode_value(v))))
         .collect();
     metadata.sort();
     Some(ObjectMeta {
@@ -113,20 +102,12 @@ mod tests {
     use super::*;
 
     fn h<'a>(meta: &'a [(String, String)]) -> ObjectHeaders<'a> {
-        ObjectHeaders {
-            content_type: Some("text/plain"),
-            cache_control: None,
-            acl: Acl::PublicRead,
-            metadata: meta,
-        }
+        ObjectHeaders { content_type: Some("text/plain"), cache_control: None, acl: Acl::PublicRead, metadata: meta }
     }
 
     #[test]
     fn renders_and_round_trips_unicode_metadata() {
-        let meta = vec![
-            ("Author".to_string(), "Zoë 日本".to_string()),
-            ("plain".to_string(), "a b".to_string()),
-        ];
+        let meta = vec![("Author".to_string(), "Zoë 日本".to_string()), ("plain".to_string(), "a b".to_string())];
         let out = object_headers(&h(&meta)).unwrap();
         assert!(out.contains(&("x-amz-acl".into(), "public-read".into())));
         assert!(out.contains(&("x-amz-meta-plain".into(), "a b".into())));
@@ -140,13 +121,7 @@ mod tests {
         assert_eq!(m.size, 12);
         assert_eq!(m.etag, "abc");
         assert_eq!(m.content_type.as_deref(), Some("text/plain"));
-        assert_eq!(
-            m.metadata,
-            vec![
-                ("author".into(), "Zoë 日本".into()),
-                ("plain".into(), "a b".into())
-            ]
-        );
+        assert_eq!(m.metadata, vec![("author".into(), "Zoë 日本".into()), ("plain".into(), "a b".into())]);
     }
 
     #[test]
@@ -155,24 +130,15 @@ mod tests {
         assert!(object_headers(&h(&[("".into(), "v".into())])).is_err());
         assert!(object_headers(&h(&[("a".into(), "1".into()), ("A".into(), "2".into())])).is_err());
         assert!(object_headers(&h(&[("big".into(), "x".repeat(3000))])).is_err());
-        let bad_type = ObjectHeaders {
-            content_type: Some("text/\nplain"),
-            ..h(&[])
-        };
+        let bad_type = ObjectHeaders { content_type: Some("text/\nplain"), ..h(&[]) };
         assert!(object_headers(&bad_type).is_err());
     }
 
     #[test]
     fn values_that_look_encoded_are_encoded_again() {
         assert_ne!(encode_value("=?UTF-8?B?eA==?="), "=?UTF-8?B?eA==?=");
-        assert_eq!(
-            decode_value(&encode_value("=?UTF-8?B?eA==?=")),
-            "=?UTF-8?B?eA==?="
-        );
-        assert_eq!(
-            decode_value("=?UTF-8?B?not base64!?="),
-            "=?UTF-8?B?not base64!?="
-        );
+        assert_eq!(decode_value(&encode_value("=?UTF-8?B?eA==?=")), "=?UTF-8?B?eA==?=");
+        assert_eq!(decode_value("=?UTF-8?B?not base64!?="), "=?UTF-8?B?not base64!?=");
     }
 
     #[test]

@@ -4,8 +4,8 @@
 use crate::wasi::clocks::{monotonic_clock, wall_clock};
 use crate::wasi::http::outgoing_handler;
 use crate::wasi::http::types::{
-    http_error_code, ErrorCode, Fields, IncomingBody, IncomingResponse, InputStream, Method,
-    OutgoingBody, OutgoingRequest, OutputStream, Scheme,
+    http_error_code, ErrorCode, Fields, IncomingBody, IncomingResponse, InputStream, Method, OutgoingBody,
+    OutgoingRequest, OutputStream, Scheme,
 };
 use crate::wasi::io::streams::StreamError;
 
@@ -37,13 +37,8 @@ pub enum Failure {
 
 /// Sends `req` and waits for the response head.
 pub fn send(req: &Request) -> Result<Response, Failure> {
-    let fields: Vec<(String, Vec<u8>)> = req
-        .headers
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone().into_bytes()))
-        .collect();
-    let headers = Fields::from_list(&fields)
-        .map_err(|e| Failure::Fatal(format!("invalid request header: {e:?}")))?;
+    let fields: Vec<(String, Vec<u8>)> = req.headers.iter().map(|(k, v)| (k.clone(), v.clone().into_bytes())).collect();
+    let headers = Fields::from_list(&fields).map_err(|e| Failure::Fatal(format!("invalid request header: {e:?}")))?;
     let request = OutgoingRequest::new(headers);
     let method = match req.method {
         "GET" => Method::Get,
@@ -53,45 +48,31 @@ pub fn send(req: &Request) -> Result<Response, Failure> {
         "HEAD" => Method::Head,
         other => Method::Other(other.to_string()),
     };
-    let scheme = if req.scheme == "https" {
-        Scheme::Https
-    } else {
-        Scheme::Http
-    };
+    let scheme = if req.scheme == "https" { Scheme::Https } else { Scheme::Http };
     let set = request.set_method(&method).is_ok()
         && request.set_scheme(Some(&scheme)).is_ok()
         && request.set_authority(Some(req.authority)).is_ok()
-        && request
-            .set_path_with_query(Some(req.path_and_query))
-            .is_ok();
+        && request.set_path_with_query(Some(req.path_and_query)).is_ok();
     if !set {
-        return Err(Failure::Fatal(format!(
-            "the host rejected the request line for {}",
-            req.authority
-        )));
+        return Err(Failure::Fatal(format!("the host rejected the request line for {}", req.authority)));
     }
-    let body = request
-        .body()
-        .map_err(|_| Failure::Fatal("request body unavailable".into()))?;
-    let future =
-        outgoing_handler::handle(request, None).map_err(|e| classify(&e, req.authority))?;
-    write_body(body, req.body).map_err(|detail| Failure::Transient {
-        timeout: false,
-        detail,
-    })?;
+    let body = request.body().map_err(|_| Failure::Fatal("request body unavailable".into()))?;
+    let future = outgoing_handler::handle(request, None).map_err(|e| classify(&e, req.authority))?;
+    // A server may answer before it has read the whole body (an early 403, or a HEAD that is already done):
+    // its answer then explains more than the broken write does.
+    let written = write_body(body, req.body);
     future.subscribe().block();
-    match future.get() {
-        Some(Ok(Ok(response))) => Ok(Response::new(response)),
-        Some(Ok(Err(code))) => Err(classify(&code, req.authority)),
-        Some(Err(())) | None => Err(Failure::Fatal("response future misbehaved".into())),
+    match (future.get(), written) {
+        (Some(Ok(Ok(response))), _) => Ok(Response::new(response)),
+        (_, Err(detail)) => Err(Failure::Transient { timeout: false, detail }),
+        (Some(Ok(Err(code))), Ok(())) => Err(classify(&code, req.authority)),
+        (Some(Err(())) | None, Ok(())) => Err(Failure::Fatal("response future misbehaved".into())),
     }
 }
 
 fn write_body(body: OutgoingBody, mut data: &[u8]) -> Result<(), String> {
-    {
-        let out = body
-            .write()
-            .map_err(|_| "request body stream unavailable".to_string())?;
+    if !data.is_empty() {
+        let out = body.write().map_err(|_| "request body stream unavailable".to_string())?;
         while !data.is_empty() {
             let permit = out.check_write().map_err(stream_error)?;
             if permit == 0 {
@@ -115,10 +96,7 @@ fn stream_error(e: StreamError) -> String {
 }
 
 fn classify(code: &ErrorCode, authority: &str) -> Failure {
-    let transient = |timeout: bool| Failure::Transient {
-        timeout,
-        detail: format!("{authority}: {code:?}"),
-    };
+    let transient = |timeout: bool| Failure::Transient { timeout, detail: format!("{authority}: {code:?}") };
     match code {
         ErrorCode::HttpRequestDenied => Failure::Denied(format!(
             "the host refused to connect to {authority}: it is not in the host's outbound allowlist"
@@ -155,25 +133,13 @@ impl Response {
             .headers()
             .entries()
             .into_iter()
-            .map(|(k, v)| {
-                (
-                    k.to_ascii_lowercase(),
-                    String::from_utf8_lossy(&v).into_owned(),
-                )
-            })
+            .map(|(k, v)| (k.to_ascii_lowercase(), String::from_utf8_lossy(&v).into_owned()))
             .collect();
-        Response {
-            status: inner.status(),
-            headers,
-            inner,
-        }
+        Response { status: inner.status(), headers, inner }
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
     /// Reads the whole body, refusing more than `limit` bytes (XML answers are small; a huge one is a fault).
@@ -195,18 +161,9 @@ impl Response {
     }
 
     pub fn into_body(self) -> Result<Body, String> {
-        let body = self
-            .inner
-            .consume()
-            .map_err(|_| "response body already taken".to_string())?;
-        let stream = body
-            .stream()
-            .map_err(|_| "response body stream unavailable".to_string())?;
-        Ok(Body {
-            stream: Some(stream),
-            body: Some(body),
-            _response: self.inner,
-        })
+        let body = self.inner.consume().map_err(|_| "response body already taken".to_string())?;
+        let stream = body.stream().map_err(|_| "response body stream unavailable".to_string())?;
+        Ok(Body { stream: Some(stream), body: Some(body), _response: self.inner })
     }
 }
 

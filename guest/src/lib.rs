@@ -20,8 +20,8 @@ mod sigv4;
 mod xml;
 
 use exports::spaces::storage::storage::{
-    ByteRange, Guest, GuestClient, GuestDownload, ListPage, ListRequest, ObjectSummary,
-    PresignMethod, PresignRequest, Presigned, PutOptions, PutResult,
+    ByteRange, Guest, GuestClient, GuestDownload, ListPage, ListRequest, ObjectSummary, PresignMethod, PresignRequest,
+    Presigned, PutOptions, PutResult,
 };
 use spaces::storage::types::{Config, Error, ObjectMeta};
 use std::rc::Rc;
@@ -40,9 +40,7 @@ struct ClientResource(Rc<client::Client>);
 impl GuestClient for ClientResource {
     fn open(cfg: Config) -> Result<exports::spaces::storage::storage::Client, Error> {
         let inner = client::Client::new(&cfg)?;
-        Ok(exports::spaces::storage::storage::Client::new(
-            ClientResource(Rc::new(inner)),
-        ))
+        Ok(exports::spaces::storage::storage::Client::new(ClientResource(Rc::new(inner))))
     }
 
     fn put_object(
@@ -129,9 +127,7 @@ impl GuestClient for ClientResource {
             PresignMethod::Put => "PUT",
             PresignMethod::Delete => "DELETE",
         };
-        let (url, expires_at) =
-            self.0
-                .presign(&req.key, method, req.expires_seconds, &req.signed_headers)?;
+        let (url, expires_at) = self.0.presign(&req.key, method, req.expires_seconds, &req.signed_headers)?;
         Ok(Presigned { url, expires_at })
     }
 

@@ -28,9 +28,7 @@ pub fn validate(name: &str, value: u64) -> Result<(), String> {
     if (MIN_PART..=MAX_PART).contains(&value) {
         Ok(())
     } else {
-        Err(format!(
-            "{name} must be between 5 MiB and 5 GiB, got {value} bytes"
-        ))
+        Err(format!("{name} must be between 5 MiB and 5 GiB, got {value} bytes"))
     }
 }
 
@@ -42,22 +40,12 @@ mod tests {
     fn part_size_respects_limits() {
         assert_eq!(part_size(Some(100 * MIB), DEFAULT_PART).unwrap(), 16 * MIB);
         assert_eq!(part_size(None, MIN_PART).unwrap(), 5 * MIB);
-        assert_eq!(
-            part_size(Some(1), 1).unwrap(),
-            MIN_PART,
-            "never below 5 MiB"
-        );
-        assert_eq!(
-            part_size(Some(6 * MIB + 1), 6 * MIB + 1).unwrap(),
-            7 * MIB,
-            "whole MiB"
-        );
+        assert_eq!(part_size(Some(1), 1).unwrap(), MIN_PART, "never below 5 MiB");
+        assert_eq!(part_size(Some(6 * MIB + 1), 6 * MIB + 1).unwrap(), 7 * MIB, "whole MiB");
         let big = 1024 * 1024 * MIB; // 1 TiB needs parts of at least 105 MiB to stay within 10,000
         let p = part_size(Some(big), DEFAULT_PART).unwrap();
         assert!(big.div_ceil(p) <= MAX_PARTS && p == 105 * MIB, "{p}");
-        assert!(
-            MAX_OBJECT.div_ceil(part_size(Some(MAX_OBJECT), DEFAULT_PART).unwrap()) <= MAX_PARTS
-        );
+        assert!(MAX_OBJECT.div_ceil(part_size(Some(MAX_OBJECT), DEFAULT_PART).unwrap()) <= MAX_PARTS);
         assert!(part_size(Some(MAX_OBJECT + 1), DEFAULT_PART).is_err());
     }
 

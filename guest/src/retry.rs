@@ -13,22 +13,14 @@ pub struct Policy {
 
 impl Default for Policy {
     fn default() -> Self {
-        Policy {
-            max_attempts: 5,
-            base_delay_ms: 100,
-            max_delay_ms: 5_000,
-            max_elapsed_ms: 30_000,
-        }
+        Policy { max_attempts: 5, base_delay_ms: 100, max_delay_ms: 5_000, max_elapsed_ms: 30_000 }
     }
 }
 
 impl Policy {
     pub fn validate(&self) -> Result<(), String> {
         if self.max_attempts == 0 || self.max_attempts > 100 {
-            return Err(format!(
-                "retry max-attempts must be 1..=100, got {}",
-                self.max_attempts
-            ));
+            return Err(format!("retry max-attempts must be 1..=100, got {}", self.max_attempts));
         }
         if self.base_delay_ms > self.max_delay_ms {
             return Err("retry base-delay-ms must not exceed max-delay-ms".into());
@@ -49,10 +41,7 @@ impl Policy {
             return None;
         }
         let exp = attempts_made.saturating_sub(1).min(32);
-        let ceiling = self
-            .base_delay_ms
-            .saturating_mul(1u64 << exp)
-            .min(self.max_delay_ms);
+        let ceiling = self.base_delay_ms.saturating_mul(1u64 << exp).min(self.max_delay_ms);
         let jittered = random % (ceiling + 1);
         let delay = jittered.max(retry_after_ms.unwrap_or(0));
         if elapsed_ms.saturating_add(delay) > self.max_elapsed_ms {
@@ -65,19 +54,12 @@ impl Policy {
 /// Whether an HTTP answer is transient. Never 4xx other than 408 and 429, except S3's own transient codes.
 pub fn is_retryable(status: u16, s3_code: Option<&str>) -> bool {
     matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
-        || matches!(
-            s3_code,
-            Some("SlowDown" | "RequestTimeout" | "InternalError" | "ServiceUnavailable")
-        )
+        || matches!(s3_code, Some("SlowDown" | "RequestTimeout" | "InternalError" | "ServiceUnavailable"))
 }
 
 /// `Retry-After` as delta-seconds, in milliseconds. An HTTP-date is not worth a clock comparison here.
 pub fn parse_retry_after(value: &str) -> Option<u64> {
-    value
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(|s| s.min(3_600) * 1000)
+    value.trim().parse::<u64>().ok().map(|s| s.min(3_600) * 1000)
 }
 
 #[cfg(test)]
@@ -86,44 +68,22 @@ mod tests {
 
     #[test]
     fn schedule_grows_exponentially_and_is_capped() {
-        let p = Policy {
-            max_attempts: 10,
-            base_delay_ms: 100,
-            max_delay_ms: 1_000,
-            max_elapsed_ms: 60_000,
-        };
+        let p = Policy { max_attempts: 10, base_delay_ms: 100, max_delay_ms: 1_000, max_elapsed_ms: 60_000 };
         // The random number picks a wait in [0, ceiling]; ceilings run 100, 200, 400, 800, then the 1 s cap.
         assert_eq!(p.next_delay(1, 0, None, 100), Some(100));
         assert_eq!(p.next_delay(3, 0, None, 400), Some(400));
-        assert_eq!(
-            p.next_delay(3, 0, None, 401),
-            Some(0),
-            "full jitter wraps into [0, ceiling]"
-        );
+        assert_eq!(p.next_delay(3, 0, None, 401), Some(0), "full jitter wraps into [0, ceiling]");
         assert_eq!(p.next_delay(8, 0, None, 1_000), Some(1_000));
         assert_eq!(p.next_delay(1, 0, None, 0), Some(0));
     }
 
     #[test]
     fn gives_up_on_attempts_or_elapsed_time() {
-        let p = Policy {
-            max_attempts: 3,
-            base_delay_ms: 100,
-            max_delay_ms: 1_000,
-            max_elapsed_ms: 500,
-        };
+        let p = Policy { max_attempts: 3, base_delay_ms: 100, max_delay_ms: 1_000, max_elapsed_ms: 500 };
         assert!(p.next_delay(2, 0, None, 7).is_some());
         assert_eq!(p.next_delay(3, 0, None, 7), None);
-        assert_eq!(
-            p.next_delay(1, 450, None, 99),
-            None,
-            "would pass max-elapsed"
-        );
-        assert_eq!(
-            p.next_delay(1, 0, Some(2_000), 0),
-            None,
-            "Retry-After beyond the budget"
-        );
+        assert_eq!(p.next_delay(1, 450, None, 99), None, "would pass max-elapsed");
+        assert_eq!(p.next_delay(1, 0, Some(2_000), 0), None, "Retry-After beyond the budget");
     }
 
     #[test]
@@ -152,18 +112,7 @@ mod tests {
     #[test]
     fn validation() {
         assert!(Policy::default().validate().is_ok());
-        assert!(Policy {
-            max_attempts: 0,
-            ..Policy::default()
-        }
-        .validate()
-        .is_err());
-        assert!(Policy {
-            base_delay_ms: 10,
-            max_delay_ms: 5,
-            ..Policy::default()
-        }
-        .validate()
-        .is_err());
+        assert!(Policy { max_attempts: 0, ..Policy::default() }.validate().is_err());
+        assert!(Policy { base_delay_ms: 10, max_delay_ms: 5, ..Policy::default() }.validate().is_err());
     }
 }

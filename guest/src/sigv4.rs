@@ -27,12 +27,7 @@ pub struct Scope<'a> {
 
 impl Scope<'_> {
     fn credential_scope(&self) -> String {
-        format!(
-            "{}/{}/{}/aws4_request",
-            self.time.date_stamp(),
-            self.region,
-            self.service
-        )
+        format!("{}/{}/{}/aws4_request", self.time.date_stamp(), self.region, self.service)
     }
 }
 
@@ -58,10 +53,8 @@ pub fn sha256_hex(data: &[u8]) -> String {
 /// The query string exactly as SigV4 canonicalises it: each name and value encoded, sorted, `&`-joined.
 /// Requests are sent with this same string so that what is signed is what is sent.
 pub fn canonical_query(query: &[(String, String)]) -> String {
-    let mut pairs: Vec<(String, String)> = query
-        .iter()
-        .map(|(k, v)| (uri_encode(k, false), uri_encode(v, false)))
-        .collect();
+    let mut pairs: Vec<(String, String)> =
+        query.iter().map(|(k, v)| (uri_encode(k, false), uri_encode(v, false))).collect();
     pairs.sort();
     let mut out = String::new();
     for (i, (k, v)) in pairs.iter().enumerate() {
@@ -79,12 +72,7 @@ pub fn canonical_query(query: &[(String, String)]) -> String {
 fn canonical_headers(headers: &[(String, String)]) -> (String, String) {
     let mut normalised: Vec<(String, String)> = headers
         .iter()
-        .map(|(k, v)| {
-            (
-                k.to_ascii_lowercase(),
-                v.split_whitespace().collect::<Vec<_>>().join(" "),
-            )
-        })
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.split_whitespace().collect::<Vec<_>>().join(" ")))
         .collect();
     normalised.sort();
     let mut block = String::new();
@@ -152,21 +140,21 @@ impl Signer {
         key
     }
 
-    /// The signature over exactly the headers given (which must include `host`).
+    /// The signature over `req`'s method, path and query and exactly `headers` (which must include `host`).
     fn signature(
         &mut self,
         creds: &Credentials,
         scope: &Scope,
-        method: &str,
-        path: &str,
-        query: &[(String, String)],
+        req: &SignableRequest,
         headers: &[(String, String)],
         payload_hash: &str,
     ) -> (String, String) {
         let (header_block, signed) = canonical_headers(headers);
         let canonical = format!(
-            "{method}\n{path}\n{}\n{header_block}\n{signed}\n{payload_hash}",
-            canonical_query(query)
+            "{}\n{}\n{}\n{header_block}\n{signed}\n{payload_hash}",
+            req.method,
+            req.path,
+            canonical_query(&req.query)
         );
         let string_to_sign = format!(
             "{ALGORITHM}\n{}\n{}\n{}",
@@ -180,32 +168,15 @@ impl Signer {
 
     /// Header auth: adds `x-amz-date`, `x-amz-content-sha256` and (with a session token) `x-amz-security-token`
     /// to `req.headers`, then the `authorization` header that signs them all.
-    pub fn sign_headers(
-        &mut self,
-        creds: &Credentials,
-        scope: &Scope,
-        req: &mut SignableRequest,
-        payload_hash: &str,
-    ) {
-        req.headers
-            .push(("x-amz-date".into(), scope.time.amz_date()));
-        req.headers
-            .push(("x-amz-content-sha256".into(), payload_hash.into()));
+    pub fn sign_headers(&mut self, creds: &Credentials, scope: &Scope, req: &mut SignableRequest, payload_hash: &str) {
+        req.headers.push(("x-amz-date".into(), scope.time.amz_date()));
+        req.headers.push(("x-amz-content-sha256".into(), payload_hash.into()));
         if let Some(token) = creds.session_token {
-            req.headers
-                .push(("x-amz-security-token".into(), token.into()));
+            req.headers.push(("x-amz-security-token".into(), token.into()));
         }
         let mut all = req.headers.clone();
         all.push(("host".into(), req.host.clone()));
-        let (signature, signed) = self.signature(
-            creds,
-            scope,
-            &req.method,
-            &req.path,
-            &req.query,
-            &all,
-            payload_hash,
-        );
+        let (signature, signed) = self.signature(creds, scope, req, &all, payload_hash);
         let value = format!(
             "{ALGORITHM} Credential={}/{}, SignedHeaders={signed}, Signature={signature}",
             creds.access_key_id,
@@ -216,37 +187,20 @@ impl Signer {
 
     /// Query auth: adds the `X-Amz-*` parameters and the signature to `req.query`. The headers in `req.headers`
     /// (plus `host`) are signed and must be sent unchanged by whoever uses the URL.
-    pub fn presign(
-        &mut self,
-        creds: &Credentials,
-        scope: &Scope,
-        req: &mut SignableRequest,
-        expires_seconds: u32,
-    ) {
+    pub fn presign(&mut self, creds: &Credentials, scope: &Scope, req: &mut SignableRequest, expires_seconds: u32) {
         let mut all = req.headers.clone();
         all.push(("host".into(), req.host.clone()));
         let (_, signed) = canonical_headers(&all);
         let q = &mut req.query;
         q.push(("X-Amz-Algorithm".into(), ALGORITHM.into()));
-        q.push((
-            "X-Amz-Credential".into(),
-            format!("{}/{}", creds.access_key_id, scope.credential_scope()),
-        ));
+        q.push(("X-Amz-Credential".into(), format!("{}/{}", creds.access_key_id, scope.credential_scope())));
         q.push(("X-Amz-Date".into(), scope.time.amz_date()));
         q.push(("X-Amz-Expires".into(), expires_seconds.to_string()));
         if let Some(token) = creds.session_token {
             q.push(("X-Amz-Security-Token".into(), token.into()));
         }
         q.push(("X-Amz-SignedHeaders".into(), signed));
-        let (signature, _) = self.signature(
-            creds,
-            scope,
-            &req.method,
-            &req.path,
-            &req.query,
-            &all,
-            UNSIGNED_PAYLOAD,
-        );
+        let (signature, _) = self.signature(creds, scope, req, &all, UNSIGNED_PAYLOAD);
         req.query.push(("X-Amz-Signature".into(), signature));
     }
 }
@@ -264,11 +218,7 @@ mod tests {
     const S3_HOST: &str = "examplebucket.s3.amazonaws.com";
 
     fn s3_scope() -> Scope<'static> {
-        Scope {
-            time: UtcTime::from_unix(1_369_353_600),
-            region: "us-east-1",
-            service: "s3",
-        }
+        Scope { time: UtcTime::from_unix(1_369_353_600), region: "us-east-1", service: "s3" }
     }
 
     fn req(path: &str, query: &[(&str, &str)], headers: &[(&str, &str)]) -> SignableRequest {
@@ -276,24 +226,13 @@ mod tests {
             method: "GET".into(),
             host: S3_HOST.into(),
             path: path.into(),
-            query: query
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            query: query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         }
     }
 
     fn signature_of(r: &SignableRequest) -> String {
-        let auth = &r
-            .headers
-            .iter()
-            .find(|(k, _)| k == "authorization")
-            .unwrap()
-            .1;
+        let auth = &r.headers.iter().find(|(k, _)| k == "authorization").unwrap().1;
         auth.rsplit("Signature=").next().unwrap().to_string()
     }
 
@@ -301,10 +240,7 @@ mod tests {
     fn aws_s3_get_object_with_range() {
         let mut r = req("/test.txt", &[], &[("range", "bytes=0-9")]);
         Signer::default().sign_headers(&S3_CREDS, &s3_scope(), &mut r, EMPTY);
-        assert_eq!(
-            signature_of(&r),
-            "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
-        );
+        assert_eq!(signature_of(&r), "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41");
         let auth = &r.headers.last().unwrap().1;
         assert!(auth.contains("Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request"));
         assert!(auth.contains("SignedHeaders=host;range;x-amz-content-sha256;x-amz-date,"));
@@ -314,36 +250,22 @@ mod tests {
     fn aws_s3_get_bucket_lifecycle() {
         let mut r = req("/", &[("lifecycle", "")], &[]);
         Signer::default().sign_headers(&S3_CREDS, &s3_scope(), &mut r, EMPTY);
-        assert_eq!(
-            signature_of(&r),
-            "fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543"
-        );
+        assert_eq!(signature_of(&r), "fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543");
     }
 
     #[test]
     fn aws_s3_list_objects() {
         let mut r = req("/", &[("max-keys", "2"), ("prefix", "J")], &[]);
         Signer::default().sign_headers(&S3_CREDS, &s3_scope(), &mut r, EMPTY);
-        assert_eq!(
-            signature_of(&r),
-            "34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7"
-        );
+        assert_eq!(signature_of(&r), "34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7");
     }
 
     #[test]
     fn aws_s3_presigned_get() {
         let mut r = req("/test.txt", &[], &[]);
         Signer::default().presign(&S3_CREDS, &s3_scope(), &mut r, 86_400);
-        let sig = &r
-            .query
-            .iter()
-            .find(|(k, _)| k == "X-Amz-Signature")
-            .unwrap()
-            .1;
-        assert_eq!(
-            sig,
-            "aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"
-        );
+        let sig = &r.query.iter().find(|(k, _)| k == "X-Amz-Signature").unwrap().1;
+        assert_eq!(sig, "aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404");
         assert!(canonical_query(&r.query).ends_with("X-Amz-SignedHeaders=host"));
     }
 
@@ -354,21 +276,14 @@ mod tests {
             secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
             session_token: None,
         };
-        let scope = Scope {
-            time: UtcTime::from_unix(1_440_938_160),
-            region: "us-east-1",
-            service: "service",
-        };
+        let scope = Scope { time: UtcTime::from_unix(1_440_938_160), region: "us-east-1", service: "service" };
         let headers = vec![
             ("host".to_string(), "example.amazonaws.com".to_string()),
             ("x-amz-date".to_string(), "20150830T123600Z".to_string()),
         ];
-        let (sig, signed) =
-            Signer::default().signature(&creds, &scope, "GET", "/", &[], &headers, EMPTY);
-        assert_eq!(
-            sig,
-            "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
-        );
+        let req = SignableRequest { method: "GET".into(), path: "/".into(), ..SignableRequest::default() };
+        let (sig, signed) = Signer::default().signature(&creds, &scope, &req, &headers, EMPTY);
+        assert_eq!(sig, "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
         assert_eq!(signed, "host;x-amz-date");
     }
 
@@ -381,10 +296,7 @@ mod tests {
             ("a".to_string(), "2".to_string()),
             ("a".to_string(), "1".to_string()),
         ];
-        assert_eq!(
-            canonical_query(&q),
-            "a=1&a=2&delimiter=%2F&empty=&prefix=a%20b%26c%3Dd%2Be%2F~%25"
-        );
+        assert_eq!(canonical_query(&q), "a=1&a=2&delimiter=%2F&empty=&prefix=a%20b%26c%3Dd%2Be%2F~%25");
     }
 
     #[test]
@@ -402,22 +314,11 @@ mod tests {
 
     #[test]
     fn session_token_is_sent_and_signed() {
-        let creds = Credentials {
-            session_token: Some("TOKEN/+="),
-            ..S3_CREDS
-        };
+        let creds = Credentials { session_token: Some("TOKEN/+="), ..S3_CREDS };
         let mut with = req("/k", &[], &[]);
         Signer::default().sign_headers(&creds, &s3_scope(), &mut with, EMPTY);
-        assert!(with
-            .headers
-            .iter()
-            .any(|(k, v)| k == "x-amz-security-token" && v == "TOKEN/+="));
-        assert!(with
-            .headers
-            .last()
-            .unwrap()
-            .1
-            .contains("x-amz-date;x-amz-security-token,"));
+        assert!(with.headers.iter().any(|(k, v)| k == "x-amz-security-token" && v == "TOKEN/+="));
+        assert!(with.headers.last().unwrap().1.contains("x-amz-date;x-amz-security-token,"));
         let mut without = req("/k", &[], &[]);
         Signer::default().sign_headers(&S3_CREDS, &s3_scope(), &mut without, EMPTY);
         assert_ne!(signature_of(&with), signature_of(&without));
@@ -431,13 +332,7 @@ mod tests {
     fn awkward_keys_change_the_signature_and_cache_follows_the_secret() {
         let mut signer = Signer::default();
         let mut sigs = Vec::new();
-        for key in [
-            "/a%20b",
-            "/a%2Bb",
-            "/%E6%97%A5%E6%9C%AC",
-            "/a~b",
-            "/a%3Db%26c",
-        ] {
+        for key in ["/a%20b", "/a%2Bb", "/%E6%97%A5%E6%9C%AC", "/a~b", "/a%3Db%26c"] {
             let mut r = req(key, &[], &[]);
             signer.sign_headers(&S3_CREDS, &s3_scope(), &mut r, UNSIGNED_PAYLOAD);
             sigs.push(signature_of(&r));
@@ -445,18 +340,11 @@ mod tests {
         sigs.dedup();
         assert_eq!(sigs.len(), 5);
 
-        let other = Credentials {
-            secret_access_key: "another-secret",
-            ..S3_CREDS
-        };
+        let other = Credentials { secret_access_key: "another-secret", ..S3_CREDS };
         let mut a = req("/k", &[], &[]);
         let mut b = req("/k", &[], &[]);
         signer.sign_headers(&S3_CREDS, &s3_scope(), &mut a, EMPTY);
         signer.sign_headers(&other, &s3_scope(), &mut b, EMPTY);
-        assert_ne!(
-            signature_of(&a),
-            signature_of(&b),
-            "a cached key must not outlive its secret"
-        );
+        assert_ne!(signature_of(&a), signature_of(&b), "a cached key must not outlive its secret");
     }
 }

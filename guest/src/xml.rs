@@ -111,26 +111,20 @@ fn root_name(body: &[u8]) -> Result<String, XmlError> {
 /// Parses `body` as `T` when its root is `expected`; as an [`S3Error`] when it is `Error`.
 fn parse<T: for<'de> Deserialize<'de>>(body: &[u8], expected: &str) -> Result<T, XmlError> {
     let root = root_name(body)?;
-    let text = std::str::from_utf8(body)
-        .map_err(|_| XmlError::Malformed("XML body is not UTF-8".into()))?;
+    let text = std::str::from_utf8(body).map_err(|_| XmlError::Malformed("XML body is not UTF-8".into()))?;
     if root == "Error" {
         return Err(XmlError::Service(parse_error(body)?));
     }
     if root != expected {
-        return Err(XmlError::Malformed(format!(
-            "expected <{expected}>, got <{root}>"
-        )));
+        return Err(XmlError::Malformed(format!("expected <{expected}>, got <{root}>")));
     }
-    quick_xml::de::from_str(text)
-        .map_err(|e| XmlError::Malformed(format!("unexpected <{expected}> document: {e}")))
+    quick_xml::de::from_str(text).map_err(|e| XmlError::Malformed(format!("unexpected <{expected}> document: {e}")))
 }
 
 /// Reads an `<Error>` body.
 pub fn parse_error(body: &[u8]) -> Result<S3Error, XmlError> {
-    let text = std::str::from_utf8(body)
-        .map_err(|_| XmlError::Malformed("XML body is not UTF-8".into()))?;
-    quick_xml::de::from_str(text)
-        .map_err(|e| XmlError::Malformed(format!("unexpected error document: {e}")))
+    let text = std::str::from_utf8(body).map_err(|_| XmlError::Malformed("XML body is not UTF-8".into()))?;
+    quick_xml::de::from_str(text).map_err(|e| XmlError::Malformed(format!("unexpected error document: {e}")))
 }
 
 /// Reads a ListObjectsV2 page, decoding keys when the listing was requested with `encoding-type=url`.
@@ -157,25 +151,13 @@ pub fn parse_listing(body: &[u8]) -> Result<Listing, XmlError> {
             })
         })
         .collect::<Result<_, XmlError>>()?;
-    let common_prefixes = r
-        .common_prefixes
-        .into_iter()
-        .map(|p| decode(p.prefix))
-        .collect::<Result<_, _>>()?;
+    let common_prefixes = r.common_prefixes.into_iter().map(|p| decode(p.prefix)).collect::<Result<_, _>>()?;
     let next_continuation = match (r.is_truncated, r.next_continuation_token) {
         (true, Some(token)) if !token.is_empty() => Some(token),
-        (true, _) => {
-            return Err(XmlError::Malformed(
-                "truncated listing without NextContinuationToken".into(),
-            ))
-        }
+        (true, _) => return Err(XmlError::Malformed("truncated listing without NextContinuationToken".into())),
         (false, _) => None,
     };
-    Ok(Listing {
-        objects,
-        common_prefixes,
-        next_continuation,
-    })
+    Ok(Listing { objects, common_prefixes, next_continuation })
 }
 
 /// The new ETag from a `<CopyObjectResult>`.
@@ -235,17 +217,12 @@ mod tests {
         let l = parse_listing(b"<ListBucketResult><Name>b</Name><IsTruncated>false</IsTruncated><KeyCount>0</KeyCount></ListBucketResult>").unwrap();
         assert_eq!(l, Listing::default());
         let l = parse_listing(b"<ListBucketResult><Contents><Key>a+b%</Key><Size>0</Size><ETag>\"x\"</ETag><LastModified>t</LastModified></Contents><IsTruncated>false</IsTruncated></ListBucketResult>").unwrap();
-        assert_eq!(
-            l.objects[0].key, "a+b%",
-            "without encoding-type=url keys are taken literally"
-        );
+        assert_eq!(l.objects[0].key, "a+b%", "without encoding-type=url keys are taken literally");
     }
 
     #[test]
     fn truncated_listing_needs_a_token() {
-        let e =
-            parse_listing(b"<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>")
-                .unwrap_err();
+        let e = parse_listing(b"<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>").unwrap_err();
         assert!(matches!(e, XmlError::Malformed(m) if m.contains("NextContinuationToken")));
     }
 

@@ -12,10 +12,7 @@ pub struct Allowlist {
 pub fn normalise(scheme_is_https: bool, authority: &str) -> String {
     let authority = authority.to_ascii_lowercase();
     let has_port = authority.rsplit_once(':').is_some_and(|(h, p)| {
-        !h.ends_with(':')
-            && p.bytes().all(|b| b.is_ascii_digit())
-            && !p.is_empty()
-            && !authority.ends_with(']')
+        !h.ends_with(':') && p.bytes().all(|b| b.is_ascii_digit()) && !p.is_empty() && !authority.ends_with(']')
     });
     if has_port {
         authority
@@ -32,15 +29,11 @@ impl Allowlist {
         } else if let Some(r) = endpoint_url.strip_prefix("http://") {
             (false, r)
         } else {
-            return Err(format!(
-                "endpoint {endpoint_url:?} must start with https:// or http://"
-            ));
+            return Err(format!("endpoint {endpoint_url:?} must start with https:// or http://"));
         };
         let authority = normalise(https, rest.trim_end_matches('/'));
         let (host, port) = authority.rsplit_once(':').expect("normalise adds a port");
-        let port: u16 = port
-            .parse()
-            .map_err(|_| format!("bad port in endpoint {endpoint_url:?}"))?;
+        let port: u16 = port.parse().map_err(|_| format!("bad port in endpoint {endpoint_url:?}"))?;
         self.exact.push(authority.clone());
         self.suffixes.push((format!(".{host}"), port));
         Ok(())
@@ -48,8 +41,7 @@ impl Allowlist {
 
     /// Admits every host under `domain` on `port` (e.g. all of `digitaloceanspaces.com`).
     pub fn allow_domain(&mut self, domain: &str, port: u16) {
-        self.suffixes
-            .push((format!(".{}", domain.to_ascii_lowercase()), port));
+        self.suffixes.push((format!(".{}", domain.to_ascii_lowercase()), port));
     }
 
     pub fn allows(&self, scheme_is_https: bool, authority: &str) -> bool {
@@ -63,9 +55,9 @@ impl Allowlist {
         let Ok(port) = port.parse::<u16>() else {
             return false;
         };
-        self.suffixes.iter().any(|(suffix, p)| {
-            *p == port && host.ends_with(suffix.as_str()) && host.len() > suffix.len()
-        })
+        self.suffixes
+            .iter()
+            .any(|(suffix, p)| *p == port && host.ends_with(suffix.as_str()) && host.len() > suffix.len())
     }
 }
 
@@ -83,14 +75,10 @@ mod tests {
         assert!(!a.allows(false, "example.com:7480"));
 
         let mut b = Allowlist::default();
-        b.allow_endpoint("https://nyc3.digitaloceanspaces.com/")
-            .unwrap();
+        b.allow_endpoint("https://nyc3.digitaloceanspaces.com/").unwrap();
         assert!(b.allows(true, "nyc3.digitaloceanspaces.com"));
         assert!(b.allows(true, "my-bucket.nyc3.digitaloceanspaces.com:443"));
-        assert!(
-            !b.allows(false, "my-bucket.nyc3.digitaloceanspaces.com"),
-            "port 80 is not 443"
-        );
+        assert!(!b.allows(false, "my-bucket.nyc3.digitaloceanspaces.com"), "port 80 is not 443");
         assert!(!b.allows(true, "evilnyc3.digitaloceanspaces.com"));
         assert!(!b.allows(true, "nyc3.digitaloceanspaces.com.evil.com"));
         assert!(b.allow_endpoint("ftp://x").is_err());

@@ -72,6 +72,9 @@ pub enum Command {
         /// Print one JSON document instead of a table
         #[arg(long)]
         json: bool,
+        /// Keys fetched per request (1-1000)
+        #[arg(long, default_value_t = 1000)]
+        page_size: u32,
     },
     /// Copy SRC to DST inside the bucket (server-side)
     Cp { src: String, dst: String },
@@ -103,9 +106,7 @@ pub enum Method {
 }
 
 fn parse_meta(s: &str) -> Result<(String, String), String> {
-    let (k, v) = s
-        .split_once('=')
-        .ok_or_else(|| format!("metadata {s:?} must be NAME=VALUE"))?;
+    let (k, v) = s.split_once('=').ok_or_else(|| format!("metadata {s:?} must be NAME=VALUE"))?;
     if k.is_empty() {
         return Err(format!("metadata {s:?} has an empty name"));
     }
@@ -113,15 +114,9 @@ fn parse_meta(s: &str) -> Result<(String, String), String> {
 }
 
 fn parse_range(s: &str) -> Result<ByteRange, String> {
-    let (a, b) = s
-        .split_once('-')
-        .ok_or("range must be FIRST-LAST or FIRST-")?;
+    let (a, b) = s.split_once('-').ok_or("range must be FIRST-LAST or FIRST-")?;
     let first = a.parse().map_err(|_| format!("bad range start {a:?}"))?;
-    let last = if b.is_empty() {
-        None
-    } else {
-        Some(b.parse().map_err(|_| format!("bad range end {b:?}"))?)
-    };
+    let last = if b.is_empty() { None } else { Some(b.parse().map_err(|_| format!("bad range end {b:?}"))?) };
     Ok(ByteRange { first, last })
 }
 
@@ -147,24 +142,11 @@ pub async fn run(cli: &Cli) -> Outcome<()> {
 
 async fn execute(s: &mut Session, command: &Command) -> Outcome<()> {
     match command {
-        Command::Put {
-            file,
-            key,
-            content_type,
-            cache_control,
-            public,
-            meta,
-        } => {
+        Command::Put { file, key, content_type, cache_control, public, meta } => {
             let opts = PutOptions {
-                content_type: content_type
-                    .clone()
-                    .or_else(|| content_type::guess(key).map(String::from)),
+                content_type: content_type.clone().or_else(|| content_type::guess(key).map(String::from)),
                 cache_control: cache_control.clone(),
-                acl: if *public {
-                    Acl::PublicRead
-                } else {
-                    Acl::Private
-                },
+                acl: if *public { Acl::PublicRead } else { Acl::Private },
                 metadata: meta.clone(),
             };
             let r = if file.as_os_str() == "-" {
@@ -176,20 +158,13 @@ async fn execute(s: &mut Session, command: &Command) -> Outcome<()> {
                 let size = f.metadata().await.map_err(host)?.len();
                 s.put(key, f, Some(size), &opts).await?
             };
-            let how = if r.parts > 0 {
-                format!(", {} parts", r.parts)
-            } else {
-                String::new()
-            };
+            let how = if r.parts > 0 { format!(", {} parts", r.parts) } else { String::new() };
             println!("uploaded {key} ({} bytes{how}, etag {})", r.size, r.etag);
         }
         Command::Get { key, file, range } => get(s, key, file.as_deref(), *range).await?,
         Command::Head { key } => {
             let m = s.head(key).await?;
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&meta_json(&m)).map_err(host)?
-            );
+            println!("{}", serde_json::to_string_pretty(&meta_json(&m)).map_err(host)?);
         }
         Command::Rm { key } => {
             s.delete(key).await?;
@@ -198,51 +173,32 @@ async fn execute(s: &mut Session, command: &Command) -> Outcome<()> {
         Command::Exists { key } => {
             if !s.exists(key).await? {
                 println!("false");
-                return Err(Failure::Storage(crate::bindings::types::Error::NotFound(
-                    format!("{key:?} does not exist"),
-                )));
+                return Err(Failure::Storage(crate::bindings::types::Error::NotFound(format!(
+                    "{key:?} does not exist"
+                ))));
             }
             println!("true");
         }
-        Command::Ls {
-            prefix,
-            delimiter,
-            json,
-        } => ls(s, prefix.clone(), delimiter.clone(), *json).await?,
+        Command::Ls { prefix, delimiter, json, page_size } => {
+            ls(s, prefix.clone(), delimiter.clone(), *json, *page_size).await?
+        }
         Command::Cp { src, dst } => {
             let etag = s.copy(src, dst).await?;
             println!("copied {src} to {dst} (etag {etag})");
         }
         Command::Url { key, cdn } => {
-            let url = if *cdn {
-                s.cdn_url(key).await?
-            } else {
-                s.public_url(key).await?
-            };
+            let url = if *cdn { s.cdn_url(key).await? } else { s.public_url(key).await? };
             println!("{url}");
         }
-        Command::Presign {
-            key,
-            method,
-            expires,
-            content_type,
-        } => {
+        Command::Presign { key, method, expires, content_type } => {
             let method = match method {
                 Method::Get => PresignMethod::Get,
                 Method::Put => PresignMethod::Put,
                 Method::Delete => PresignMethod::Delete,
             };
-            let signed_headers = content_type
-                .iter()
-                .map(|c| ("content-type".to_string(), c.clone()))
-                .collect();
+            let signed_headers = content_type.iter().map(|c| ("content-type".to_string(), c.clone())).collect();
             let p = s
-                .presign(&PresignRequest {
-                    key: key.clone(),
-                    method,
-                    expires_seconds: *expires,
-                    signed_headers,
-                })
+                .presign(&PresignRequest { key: key.clone(), method, expires_seconds: *expires, signed_headers })
                 .await?;
             println!("{}", p.url);
         }
@@ -264,38 +220,21 @@ fn meta_json(m: &ObjectMeta) -> serde_json::Value {
 
 /// Downloads into a temporary file beside the destination and renames it into place only when complete, so a
 /// failed download never leaves a partial file under the final name.
-async fn get(
-    s: &mut Session,
-    key: &str,
-    file: Option<&Path>,
-    range: Option<ByteRange>,
-) -> Outcome<()> {
+async fn get(s: &mut Session, key: &str, file: Option<&Path>, range: Option<ByteRange>) -> Outcome<()> {
     if file.is_some_and(|f| f.as_os_str() == "-") {
         let (_, download) = s.get(key, range).await?;
         s.write_to(download, tokio::io::stdout()).await?;
         return Ok(());
     }
-    let name = key
-        .rsplit('/')
-        .find(|p| !p.is_empty())
-        .unwrap_or("download");
+    let name = key.rsplit('/').find(|p| !p.is_empty()).unwrap_or("download");
     let dest = match file {
         Some(f) if f.is_dir() => f.join(name),
         Some(f) => f.to_path_buf(),
         None => PathBuf::from(name),
     };
-    let dir = dest
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let file_name = dest
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| name.to_string());
-    let partial = dir.join(format!(
-        ".{file_name}.spaces-partial-{}",
-        std::process::id()
-    ));
+    let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let file_name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| name.to_string());
+    let partial = dir.join(format!(".{file_name}.spaces-partial-{}", std::process::id()));
     let (meta, download) = s.get(key, range).await?;
     let out = tokio::fs::File::create(&partial)
         .await
@@ -309,16 +248,9 @@ async fn get(
     };
     if let Err(e) = tokio::fs::rename(&partial, &dest).await {
         let _ = tokio::fs::remove_file(&partial).await;
-        return Err(host(format!(
-            "moving the download to {}: {e}",
-            dest.display()
-        )));
+        return Err(host(format!("moving the download to {}: {e}", dest.display())));
     }
-    eprintln!(
-        "downloaded {key} to {} ({written} bytes, etag {})",
-        dest.display(),
-        meta.etag
-    );
+    eprintln!("downloaded {key} to {} ({written} bytes, etag {})", dest.display(), meta.etag);
     Ok(())
 }
 
@@ -327,6 +259,7 @@ async fn ls(
     prefix: Option<String>,
     delimiter: Option<String>,
     json: bool,
+    page_size: u32,
 ) -> Outcome<()> {
     let mut objects = Vec::new();
     let mut prefixes = Vec::new();
@@ -337,7 +270,7 @@ async fn ls(
                 prefix: prefix.clone(),
                 delimiter: delimiter.clone(),
                 continuation,
-                max_keys: None,
+                max_keys: Some(page_size),
             })
             .await?;
         if !json {
@@ -360,10 +293,7 @@ async fn ls(
             .iter()
             .map(|o| serde_json::json!({"key": o.key, "size": o.size, "etag": o.etag, "last_modified": o.last_modified, "storage_class": o.storage_class}))
             .collect();
-        println!(
-            "{}",
-            serde_json::json!({"objects": objects, "prefixes": prefixes})
-        );
+        println!("{}", serde_json::json!({"objects": objects, "prefixes": prefixes}));
     }
     Ok(())
 }

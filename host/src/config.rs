@@ -48,19 +48,12 @@ pub struct Connection {
 impl Connection {
     /// The component's configuration; `Err` when no bucket was given.
     pub fn storage_config(&self) -> Result<Config, String> {
-        let bucket = self
-            .bucket
-            .clone()
-            .ok_or("no bucket: pass --bucket NAME or set SPACES_BUCKET")?;
+        let bucket = self.bucket.clone().ok_or("no bucket: pass --bucket NAME or set SPACES_BUCKET")?;
         Ok(Config {
             endpoint: self.endpoint.clone(),
             region: self.region.clone(),
             bucket,
-            addressing: if self.path_style {
-                AddressingStyle::Path
-            } else {
-                AddressingStyle::VirtualHost
-            },
+            addressing: if self.path_style { AddressingStyle::Path } else { AddressingStyle::VirtualHost },
             cdn_host: self.cdn_host.clone(),
             retry: None,
             multipart_threshold: self.multipart_threshold,
@@ -91,17 +84,11 @@ impl Connection {
         if let Ok(c) = &creds {
             tracing::debug!(access_key_id = %c.access_key_id, source = c.source, "credentials found");
         }
-        let shared = Shared {
-            pool,
-            credentials: Arc::new(creds),
-            metrics,
-        };
+        let shared = Shared { pool, credentials: Arc::new(creds), metrics };
         let bytes = match &self.component {
-            Some(path) => std::fs::read(path)
-                .map_err(|e| format!("reading component {}: {e}", path.display()))?,
+            Some(path) => std::fs::read(path).map_err(|e| format!("reading component {}: {e}", path.display()))?,
             None => EMBEDDED_COMPONENT.to_vec(),
         };
-        Runtime::new(&bytes, shared, max_instances)
-            .map_err(|e| format!("loading the component: {e:#}"))
+        Runtime::new(&bytes, shared, max_instances).map_err(|e| format!("loading the component: {e:#}"))
     }
 }

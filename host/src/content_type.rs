@@ -37,10 +37,7 @@ pub fn guess(name: &str) -> Option<&'static str> {
 mod tests {
     #[test]
     fn by_extension_case_insensitive() {
-        assert_eq!(
-            super::guess("a/b/Index.HTML"),
-            Some("text/html; charset=utf-8")
-        );
+        assert_eq!(super::guess("a/b/Index.HTML"), Some("text/html; charset=utf-8"));
         assert_eq!(super::guess("x.png"), Some("image/png"));
         assert_eq!(super::guess("noext"), None);
         assert_eq!(super::guess("x.unknown"), None);

@@ -5,6 +5,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 
+/// Looks a variable up: the process environment, or a parsed `.env` file.
+type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
 /// A string that never shows itself.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -37,7 +40,7 @@ pub struct Credentials {
 pub fn resolve(
     flag_key: Option<String>,
     flag_secret: Option<String>,
-    env: &dyn Fn(&str) -> Option<String>,
+    env: Lookup,
     dotenv_dir: &Path,
 ) -> Result<Credentials, String> {
     if let (Some(k), Some(s)) = (flag_key.clone(), flag_secret.clone()) {
@@ -49,23 +52,12 @@ pub fn resolve(
         });
     }
     let dotenv = read_dotenv(&dotenv_dir.join(".env"));
-    let sources: [(&'static str, &dyn Fn(&str) -> Option<String>); 2] = [
-        ("environment", env),
-        (".env file", &|k: &str| dotenv.get(k).cloned()),
-    ];
+    let sources: [(&'static str, Lookup); 2] = [("environment", env), (".env file", &|k: &str| dotenv.get(k).cloned())];
     for (source, lookup) in sources {
         let nonempty = |k: &str| lookup(k).filter(|v| !v.is_empty());
         for (key_var, secret_var, token_var) in [
-            (
-                "SPACES_ACCESS_KEY_ID",
-                "SPACES_SECRET_ACCESS_KEY",
-                "SPACES_SESSION_TOKEN",
-            ),
-            (
-                "AWS_ACCESS_KEY_ID",
-                "AWS_SECRET_ACCESS_KEY",
-                "AWS_SESSION_TOKEN",
-            ),
+            ("SPACES_ACCESS_KEY_ID", "SPACES_SECRET_ACCESS_KEY", "SPACES_SESSION_TOKEN"),
+            ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"),
         ] {
             let key = flag_key.clone().or_else(|| nonempty(key_var));
             let secret = flag_secret.clone().or_else(|| nonempty(secret_var));
@@ -113,17 +105,11 @@ mod tests {
     use super::*;
 
     fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |k| {
-            pairs
-                .iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        }
+        move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
     }
 
     fn tmp(name: &str, dotenv: Option<&str>) -> std::path::PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("spaces-cred-test-{name}-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("spaces-cred-test-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         match dotenv {
             Some(text) => std::fs::write(dir.join(".env"), text).unwrap(),
@@ -134,43 +120,21 @@ mod tests {
 
     #[test]
     fn order_is_flags_spaces_aws_dotenv() {
-        let dir = tmp(
-            "order",
-            Some("SPACES_ACCESS_KEY_ID=fromfile\nSPACES_SECRET_ACCESS_KEY='s3cr3t'\n"),
-        );
+        let dir = tmp("order", Some("SPACES_ACCESS_KEY_ID=fromfile\nSPACES_SECRET_ACCESS_KEY='s3cr3t'\n"));
         let e = env(&[
             ("SPACES_ACCESS_KEY_ID", "spaces"),
             ("SPACES_SECRET_ACCESS_KEY", "x"),
             ("AWS_ACCESS_KEY_ID", "aws"),
             ("AWS_SECRET_ACCESS_KEY", "y"),
         ]);
-        assert_eq!(
-            resolve(Some("flag".into()), Some("f".into()), &e, &dir)
-                .unwrap()
-                .access_key_id,
-            "flag"
-        );
-        assert_eq!(
-            resolve(None, None, &e, &dir).unwrap().access_key_id,
-            "spaces"
-        );
-        let aws = env(&[
-            ("AWS_ACCESS_KEY_ID", "aws"),
-            ("AWS_SECRET_ACCESS_KEY", "y"),
-            ("AWS_SESSION_TOKEN", "tok"),
-        ]);
+        assert_eq!(resolve(Some("flag".into()), Some("f".into()), &e, &dir).unwrap().access_key_id, "flag");
+        assert_eq!(resolve(None, None, &e, &dir).unwrap().access_key_id, "spaces");
+        let aws = env(&[("AWS_ACCESS_KEY_ID", "aws"), ("AWS_SECRET_ACCESS_KEY", "y"), ("AWS_SESSION_TOKEN", "tok")]);
         let c = resolve(None, None, &aws, &dir).unwrap();
-        assert_eq!(
-            (c.access_key_id.as_str(), c.session_token.unwrap().expose()),
-            ("aws", "tok")
-        );
+        assert_eq!((c.access_key_id.as_str(), c.session_token.unwrap().expose()), ("aws", "tok"));
         let c = resolve(None, None, &env(&[]), &dir).unwrap();
         assert_eq!(
-            (
-                c.access_key_id.as_str(),
-                c.secret_access_key.expose(),
-                c.source
-            ),
+            (c.access_key_id.as_str(), c.secret_access_key.expose(), c.source),
             ("fromfile", "s3cr3t", ".env file")
         );
     }
@@ -178,13 +142,7 @@ mod tests {
     #[test]
     fn missing_credentials_name_the_variables() {
         let dir = tmp("missing", None);
-        let err = resolve(
-            None,
-            None,
-            &env(&[("SPACES_ACCESS_KEY_ID", "only-the-key")]),
-            &dir,
-        )
-        .unwrap_err();
+        let err = resolve(None, None, &env(&[("SPACES_ACCESS_KEY_ID", "only-the-key")]), &dir).unwrap_err();
         assert!(err.contains("SPACES_SECRET_ACCESS_KEY"), "{err}");
     }
 
@@ -197,9 +155,6 @@ mod tests {
             source: "flags",
         };
         let printed = format!("{c:?}");
-        assert!(
-            !printed.contains("hunter2") && !printed.contains("tok3n"),
-            "{printed}"
-        );
+        assert!(!printed.contains("hunter2") && !printed.contains("tok3n"), "{printed}");
     }
 }

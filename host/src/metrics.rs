@@ -8,9 +8,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// Latency buckets in seconds.
-const BUCKETS: [f64; 12] = [
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
-];
+const BUCKETS: [f64; 12] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
 
 #[derive(Default, Clone)]
 struct Histogram {
@@ -32,11 +30,7 @@ impl Histogram {
 
     fn render(&self, out: &mut String, name: &str, labels: &str) {
         for (i, le) in BUCKETS.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "{name}_bucket{{{labels},le=\"{le}\"}} {}",
-                self.counts[i]
-            );
+            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{le}\"}} {}", self.counts[i]);
         }
         let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {}", self.count);
         let _ = writeln!(out, "{name}_sum{{{labels}}} {}", self.sum);
@@ -86,9 +80,7 @@ pub fn status_class(status: u16) -> &'static str {
 impl Metrics {
     pub fn record_operation(&self, ev: &OperationEvent) {
         let mut ops = self.operations.lock().unwrap_or_else(|e| e.into_inner());
-        let s = ops
-            .entry((ev.operation.to_string(), status_class(ev.status)))
-            .or_default();
+        let s = ops.entry((ev.operation.to_string(), status_class(ev.status))).or_default();
         s.count += 1;
         s.retries += u64::from(ev.attempts.saturating_sub(1));
         s.bytes_sent += ev.bytes_sent;
@@ -100,9 +92,7 @@ impl Metrics {
     pub fn record_request(&self, method: &str, status: Option<u16>, duration: Duration) {
         let mut reqs = self.requests.lock().unwrap_or_else(|e| e.into_inner());
         let class = status.map_or("error", status_class);
-        reqs.entry((method.to_string(), class))
-            .or_default()
-            .observe(duration.as_secs_f64());
+        reqs.entry((method.to_string(), class)).or_default().observe(duration.as_secs_f64());
     }
 
     pub fn connection_opened(&self) {
@@ -120,27 +110,16 @@ impl Metrics {
         let ops = self.operations.lock().unwrap_or_else(|e| e.into_inner());
         out.push_str("# HELP spaces_operations_total S3 operations completed by the component.\n# TYPE spaces_operations_total counter\n");
         for ((op, class), s) in ops.iter() {
-            let _ = writeln!(
-                out,
-                "spaces_operations_total{{operation=\"{op}\",status=\"{class}\"}} {}",
-                s.count
-            );
+            let _ = writeln!(out, "spaces_operations_total{{operation=\"{op}\",status=\"{class}\"}} {}", s.count);
         }
         out.push_str("# HELP spaces_operation_retries_total Attempts beyond the first.\n# TYPE spaces_operation_retries_total counter\n");
         for ((op, class), s) in ops.iter() {
-            let _ = writeln!(
-                out,
-                "spaces_operation_retries_total{{operation=\"{op}\",status=\"{class}\"}} {}",
-                s.retries
-            );
+            let _ =
+                writeln!(out, "spaces_operation_retries_total{{operation=\"{op}\",status=\"{class}\"}} {}", s.retries);
         }
         out.push_str("# HELP spaces_bytes_sent_total Body bytes sent, retries included.\n# TYPE spaces_bytes_sent_total counter\n");
         for ((op, class), s) in ops.iter() {
-            let _ = writeln!(
-                out,
-                "spaces_bytes_sent_total{{operation=\"{op}\",status=\"{class}\"}} {}",
-                s.bytes_sent
-            );
+            let _ = writeln!(out, "spaces_bytes_sent_total{{operation=\"{op}\",status=\"{class}\"}} {}", s.bytes_sent);
         }
         out.push_str("# HELP spaces_bytes_received_total Body bytes announced by responses.\n# TYPE spaces_bytes_received_total counter\n");
         for ((op, class), s) in ops.iter() {
@@ -174,17 +153,9 @@ impl Metrics {
         out.push_str("# HELP spaces_http_connections_opened_total New upstream connections.\n# TYPE spaces_http_connections_opened_total counter\n");
         let _ = writeln!(out, "spaces_http_connections_opened_total {opened}");
         out.push_str("# HELP spaces_http_connections_reused_total Requests served on a pooled connection.\n# TYPE spaces_http_connections_reused_total counter\n");
-        let _ = writeln!(
-            out,
-            "spaces_http_connections_reused_total {}",
-            requests.saturating_sub(opened)
-        );
+        let _ = writeln!(out, "spaces_http_connections_reused_total {}", requests.saturating_sub(opened));
         out.push_str("# HELP spaces_http_refused_total Requests refused by the outbound allowlist.\n# TYPE spaces_http_refused_total counter\n");
-        let _ = writeln!(
-            out,
-            "spaces_http_refused_total {}",
-            self.refused.load(Ordering::Relaxed)
-        );
+        let _ = writeln!(out, "spaces_http_refused_total {}", self.refused.load(Ordering::Relaxed));
         out
     }
 }
@@ -217,18 +188,16 @@ mod tests {
         m.record_request("GET", None, Duration::from_millis(5));
         m.connection_opened();
         let text = m.render();
-        assert!(
-            text.contains("spaces_operations_total{operation=\"put-object\",status=\"2xx\"} 1"),
-            "{text}"
-        );
-        assert!(text
-            .contains("spaces_operation_retries_total{operation=\"put-object\",status=\"2xx\"} 2"));
+        assert!(text.contains("spaces_operations_total{operation=\"put-object\",status=\"2xx\"} 1"), "{text}");
+        assert!(text.contains("spaces_operation_retries_total{operation=\"put-object\",status=\"2xx\"} 2"));
         assert!(text.contains("spaces_operations_total{operation=\"get-object\",status=\"4xx\"} 1"));
-        assert!(text.contains("spaces_operation_duration_seconds_bucket{operation=\"put-object\",status=\"2xx\",le=\"0.025\"} 1"));
-        assert!(text.contains("spaces_operation_duration_seconds_bucket{operation=\"put-object\",status=\"2xx\",le=\"0.01\"} 0"));
         assert!(text.contains(
-            "spaces_http_request_duration_seconds_count{method=\"GET\",status=\"error\"} 1"
+            "spaces_operation_duration_seconds_bucket{operation=\"put-object\",status=\"2xx\",le=\"0.025\"} 1"
         ));
+        assert!(text.contains(
+            "spaces_operation_duration_seconds_bucket{operation=\"put-object\",status=\"2xx\",le=\"0.01\"} 0"
+        ));
+        assert!(text.contains("spaces_http_request_duration_seconds_count{method=\"GET\",status=\"error\"} 1"));
         assert!(text.contains("spaces_http_connections_reused_total 2"));
     }
 }

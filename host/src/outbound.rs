@@ -48,9 +48,7 @@ struct CountingConnector<C> {
     opened: Arc<AtomicU64>,
 }
 
-impl<C: tower_service::Service<http::Uri>> tower_service::Service<http::Uri>
-    for CountingConnector<C>
-{
+impl<C: tower_service::Service<http::Uri>> tower_service::Service<http::Uri> for CountingConnector<C> {
     type Response = C::Response;
     type Error = C::Error;
     type Future = C::Future;
@@ -91,17 +89,8 @@ impl HttpPool {
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(timeouts.pool_idle)
             .pool_max_idle_per_host(64)
-            .build(CountingConnector {
-                inner: https,
-                opened: Arc::clone(&opened),
-            });
-        Arc::new(HttpPool {
-            client,
-            allowlist,
-            timeouts,
-            metrics,
-            opened,
-        })
+            .build(CountingConnector { inner: https, opened: Arc::clone(&opened) });
+        Arc::new(HttpPool { client, allowlist, timeouts, metrics, opened })
     }
 
     async fn send(
@@ -110,22 +99,14 @@ impl HttpPool {
         options: Option<RequestOptions>,
     ) -> Result<http::Response<WasiBody>, Error> {
         let https = request.uri().scheme() == Some(&http::uri::Scheme::HTTPS);
-        let authority = request
-            .uri()
-            .authority()
-            .map(|a| a.to_string())
-            .unwrap_or_default();
+        let authority = request.uri().authority().map(|a| a.to_string()).unwrap_or_default();
         if !self.allowlist.allows(https, &authority) {
             self.metrics.request_refused();
             tracing::warn!(%authority, "outbound request refused: not in the allowlist");
             return Err(Error::HttpRequestDenied);
         }
-        let first_byte = options
-            .and_then(|o| o.first_byte_timeout)
-            .unwrap_or(self.timeouts.first_byte);
-        let between_bytes = options
-            .and_then(|o| o.between_bytes_timeout)
-            .unwrap_or(self.timeouts.between_bytes);
+        let first_byte = options.and_then(|o| o.first_byte_timeout).unwrap_or(self.timeouts.first_byte);
+        let between_bytes = options.and_then(|o| o.between_bytes_timeout).unwrap_or(self.timeouts.between_bytes);
         let method = request.method().to_string();
         let before = self.opened.load(Ordering::Relaxed);
         let started = Instant::now();
@@ -135,20 +116,17 @@ impl HttpPool {
         }
         let response = match result {
             Err(_) => {
-                self.metrics
-                    .record_request(&method, None, started.elapsed());
+                self.metrics.record_request(&method, None, started.elapsed());
                 return Err(Error::ConnectionReadTimeout);
             }
             Ok(Err(e)) => {
-                self.metrics
-                    .record_request(&method, None, started.elapsed());
+                self.metrics.record_request(&method, None, started.elapsed());
                 tracing::debug!(%authority, error = %e, "upstream request failed");
                 return Err(classify(&e));
             }
             Ok(Ok(r)) => r,
         };
-        self.metrics
-            .record_request(&method, Some(response.status().as_u16()), started.elapsed());
+        self.metrics.record_request(&method, Some(response.status().as_u16()), started.elapsed());
         Ok(response.map(|incoming| IdleTimeoutBody::new(incoming, between_bytes).boxed_unsync()))
     }
 }
@@ -183,11 +161,7 @@ struct IdleTimeoutBody {
 
 impl IdleTimeoutBody {
     fn new(inner: hyper::body::Incoming, idle: Duration) -> Self {
-        IdleTimeoutBody {
-            inner,
-            idle,
-            timer: Box::pin(tokio::time::sleep(idle)),
-        }
+        IdleTimeoutBody { inner, idle, timer: Box::pin(tokio::time::sleep(idle)) }
     }
 }
 
@@ -195,16 +169,11 @@ impl Body for IdleTimeoutBody {
     type Data = Bytes;
     type Error = Error;
 
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
         let this = self.get_mut();
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
-                this.timer
-                    .as_mut()
-                    .reset(tokio::time::Instant::now() + this.idle);
+                this.timer.as_mut().reset(tokio::time::Instant::now() + this.idle);
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(Error::from(e)))),
@@ -229,15 +198,8 @@ impl Body for IdleTimeoutBody {
 pub struct Outbound(pub Arc<HttpPool>);
 
 type SendFuture = Box<
-    dyn Future<
-            Output = Result<
-                (
-                    http::Response<WasiBody>,
-                    Box<dyn Future<Output = Result<(), Error>> + Send>,
-                ),
-                Error,
-            >,
-        > + Send,
+    dyn Future<Output = Result<(http::Response<WasiBody>, Box<dyn Future<Output = Result<(), Error>> + Send>), Error>>
+        + Send,
 >;
 
 impl WasiHttpHooks for Outbound {

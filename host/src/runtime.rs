@@ -42,20 +42,13 @@ pub struct HostState {
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
 }
 
 impl WasiHttpView for HostState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView {
-            ctx: &mut self.http,
-            table: &mut self.table,
-            hooks: &mut self.outbound,
-        }
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.outbound }
     }
 }
 
@@ -114,11 +107,7 @@ impl Runtime {
         metrics_wit::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
         types::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
         let pre = ClientPre::new(linker.instantiate_pre(&component)?)?;
-        Ok(Runtime {
-            engine,
-            pre,
-            shared,
-        })
+        Ok(Runtime { engine, pre, shared })
     }
 
     pub fn shared(&self) -> &Shared {
@@ -153,18 +142,11 @@ fn cache_dir() -> Option<PathBuf> {
 
 fn load_cached(engine: &Engine, bytes: &[u8]) -> Result<Component> {
     let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
-    engine
-        .precompile_compatibility_hash()
-        .hash(&mut engine_hash);
+    engine.precompile_compatibility_hash().hash(&mut engine_hash);
     let mut digest = Sha256::new();
     digest.update(bytes);
     digest.update(engine_hash.finish().to_le_bytes());
-    let key: String = digest
-        .finalize()
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let key: String = digest.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect();
     let Some(dir) = cache_dir() else {
         return Component::new(engine, bytes).context("compiling the component");
     };

@@ -2,9 +2,7 @@
 //! host streams (files, stdin, stdout) handed across as wasi:io resources so bodies never pass through a buffer
 //! of ours. Failures are either the component's typed `error` or a host fault (trap, I/O), never a panic.
 
-use crate::bindings::storage::{
-    ByteRange, ListPage, ListRequest, PresignRequest, Presigned, PutOptions, PutResult,
-};
+use crate::bindings::storage::{ByteRange, ListPage, ListRequest, PresignRequest, Presigned, PutOptions, PutResult};
 use crate::bindings::types::{self, ObjectMeta};
 use crate::bindings::Client;
 use crate::runtime::{HostState, Runtime};
@@ -54,9 +52,13 @@ impl fmt::Display for Failure {
                 E::InvalidArgument(m) => write!(f, "invalid argument: {m}"),
                 E::Conflict(m) => write!(f, "conflict: {m}"),
                 E::Throttled(Some(s)) => write!(f, "throttled by the service (SlowDown); retry in {s} s"),
-                E::Throttled(None) => write!(f, "throttled by the service (SlowDown); retries ran out, try again later"),
+                E::Throttled(None) => {
+                    write!(f, "throttled by the service (SlowDown); retries ran out, try again later")
+                }
                 E::Unavailable(m) => write!(f, "service unavailable: {m}"),
-                E::CircuitOpen(m) => write!(f, "circuit open (the endpoint failed repeatedly; waiting before trying again): {m}"),
+                E::CircuitOpen(m) => {
+                    write!(f, "circuit open (the endpoint failed repeatedly; waiting before trying again): {m}")
+                }
                 E::Timeout(m) => write!(f, "timed out: {m}"),
                 E::Integrity(m) => write!(f, "integrity check failed: {m}"),
                 E::Service(s) => write!(
@@ -88,18 +90,8 @@ pub struct Session {
 impl Session {
     pub async fn open(runtime: &Runtime, cfg: &types::Config) -> Outcome<Self> {
         let (mut store, bindings) = runtime.instantiate().await?;
-        let client = flatten(
-            bindings
-                .spaces_storage_storage()
-                .client()
-                .call_open(&mut store, cfg)
-                .await,
-        )?;
-        Ok(Session {
-            store,
-            bindings,
-            client,
-        })
+        let client = flatten(bindings.spaces_storage_storage().client().call_open(&mut store, cfg).await)?;
+        Ok(Session { store, bindings, client })
     }
 
     /// Uploads from any async reader (file, stdin, request body).
@@ -111,36 +103,17 @@ impl Session {
         opts: &PutOptions,
     ) -> Outcome<PutResult> {
         let stream: DynInputStream = Box::new(AsyncReadStream::new(reader));
-        let body: Resource<DynInputStream> = self
-            .store
-            .data_mut()
-            .table
-            .push(stream)
-            .map_err(|e| Failure::Host(e.to_string()))?;
+        let body: Resource<DynInputStream> =
+            self.store.data_mut().table.push(stream).map_err(|e| Failure::Host(e.to_string()))?;
         let c = self.bindings.spaces_storage_storage().client();
-        flatten(
-            c.call_put_object(&mut self.store, self.client, key, body, size, opts)
-                .await,
-        )
+        flatten(c.call_put_object(&mut self.store, self.client, key, body, size, opts).await)
     }
 
     /// Starts a download: the metadata arrives first; `write_to` moves the body into a writer.
-    pub async fn get(
-        &mut self,
-        key: &str,
-        range: Option<ByteRange>,
-    ) -> Outcome<(ObjectMeta, ResourceAny)> {
+    pub async fn get(&mut self, key: &str, range: Option<ByteRange>) -> Outcome<(ObjectMeta, ResourceAny)> {
         let c = self.bindings.spaces_storage_storage().client();
-        let download = flatten(
-            c.call_get_object(&mut self.store, self.client, key, range)
-                .await,
-        )?;
-        let meta = self
-            .bindings
-            .spaces_storage_storage()
-            .download()
-            .call_meta(&mut self.store, download)
-            .await?;
+        let download = flatten(c.call_get_object(&mut self.store, self.client, key, range).await)?;
+        let meta = self.bindings.spaces_storage_storage().download().call_meta(&mut self.store, download).await?;
         Ok((meta, download))
     }
 
@@ -150,20 +123,12 @@ impl Session {
         writer: impl tokio::io::AsyncWrite + Send + 'static,
     ) -> Outcome<u64> {
         let sink: DynOutputStream = Box::new(AsyncWriteStream::new(WRITE_BUDGET, writer));
-        let sink: Resource<DynOutputStream> = self
-            .store
-            .data_mut()
-            .table
-            .push(sink)
-            .map_err(|e| Failure::Host(e.to_string()))?;
+        let sink: Resource<DynOutputStream> =
+            self.store.data_mut().table.push(sink).map_err(|e| Failure::Host(e.to_string()))?;
         let borrowed = Resource::new_borrow(sink.rep());
         let d = self.bindings.spaces_storage_storage().download();
         let result = d.call_write_to(&mut self.store, download, borrowed).await;
-        self.store
-            .data_mut()
-            .table
-            .delete(sink)
-            .map_err(|e| Failure::Host(e.to_string()))?;
+        self.store.data_mut().table.delete(sink).map_err(|e| Failure::Host(e.to_string()))?;
         download.resource_drop_async(&mut self.store).await?;
         flatten(result)
     }
@@ -180,10 +145,7 @@ impl Session {
 
     pub async fn delete(&mut self, key: &str) -> Outcome<()> {
         let c = self.bindings.spaces_storage_storage().client();
-        flatten(
-            c.call_delete_object(&mut self.store, self.client, key)
-                .await,
-        )
+        flatten(c.call_delete_object(&mut self.store, self.client, key).await)
     }
 
     pub async fn list(&mut self, req: &ListRequest) -> Outcome<ListPage> {
@@ -193,10 +155,7 @@ impl Session {
 
     pub async fn copy(&mut self, src: &str, dst: &str) -> Outcome<String> {
         let c = self.bindings.spaces_storage_storage().client();
-        flatten(
-            c.call_copy_object(&mut self.store, self.client, src, dst)
-                .await,
-        )
+        flatten(c.call_copy_object(&mut self.store, self.client, src, dst).await)
     }
 
     pub async fn public_url(&mut self, key: &str) -> Outcome<String> {

@@ -1,1 +1,167 @@
+//! Shared helpers for the end-to-end tests: where the RGW under test is (set by `tests/run.sh`), the real `spaces`
+//! binary from this build, one fresh bucket per test, and the s3cmd/curl peers used to check interoperability.
 
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// The RGW the tests run against, from the environment `tests/run.sh` exports.
+pub struct Rgw {
+    pub endpoint: String,
+    pub access_key: String,
+    pub secret_key: String,
+}
+
+pub fn rgw() -> Rgw {
+    let var = |name: &str| {
+        std::env::var(name).unwrap_or_else(|_| {
+            panic!("{name} is not set: run the end-to-end tests through tests/run.sh, which starts Ceph RGW")
+        })
+    };
+    Rgw {
+        endpoint: var("SPACES_TEST_ENDPOINT"),
+        access_key: var("SPACES_TEST_ACCESS_KEY"),
+        secret_key: var("SPACES_TEST_SECRET_KEY"),
+    }
+}
+
+/// The workspace's target profile directory (`target/debug`), found from this test executable's path.
+pub fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    exe.parent().and_then(Path::parent).expect("target/PROFILE/deps/TEST").to_path_buf()
+}
+
+/// The `spaces` binary cargo built beside these tests.
+pub fn spaces_bin() -> PathBuf {
+    profile_dir().join("spaces")
+}
+
+/// The component file the binary embeds.
+pub fn component_path() -> PathBuf {
+    profile_dir().parent().expect("target dir").join("component/wasm32-wasip2/component/spaces_guest.wasm")
+}
+
+/// A bucket created for one test, with the commands that work on it.
+pub struct Bucket {
+    pub name: String,
+    pub rgw: Rgw,
+    pub dir: tempfile::TempDir,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+impl Bucket {
+    pub fn new(purpose: &str) -> Self {
+        let rgw = rgw();
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let name = format!("{purpose}-{}-{n}", std::process::id());
+        let dir = tempfile::tempdir().expect("temp dir");
+        let bucket = Bucket { name, rgw, dir };
+        bucket.s3cmd_ok(&["mb", &format!("s3://{}", bucket.name)]);
+        bucket
+    }
+
+    /// `spaces` configured for this bucket through the environment, run in the bucket's temp dir.
+    pub fn spaces(&self) -> Command {
+        let mut c = Command::new(spaces_bin());
+        c.current_dir(self.dir.path())
+            .env("SPACES_ENDPOINT", &self.rgw.endpoint)
+            .env("SPACES_REGION", "us-east-1")
+            .env("SPACES_BUCKET", &self.name)
+            .env("SPACES_ACCESS_KEY_ID", &self.rgw.access_key)
+            .env("SPACES_SECRET_ACCESS_KEY", &self.rgw.secret_key)
+            .env("SPACES_CACHE_DIR", std::env::temp_dir().join("spaces-test-cache"))
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("SPACES_PATH_STYLE");
+        c
+    }
+
+    /// Runs `spaces ARGS` and expects success.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = run(self.spaces().args(args));
+        assert!(out.status.success(), "spaces {args:?} failed: {}", describe(&out));
+        String::from_utf8(out.stdout).expect("utf-8 stdout")
+    }
+
+    /// Runs `spaces ARGS` and expects exit code `code`; returns stderr.
+    pub fn fails(&self, args: &[&str], code: i32) -> String {
+        let out = run(self.spaces().args(args));
+        assert_eq!(out.status.code(), Some(code), "spaces {args:?}: {}", describe(&out));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn s3cmd_config(&self) -> PathBuf {
+        let path = self.path(".s3cfg");
+        if !path.exists() {
+            let host = self.rgw.endpoint.trim_start_matches("http://");
+            let text = format!(
+                "[default]\naccess_key = {}\nsecret_key = {}\nhost_base = {host}\nhost_bucket = {host}\nuse_https = False\nsignature_v2 = False\n",
+                self.rgw.access_key, self.rgw.secret_key
+            );
+            std::fs::write(&path, text).expect("write s3cmd config");
+        }
+        path
+    }
+
+    /// Runs s3cmd against the same RGW and expects success.
+    pub fn s3cmd_ok(&self, args: &[&str]) -> String {
+        let out = run(Command::new("s3cmd").arg("-c").arg(self.s3cmd_config()).args(args));
+        assert!(out.status.success(), "s3cmd {args:?} failed: {}", describe(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+pub fn describe(out: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Deterministic pseudo-random bytes (so a failure can be reproduced), not compressible.
+pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+pub fn sha256(data: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `curl` with a method, optional upload file, returning (HTTP status, body).
+pub fn curl(method: &str, url: &str, upload: Option<&Path>, headers: &[&str]) -> (u16, Vec<u8>) {
+    let mut c = Command::new("curl");
+    c.args(["-s", "-X", method, "-o", "-", "-w", "\n%{http_code}", url]);
+    if let Some(f) = upload {
+        c.arg("--upload-file").arg(f);
+    }
+    for h in headers {
+        c.args(["-H", h]);
+    }
+    let out = run(&mut c);
+    let mut body = out.stdout;
+    let split = body.iter().rposition(|b| *b == b'\n').expect("curl status line");
+    let status = String::from_utf8_lossy(&body[split + 1..]).trim().parse().expect("status code");
+    body.truncate(split);
+    (status, body)
+}

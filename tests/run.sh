@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every test: formatting, lints with warnings denied, unit tests of the guest and host, and the end-to-end
+# tests of the real binary and component against Ceph RGW, which this script installs, starts and stops.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tests/scripts/setup.sh
+export RGW_PORT=${RGW_PORT:-7480}
+export RGW_DIR=${RGW_DIR:-/tmp/spaces-rgw-test}
+tests/scripts/rgw.sh start
+trap 'tests/scripts/rgw.sh stop' EXIT
+
+export SPACES_TEST_ENDPOINT="http://127.0.0.1:$RGW_PORT"
+export SPACES_TEST_ACCESS_KEY=${RGW_ACCESS_KEY:-SPACESTESTACCESSKEY0}
+export SPACES_TEST_SECRET_KEY=${RGW_SECRET_KEY:-spacesTestSecretKey0000000000000000000000}
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+# The end-to-end tests run the `spaces` binary itself, which `cargo test` does not rebuild; --all-targets keeps
+# the feature set identical to the test build's, so wasmtime is compiled once.
+cargo build --workspace --all-targets
+cargo test --workspace

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what building and testing need on a fresh machine, and nothing that is already there:
+# the pinned Rust toolchain with the wasm32-wasip2 target, rustfmt and clippy; curl; and (via rgw.sh) Ceph RGW,
+# s3cmd and rclone from Debian's packages.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+channel=$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)
+if ! rustup run "$channel" rustc --version >/dev/null 2>&1; then
+  # RUSTUP_AUTO_INSTALL may be off; if the default toolchain is the pinned version, name it so.
+  if rustc +stable --version 2>/dev/null | grep -q "^rustc $channel "; then
+    rustup toolchain link "$channel" "$(rustc +stable --print sysroot)"
+  else
+    rustup toolchain install "$channel" --profile minimal
+  fi
+fi
+installed=$(rustup +"$channel" target list --installed 2>/dev/null || true)
+grep -q '^wasm32-wasip2$' <<<"$installed" || rustup +"$channel" target add wasm32-wasip2
+for component in rustfmt clippy; do
+  rustup +"$channel" component list --installed 2>/dev/null | grep -q "^$component" || rustup +"$channel" component add "$component"
+done
+
+if ! command -v curl >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null
+fi
+tests/scripts/rgw.sh install

@@ -1,0 +1,242 @@
+//! Every CLI command against Ceph RGW through the real binary and the real component.
+
+use spaces_tests::{pattern, sha256, Bucket};
+
+#[test]
+fn put_get_head_rm_exists_round_trip() {
+    let b = Bucket::new("roundtrip");
+    let data = pattern(100_000, 1);
+    std::fs::write(b.path("in.bin"), &data).unwrap();
+    let out = b.ok(&["put", "in.bin", "data/in.bin", "--cache-control", "max-age=60", "--meta", "owner=ops"]);
+    assert!(out.contains("uploaded data/in.bin (100000 bytes"), "{out}");
+
+    b.ok(&["get", "data/in.bin", "out.bin"]);
+    assert_eq!(sha256(&std::fs::read(b.path("out.bin")).unwrap()), sha256(&data));
+    b.ok(&["get", "data/in.bin"]);
+    assert_eq!(std::fs::read(b.path("in.bin")).unwrap(), data, "default destination is the key's file name");
+    let stdout = b.spaces().args(["get", "data/in.bin", "-"]).output().unwrap();
+    assert_eq!(sha256(&stdout.stdout), sha256(&data));
+
+    let head: serde_json::Value = serde_json::from_str(&b.ok(&["head", "data/in.bin"])).unwrap();
+    assert_eq!(head["size"], 100_000);
+    assert_eq!(head["cache_control"], "max-age=60");
+    assert_eq!(head["metadata"]["owner"], "ops");
+    assert_eq!(head["content_type"], "binary/octet-stream");
+
+    assert_eq!(b.ok(&["exists", "data/in.bin"]).trim(), "true");
+    b.ok(&["rm", "data/in.bin"]);
+    b.fails(&["exists", "data/in.bin"], 3);
+    b.ok(&["rm", "data/in.bin"]); // deleting what is gone succeeds, as in S3
+}
+
+#[test]
+fn ranges_and_empty_objects() {
+    let b = Bucket::new("ranges");
+    std::fs::write(b.path("digits.txt"), b"0123456789").unwrap();
+    b.ok(&["put", "digits.txt", "d"]);
+    b.ok(&["get", "d", "part", "--range", "2-5"]);
+    assert_eq!(std::fs::read(b.path("part")).unwrap(), b"2345");
+    b.ok(&["get", "d", "tail", "--range", "7-"]);
+    assert_eq!(std::fs::read(b.path("tail")).unwrap(), b"789");
+    let err = b.fails(&["get", "d", "bad", "--range", "5-2"], 2);
+    assert!(err.contains("ends before it starts"), "{err}");
+
+    std::fs::write(b.path("empty"), b"").unwrap();
+    b.ok(&["put", "empty", "zero"]);
+    b.ok(&["get", "zero", "zero.out"]);
+    assert_eq!(std::fs::read(b.path("zero.out")).unwrap(), b"");
+}
+
+#[test]
+fn stdin_upload_and_multipart_boundaries() {
+    let b = Bucket::new("multipart");
+    let mib = 1 << 20;
+    // Threshold and part size 5 MiB: sizes around the boundary and several parts, one not a multiple of the part.
+    for (i, size) in [0, 1, 5 * mib - 1, 5 * mib, 5 * mib + 1, 12 * mib + 12345].into_iter().enumerate() {
+        let data = pattern(size, i as u64);
+        std::fs::write(b.path("f"), &data).unwrap();
+        let key = format!("mp/{size}");
+        let out = b.ok(&["put", "f", &key, "--multipart-threshold", "5242880", "--part-size", "5242880"]);
+        let parts = size.div_ceil(5 * mib);
+        if size > 5 * mib {
+            assert!(out.contains(&format!("{parts} parts")), "{size}: {out}");
+        } else {
+            assert!(!out.contains("parts"), "{size}: {out}");
+        }
+        b.ok(&["get", &key, "g"]);
+        assert_eq!(sha256(&std::fs::read(b.path("g")).unwrap()), sha256(&data), "size {size}");
+    }
+    // Unknown size from stdin, several parts.
+    let data = pattern(11 * mib, 9);
+    let mut child = b
+        .spaces()
+        .args(["put", "-", "mp/stdin", "--multipart-threshold", "5242880", "--part-size", "5242880"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), &data).unwrap();
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("3 parts"));
+    let head: serde_json::Value = serde_json::from_str(&b.ok(&["head", "mp/stdin"])).unwrap();
+    assert_eq!(head["size"], 11 * mib);
+    assert!(head["etag"].as_str().unwrap().ends_with("-3"), "multipart ETag: {head}");
+    // Nothing left half-done.
+    assert!(b.s3cmd_ok(&["multipart", &format!("s3://{}", b.name)]).lines().filter(|l| l.contains("mp/")).count() == 0);
+}
+
+#[test]
+fn listing_pages_prefixes_and_json() {
+    let b = Bucket::new("listing");
+    std::fs::write(b.path("x"), b"x").unwrap();
+    for key in ["a/1", "a/2", "a/b/3", "c", "d e+f"] {
+        b.ok(&["put", "x", key]);
+    }
+    let all = b.ok(&["ls", "--page-size", "2"]);
+    let keys: Vec<&str> = all.lines().map(|l| l.rsplit("  ").next().unwrap()).collect();
+    assert_eq!(keys, ["a/1", "a/2", "a/b/3", "c", "d e+f"], "{all}");
+
+    let grouped = b.ok(&["ls", "a/", "--delimiter", "/"]);
+    assert!(grouped.contains("PRE  a/b/"), "{grouped}");
+    assert_eq!(grouped.lines().count(), 3, "{grouped}");
+
+    let json: serde_json::Value = serde_json::from_str(&b.ok(&["ls", "--json", "--delimiter", "/"])).unwrap();
+    assert_eq!(json["prefixes"], serde_json::json!(["a/"]));
+    assert_eq!(json["objects"].as_array().unwrap().len(), 2);
+    assert_eq!(json["objects"][1]["key"], "d e+f");
+    assert_eq!(b.ok(&["ls", "zzz"]), "");
+    b.fails(&["ls", "--page-size", "0"], 2);
+}
+
+#[test]
+fn copy_and_urls() {
+    let b = Bucket::new("copyurl");
+    std::fs::write(b.path("x.html"), b"<p>hi</p>").unwrap();
+    b.ok(&["put", "x.html", "src/x.html"]);
+    b.ok(&["cp", "src/x.html", "dst/y.html"]);
+    b.ok(&["get", "dst/y.html", "y"]);
+    assert_eq!(std::fs::read(b.path("y")).unwrap(), b"<p>hi</p>");
+    let head: serde_json::Value = serde_json::from_str(&b.ok(&["head", "dst/y.html"])).unwrap();
+    assert_eq!(head["content_type"], "text/html; charset=utf-8", "type guessed at upload, kept by copy");
+    let err = b.fails(&["cp", "missing", "z"], 3);
+    assert!(err.contains("copy source"), "{err}");
+
+    let url = b.ok(&["url", "a b/ü.png"]);
+    assert_eq!(url.trim(), format!("{}/{}/a%20b/%C3%BC.png", b.rgw.endpoint, b.name));
+    let cdn = b.ok(&["url", "a b/ü.png", "--cdn"]);
+    assert_eq!(cdn.trim(), format!("https://{}.us-east-1.cdn.digitaloceanspaces.com/a%20b/%C3%BC.png", b.name));
+    let cdn = b.ok(&["url", "k", "--cdn", "--cdn-host", "cdn.example.com"]);
+    assert_eq!(cdn.trim(), "https://cdn.example.com/k");
+}
+
+#[test]
+fn awkward_keys_and_unicode_metadata_round_trip() {
+    let b = Bucket::new("awkward");
+    std::fs::write(b.path("v"), b"value").unwrap();
+    let keys = [
+        "日本語/ファイル.txt",
+        "sp ace",
+        "plus+sign",
+        "per%cent",
+        "tilde~",
+        "eq=amp&",
+        "semi;colon",
+        "a//double",
+        "emoji 🚀",
+        "quote'\"",
+        "(parens)[brackets]",
+    ];
+    for key in keys {
+        b.ok(&["put", "v", key, "--meta", "note=Grüße, 世界", "--meta", "Plain=ascii value"]);
+        b.ok(&["get", key, "out"]);
+        assert_eq!(std::fs::read(b.path("out")).unwrap(), b"value", "{key}");
+        let head: serde_json::Value = serde_json::from_str(&b.ok(&["head", key])).unwrap();
+        assert_eq!(head["key"], key);
+        assert_eq!(head["metadata"]["note"], "Grüße, 世界", "{key}");
+        assert_eq!(head["metadata"]["plain"], "ascii value", "{key}");
+    }
+    let listed: serde_json::Value = serde_json::from_str(&b.ok(&["ls", "--json"])).unwrap();
+    let mut got: Vec<&str> = listed["objects"].as_array().unwrap().iter().map(|o| o["key"].as_str().unwrap()).collect();
+    let mut want = keys.to_vec();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn bad_input_gets_clear_errors_and_exit_codes() {
+    let b = Bucket::new("badinput");
+    let err = b.fails(&["get", "nope"], 3);
+    assert!(err.contains("not found") && err.contains("nope"), "{err}");
+    b.fails(&["head", "nope"], 3);
+    assert!(!b.path("nope").exists(), "a failed download leaves no file");
+
+    let long = "k".repeat(1025);
+    let err = b.fails(&["head", &long], 2);
+    assert!(err.contains("1024"), "{err}");
+    let err = b.fails(&["presign", "k", "--expires", "604801"], 2);
+    assert!(err.contains("604800"), "{err}");
+    let err = b.fails(&["put", "no-such-file", "k"], 2);
+    assert!(err.contains("no-such-file"), "{err}");
+    let err = b.fails(&["put", "x", "k", "--meta", "novalue"], 2);
+    assert!(err.contains("NAME=VALUE"), "{err}");
+
+    let err = run_with(&b, &[("SPACES_SECRET_ACCESS_KEY", "wrong-secret")], &["ls"], 4);
+    assert!(err.contains("SPACES_SECRET_ACCESS_KEY"), "{err}");
+    assert!(!err.contains("wrong-secret") && !err.contains(&b.rgw.secret_key), "no secret in errors: {err}");
+    let err = run_with(&b, &[("SPACES_ACCESS_KEY_ID", "UNKNOWNKEY")], &["ls"], 4);
+    assert!(err.contains("SPACES_ACCESS_KEY_ID"), "{err}");
+    let err = run_with(&b, &[("SPACES_BUCKET", "no-such-bucket-here")], &["ls"], 3);
+    assert!(err.contains("no-such-bucket-here") && err.contains("SPACES_BUCKET"), "{err}");
+    let err = run_with(&b, &[("SPACES_BUCKET", "Bad_Bucket")], &["ls"], 2);
+    assert!(err.contains("bucket name"), "{err}");
+
+    let mut c = b.spaces();
+    c.env_remove("SPACES_SECRET_ACCESS_KEY").env_remove("SPACES_ACCESS_KEY_ID").args(["ls"]);
+    let out = c.output().unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SPACES_ACCESS_KEY_ID"));
+
+    let mut c = b.spaces();
+    c.env_remove("SPACES_BUCKET").args(["ls"]);
+    let out = c.output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SPACES_BUCKET"));
+
+    let out = b.spaces().args(["frobnicate"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "usage errors exit 2");
+}
+
+#[test]
+fn credentials_from_a_dotenv_file_and_metrics() {
+    let b = Bucket::new("dotenv");
+    std::fs::write(
+        b.path(".env"),
+        format!(
+            "# test\nSPACES_ACCESS_KEY_ID={}\nexport SPACES_SECRET_ACCESS_KEY=\"{}\"\n",
+            b.rgw.access_key, b.rgw.secret_key
+        ),
+    )
+    .unwrap();
+    let mut c = b.spaces();
+    c.env_remove("SPACES_SECRET_ACCESS_KEY").env_remove("SPACES_ACCESS_KEY_ID").args(["ls", "--print-metrics"]);
+    let out = c.output().unwrap();
+    assert!(out.status.success(), "{}", spaces_tests::describe(&out));
+    let metrics = String::from_utf8_lossy(&out.stderr);
+    assert!(metrics.contains("spaces_operations_total{operation=\"list-objects\",status=\"2xx\"} 1"), "{metrics}");
+    assert!(metrics.contains("spaces_http_connections_opened_total 1"), "{metrics}");
+    assert!(!metrics.contains(&b.rgw.secret_key));
+}
+
+/// Runs with some environment overridden and expects `code`; returns stderr.
+fn run_with(b: &Bucket, env: &[(&str, &str)], args: &[&str], code: i32) -> String {
+    let mut c = b.spaces();
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.args(args).output().unwrap();
+    assert_eq!(out.status.code(), Some(code), "{}", spaces_tests::describe(&out));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}

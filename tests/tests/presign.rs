@@ -1,0 +1,60 @@
+//! Presigned URLs used by a plain HTTP client (curl), and the server's verdict on expired and tampered ones.
+
+use spaces_tests::{curl, pattern, Bucket};
+
+#[test]
+fn presigned_get_put_delete_work_with_curl() {
+    let b = Bucket::new("presign");
+    let data = pattern(70_000, 3);
+    std::fs::write(b.path("in"), &data).unwrap();
+
+    let put = b.ok(&["presign", "up/ü x+y.bin", "--method", "put", "--expires", "300"]);
+    let (status, body) = curl("PUT", put.trim(), Some(&b.path("in")), &[]);
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+
+    let get = b.ok(&["presign", "up/ü x+y.bin"]);
+    assert!(get.contains("X-Amz-Expires=3600"), "default expiry: {get}");
+    let (status, body) = curl("GET", get.trim(), None, &[]);
+    assert_eq!(status, 200);
+    assert_eq!(body, data);
+
+    let del = b.ok(&["presign", "up/ü x+y.bin", "--method", "delete", "--expires", "60"]);
+    assert_eq!(curl("DELETE", del.trim(), None, &[]).0, 204);
+    b.fails(&["exists", "up/ü x+y.bin"], 3);
+}
+
+#[test]
+fn presigned_put_with_signed_content_type() {
+    let b = Bucket::new("presignct");
+    std::fs::write(b.path("in"), b"{}").unwrap();
+    let url = b.ok(&["presign", "doc.json", "--method", "put", "--content-type", "application/json"]);
+    assert_eq!(
+        curl("PUT", url.trim(), Some(&b.path("in")), &["Content-Type: text/plain"]).0,
+        403,
+        "other type rejected"
+    );
+    assert_eq!(curl("PUT", url.trim(), Some(&b.path("in")), &["Content-Type: application/json"]).0, 200);
+}
+
+#[test]
+fn expired_and_tampered_urls_are_rejected_by_the_server() {
+    let b = Bucket::new("presignbad");
+    std::fs::write(b.path("in"), b"secret data").unwrap();
+    b.ok(&["put", "in", "k"]);
+
+    let url = b.ok(&["presign", "k", "--expires", "1"]).trim().to_string();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let (status, body) = curl("GET", &url, None, &[]);
+    assert_eq!(status, 403, "expired: {}", String::from_utf8_lossy(&body));
+
+    let url = b.ok(&["presign", "k"]).trim().to_string();
+    assert_eq!(curl("GET", &url, None, &[]).0, 200);
+    let sig_at = url.find("X-Amz-Signature=").unwrap() + "X-Amz-Signature=".len();
+    let mut tampered = url.clone().into_bytes();
+    tampered[sig_at] = if tampered[sig_at] == b'0' { b'1' } else { b'0' };
+    let (status, body) = curl("GET", std::str::from_utf8(&tampered).unwrap(), None, &[]);
+    assert_eq!(status, 403);
+    assert!(String::from_utf8_lossy(&body).contains("SignatureDoesNotMatch"));
+    assert_eq!(curl("GET", &url.replace("/k?", "/other?"), None, &[]).0, 403, "signature bound to the key");
+    assert_eq!(curl("PUT", &url, Some(&b.path("in")), &[]).0, 403, "signature bound to the method");
+}
