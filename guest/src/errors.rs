@@ -47,8 +47,13 @@ pub fn from_status(
         (_, "RequestTimeTooSkewed") => Error::AccessDenied(
             "the server rejected the request time: this machine's clock is too far off; synchronise it (NTP)".into(),
         ),
-        (_, "AccessDenied") | (401 | 403, _) => Error::AccessDenied(format!(
+        (_, "AccessDenied") => Error::AccessDenied(format!(
             "access to {subject} denied{detail}; check that the key has permission for this bucket"
+        )),
+        (401 | 403, _) => Error::AccessDenied(format!(
+            "access to {subject} denied (HTTP {status}{}): the key may lack permission for this bucket, or the \
+             secret access key may be wrong (check SPACES_SECRET_ACCESS_KEY)",
+            if code.is_empty() { String::new() } else { format!(" {code}") }
         )),
         (_, "BadDigest" | "InvalidDigest") => Error::Integrity(format!(
             "the server received different bytes than were sent for {subject} (Content-MD5 mismatch){detail}"
@@ -124,7 +129,13 @@ mod tests {
         assert!(
             matches!(from_status(403, s3("InvalidAccessKeyId"), None, &OBJ, None), Error::AccessDenied(m) if m.contains("SPACES_ACCESS_KEY_ID"))
         );
-        assert!(matches!(from_status(403, None, None, &OBJ, None), Error::AccessDenied(_)));
+        assert!(
+            matches!(from_status(403, None, None, &OBJ, None), Error::AccessDenied(m) if m.contains("SPACES_SECRET_ACCESS_KEY")),
+            "HEAD 403 has no body"
+        );
+        assert!(
+            matches!(from_status(403, s3("AccessDenied"), None, &OBJ, None), Error::AccessDenied(m) if m.contains("permission"))
+        );
         assert!(matches!(from_status(400, s3("BadDigest"), None, &OBJ, None), Error::Integrity(_)));
         assert!(matches!(from_status(503, s3("SlowDown"), None, &OBJ, Some(2)), Error::Throttled(Some(2))));
         assert!(matches!(from_status(502, None, None, &OBJ, None), Error::Unavailable(_)));
