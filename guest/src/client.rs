@@ -348,11 +348,13 @@ impl Client {
         };
         match self.execute(&call) {
             Ok(_) | Err(Error::NotFound(_)) => cause,
-            Err(abort) => Error::Transport(format!(
-                "{}; aborting multipart upload {upload_id} also failed ({}), so its parts remain until the bucket's 90-day cleanup",
-                errors::describe(&cause),
-                errors::describe(&abort)
-            )),
+            Err(abort) => errors::with_note(
+                cause,
+                &format!(
+                    "; aborting multipart upload {upload_id} also failed ({abort:?}), so its parts remain until the \
+                     bucket's incomplete-upload cleanup"
+                ),
+            ),
         }
     }
 
@@ -420,6 +422,30 @@ impl Client {
             other => other,
         })?;
         xml::parse_copy_result(&answer).map_err(|e| self.xml_error("copy-object", Some(dst), e))
+    }
+
+    /// Deletes `keys` in requests of at most 1000; returns the keys the service refused to delete.
+    pub fn delete_objects(&self, keys: &[String]) -> Result<Vec<xml::DeleteError>, Error> {
+        for key in keys {
+            addressing::validate_key(key).map_err(invalid)?;
+        }
+        let mut failures = Vec::new();
+        for batch in keys.chunks(xml::MAX_DELETE_KEYS) {
+            let body = xml::delete_objects_body(batch);
+            let call = Call {
+                operation: "delete-objects",
+                method: "POST",
+                target: self.addressing.bucket_target(),
+                query: vec![("delete".into(), String::new())],
+                // DeleteObjects requires an integrity header.
+                headers: vec![("content-md5".into(), B64.encode(Md5::digest(body.as_bytes())))],
+                body: body.as_bytes(),
+                key: None,
+            };
+            let answer = self.execute_xml(&call)?;
+            failures.extend(xml::parse_delete_result(&answer).map_err(|e| self.xml_error("delete-objects", None, e))?);
+        }
+        Ok(failures)
     }
 
     pub fn list_objects(

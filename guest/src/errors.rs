@@ -81,27 +81,23 @@ pub fn from_status(
     }
 }
 
-/// One line for a person: the error's kind and its text.
-pub fn describe(e: &Error) -> String {
+/// The same error with `note` appended to its text, so a caller still branches on the original kind.
+pub fn with_note(e: Error, note: &str) -> Error {
     match e {
-        Error::NotFound(m) => format!("not found: {m}"),
-        Error::AccessDenied(m) => format!("access denied: {m}"),
-        Error::InvalidArgument(m) => format!("invalid argument: {m}"),
-        Error::Conflict(m) => format!("conflict: {m}"),
-        Error::Throttled(Some(s)) => format!("throttled by the service (SlowDown); retry in {s} s"),
-        Error::Throttled(None) => "throttled by the service (SlowDown); retries ran out, try again later".into(),
-        Error::Unavailable(m) => format!("service unavailable: {m}"),
-        Error::CircuitOpen(m) => format!("circuit open: {m}"),
-        Error::Timeout(m) => format!("timed out: {m}"),
-        Error::Integrity(m) => format!("integrity check failed: {m}"),
-        Error::Service(s) => format!(
-            "service error {} {}: {}{}",
-            s.status,
-            s.code,
-            s.message,
-            s.request_id.as_ref().map(|r| format!(" (request id {r})")).unwrap_or_default()
-        ),
-        Error::Transport(m) => format!("connection failed: {m}"),
+        Error::NotFound(m) => Error::NotFound(m + note),
+        Error::AccessDenied(m) => Error::AccessDenied(m + note),
+        Error::InvalidArgument(m) => Error::InvalidArgument(m + note),
+        Error::Conflict(m) => Error::Conflict(m + note),
+        Error::Throttled(_) => Error::Unavailable(format!("throttled by the service (SlowDown){note}")),
+        Error::Unavailable(m) => Error::Unavailable(m + note),
+        Error::CircuitOpen(m) => Error::CircuitOpen(m + note),
+        Error::Timeout(m) => Error::Timeout(m + note),
+        Error::Integrity(m) => Error::Integrity(m + note),
+        Error::Service(mut s) => {
+            s.message.push_str(note);
+            Error::Service(s)
+        }
+        Error::Transport(m) => Error::Transport(m + note),
     }
 }
 
@@ -151,8 +147,8 @@ mod tests {
     }
 
     #[test]
-    fn descriptions_name_the_kind() {
-        assert_eq!(describe(&Error::Throttled(Some(3))), "throttled by the service (SlowDown); retry in 3 s");
-        assert!(describe(&Error::NotFound("x".into())).starts_with("not found: "));
+    fn notes_keep_the_kind() {
+        assert!(matches!(with_note(Error::Integrity("x".into()), "; y"), Error::Integrity(m) if m == "x; y"));
+        assert!(matches!(with_note(Error::Throttled(Some(1)), "; y"), Error::Unavailable(m) if m.ends_with("; y")));
     }
 }

@@ -20,8 +20,8 @@ mod sigv4;
 mod xml;
 
 use exports::spaces::storage::storage::{
-    ByteRange, Guest, GuestClient, GuestDownload, ListPage, ListRequest, ObjectSummary, PresignMethod, PresignRequest,
-    Presigned, PutOptions, PutResult,
+    ByteRange, DeleteFailure, Guest, GuestClient, GuestDownload, ListPage, ListRequest, ObjectSummary, PresignMethod,
+    PresignRequest, Presigned, PutOptions, PutResult,
 };
 use spaces::storage::types::{Config, Error, ObjectMeta};
 use std::rc::Rc;
@@ -111,6 +111,11 @@ impl GuestClient for ClientResource {
 
     fn copy_object(&self, src_key: String, dst_key: String) -> Result<String, Error> {
         self.0.copy_object(&src_key, &dst_key)
+    }
+
+    fn delete_objects(&self, keys: Vec<String>) -> Result<Vec<DeleteFailure>, Error> {
+        let failures = self.0.delete_objects(&keys)?;
+        Ok(failures.into_iter().map(|f| DeleteFailure { key: f.key, code: f.code, message: f.message }).collect())
     }
 
     fn public_url(&self, key: String) -> Result<String, Error> {

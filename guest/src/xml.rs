@@ -85,6 +85,26 @@ struct InitiateResult {
     upload_id: String,
 }
 
+/// Most keys one DeleteObjects request may name.
+pub const MAX_DELETE_KEYS: usize = 1000;
+
+/// A key DeleteObjects did not delete.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeleteError {
+    pub key: String,
+    #[serde(default)]
+    pub code: String,
+    #[serde(default)]
+    pub message: String,
+}
+
+#[derive(Deserialize)]
+struct DeleteResult {
+    #[serde(rename = "Error", default)]
+    errors: Vec<DeleteError>,
+}
+
 /// Strips the quotes S3 puts around ETags.
 pub fn unquote_etag(etag: &str) -> String {
     etag.trim().trim_matches('"').to_string()
@@ -193,6 +213,23 @@ pub fn complete_multipart_body(etags: &[String]) -> String {
     out
 }
 
+/// The quiet `<Delete>` request body: only failures come back.
+pub fn delete_objects_body(keys: &[String]) -> String {
+    let mut out = String::from("<Delete><Quiet>true</Quiet>");
+    for key in keys {
+        out.push_str("<Object><Key>");
+        out.push_str(&quick_xml::escape::escape(key.as_str()));
+        out.push_str("</Key></Object>");
+    }
+    out.push_str("</Delete>");
+    out
+}
+
+/// The failures listed in a `<DeleteResult>`.
+pub fn parse_delete_result(body: &[u8]) -> Result<Vec<DeleteError>, XmlError> {
+    parse::<DeleteResult>(body, "DeleteResult").map(|r| r.errors)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,6 +308,26 @@ mod tests {
             b"<InitiateMultipartUploadResult><UploadId></UploadId></InitiateMultipartUploadResult>"
         )
         .is_err());
+    }
+
+    #[test]
+    fn delete_objects_request_and_result() {
+        assert_eq!(
+            delete_objects_body(&["a&b".into(), "<c>".into()]),
+            "<Delete><Quiet>true</Quiet><Object><Key>a&amp;b</Key></Object><Object><Key>&lt;c&gt;</Key></Object></Delete>"
+        );
+        let quiet = br#"<?xml version="1.0" encoding="UTF-8"?><DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"></DeleteResult>"#;
+        assert_eq!(parse_delete_result(quiet).unwrap(), vec![]);
+        let failed = b"<DeleteResult><Deleted><Key>ok</Key></Deleted><Error><Key>locked</Key><Code>AccessDenied</Code><Message>Access Denied</Message></Error></DeleteResult>";
+        let errors = parse_delete_result(failed).unwrap();
+        assert_eq!(
+            errors,
+            vec![DeleteError { key: "locked".into(), code: "AccessDenied".into(), message: "Access Denied".into() }]
+        );
+        assert!(
+            parse_delete_result(b"<DeleteResult><Error><Code>x</Code></Error></DeleteResult>").is_err(),
+            "an error needs its key"
+        );
     }
 
     #[test]

@@ -14,7 +14,8 @@ Configuration comes from flags or the environment: SPACES_ENDPOINT, SPACES_REGIO
 SPACES_PATH_STYLE=1, and credentials from SPACES_ACCESS_KEY_ID / SPACES_SECRET_ACCESS_KEY (or the AWS_*
 equivalents, or a .env file in the working directory).
 
-Exit codes: 0 success, 1 failure, 2 usage or invalid argument, 3 not found, 4 access denied or bad credentials.";
+Exit codes: 0 success, 1 failure, 2 usage or invalid argument, 3 not found, 4 access denied or bad
+credentials, 130 interrupted (Ctrl-C).";
 
 #[derive(Parser, Debug)]
 #[command(name = "spaces", version, about = "DigitalOcean Spaces (and any S3-compatible store) from the command line", after_help = AFTER_HELP)]
@@ -59,8 +60,17 @@ pub enum Command {
     },
     /// Print an object's metadata as JSON
     Head { key: String },
-    /// Delete an object (succeeds if it does not exist)
-    Rm { key: String },
+    /// Delete an object (succeeds if it does not exist), or with -r every object under a prefix
+    Rm {
+        /// Object key, or with -r a key prefix ("" for the whole bucket)
+        key: String,
+        /// Delete every object whose key starts with KEY (batched DeleteObjects)
+        #[arg(short, long)]
+        recursive: bool,
+        /// Confirm a recursive delete; without it, -r only says what it would delete
+        #[arg(long, requires = "recursive")]
+        yes: bool,
+    },
     /// Exit 0 if the object exists, 3 if it does not
     Exists { key: String },
     /// List objects under PREFIX, following pages to the end
@@ -166,10 +176,11 @@ async fn execute(s: &mut Session, command: &Command) -> Outcome<()> {
             let m = s.head(key).await?;
             println!("{}", serde_json::to_string_pretty(&meta_json(&m)).map_err(host)?);
         }
-        Command::Rm { key } => {
+        Command::Rm { key, recursive: false, .. } => {
             s.delete(key).await?;
             println!("deleted {key}");
         }
+        Command::Rm { key, recursive: true, yes } => remove_prefix(s, key, *yes).await?,
         Command::Exists { key } => {
             if !s.exists(key).await? {
                 println!("false");
@@ -239,7 +250,12 @@ async fn get(s: &mut Session, key: &str, file: Option<&Path>, range: Option<Byte
     let out = tokio::fs::File::create(&partial)
         .await
         .map_err(|e| usage(format!("cannot write {}: {e}", partial.display())))?;
-    let written = match s.write_to(download, out).await {
+    // Ctrl-C drops the transfer and removes the partial file rather than leaving it behind.
+    let outcome = tokio::select! {
+        r = s.write_to(download, out) => r,
+        _ = tokio::signal::ctrl_c() => Err(Failure::Interrupted),
+    };
+    let written = match outcome {
         Ok(n) => n,
         Err(e) => {
             let _ = tokio::fs::remove_file(&partial).await;
@@ -252,6 +268,34 @@ async fn get(s: &mut Session, key: &str, file: Option<&Path>, range: Option<Byte
     }
     eprintln!("downloaded {key} to {} ({written} bytes, etag {})", dest.display(), meta.etag);
     Ok(())
+}
+
+/// Deletes everything under `prefix` in DeleteObjects batches, reporting each key that could not be deleted.
+async fn remove_prefix(s: &mut Session, prefix: &str, confirmed: bool) -> Outcome<()> {
+    let mut keys = Vec::new();
+    let mut continuation = None;
+    loop {
+        let req = ListRequest { prefix: Some(prefix.to_string()), delimiter: None, continuation, max_keys: None };
+        let page = s.list(&req).await?;
+        keys.extend(page.objects.into_iter().map(|o| o.key));
+        continuation = page.next_continuation;
+        if continuation.is_none() {
+            break;
+        }
+    }
+    if !confirmed {
+        return Err(usage(format!("would delete {} objects under {prefix:?}; pass --yes to delete them", keys.len())));
+    }
+    let failures = s.delete_many(&keys).await?;
+    for f in &failures {
+        eprintln!("spaces: could not delete {:?}: {} {}", f.key, f.code, f.message);
+    }
+    println!("deleted {} of {} objects under {prefix:?}", keys.len() - failures.len(), keys.len());
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(host(format!("{} objects could not be deleted", failures.len())))
+    }
 }
 
 async fn ls(

@@ -3,7 +3,7 @@
 
 use crate::allowlist::Allowlist;
 use crate::bindings::types::{AddressingStyle, Config};
-use crate::credentials;
+use crate::credentials::{self, Secret};
 use crate::metrics::Metrics;
 use crate::outbound::{HttpPool, Timeouts};
 use crate::runtime::{Runtime, Shared, EMBEDDED_COMPONENT};
@@ -29,11 +29,11 @@ pub struct Connection {
     #[arg(long, env = "SPACES_CDN_HOST", global = true)]
     pub cdn_host: Option<String>,
     /// Access key id (else SPACES_ACCESS_KEY_ID, AWS_ACCESS_KEY_ID, or .env)
-    #[arg(long, global = true, hide_env_values = true)]
+    #[arg(long, global = true)]
     pub access_key_id: Option<String>,
     /// Secret access key (prefer SPACES_SECRET_ACCESS_KEY: flags show up in process lists)
-    #[arg(long, global = true, hide_env_values = true)]
-    pub secret_access_key: Option<String>,
+    #[arg(long, global = true, value_parser = |s: &str| Ok::<_, String>(Secret::new(s)))]
+    pub secret_access_key: Option<Secret>,
     /// Run this component file instead of the embedded one
     #[arg(long, value_name = "PATH", global = true)]
     pub component: Option<PathBuf>,

@@ -39,17 +39,12 @@ pub struct Credentials {
 /// Looks the credentials up in order; `Err` says every place that was tried.
 pub fn resolve(
     flag_key: Option<String>,
-    flag_secret: Option<String>,
+    flag_secret: Option<Secret>,
     env: Lookup,
     dotenv_dir: &Path,
 ) -> Result<Credentials, String> {
     if let (Some(k), Some(s)) = (flag_key.clone(), flag_secret.clone()) {
-        return Ok(Credentials {
-            access_key_id: k,
-            secret_access_key: Secret::new(s),
-            session_token: None,
-            source: "flags",
-        });
+        return Ok(Credentials { access_key_id: k, secret_access_key: s, session_token: None, source: "flags" });
     }
     let dotenv = read_dotenv(&dotenv_dir.join(".env"));
     let sources: [(&'static str, Lookup); 2] = [("environment", env), (".env file", &|k: &str| dotenv.get(k).cloned())];
@@ -60,11 +55,11 @@ pub fn resolve(
             ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"),
         ] {
             let key = flag_key.clone().or_else(|| nonempty(key_var));
-            let secret = flag_secret.clone().or_else(|| nonempty(secret_var));
+            let secret = flag_secret.clone().or_else(|| nonempty(secret_var).map(Secret::new));
             if let (Some(k), Some(s)) = (key, secret) {
                 return Ok(Credentials {
                     access_key_id: k,
-                    secret_access_key: Secret::new(s),
+                    secret_access_key: s,
                     session_token: nonempty(token_var).map(Secret::new),
                     source,
                 });
@@ -127,7 +122,7 @@ mod tests {
             ("AWS_ACCESS_KEY_ID", "aws"),
             ("AWS_SECRET_ACCESS_KEY", "y"),
         ]);
-        assert_eq!(resolve(Some("flag".into()), Some("f".into()), &e, &dir).unwrap().access_key_id, "flag");
+        assert_eq!(resolve(Some("flag".into()), Some(Secret::new("f")), &e, &dir).unwrap().access_key_id, "flag");
         assert_eq!(resolve(None, None, &e, &dir).unwrap().access_key_id, "spaces");
         let aws = env(&[("AWS_ACCESS_KEY_ID", "aws"), ("AWS_SECRET_ACCESS_KEY", "y"), ("AWS_SESSION_TOKEN", "tok")]);
         let c = resolve(None, None, &aws, &dir).unwrap();

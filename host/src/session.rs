@@ -2,7 +2,9 @@
 //! host streams (files, stdin, stdout) handed across as wasi:io resources so bodies never pass through a buffer
 //! of ours. Failures are either the component's typed `error` or a host fault (trap, I/O), never a panic.
 
-use crate::bindings::storage::{ByteRange, ListPage, ListRequest, PresignRequest, Presigned, PutOptions, PutResult};
+use crate::bindings::storage::{
+    ByteRange, DeleteFailure, ListPage, ListRequest, PresignRequest, Presigned, PutOptions, PutResult,
+};
 use crate::bindings::types::{self, ObjectMeta};
 use crate::bindings::Client;
 use crate::runtime::{HostState, Runtime};
@@ -21,6 +23,8 @@ pub enum Failure {
     Storage(types::Error),
     /// The host failed: a trap, an I/O error opening a file, and the like.
     Host(String),
+    /// The user pressed Ctrl-C.
+    Interrupted,
 }
 
 impl From<wasmtime::Error> for Failure {
@@ -36,6 +40,7 @@ impl Failure {
             Failure::Storage(types::Error::NotFound(_)) => 3,
             Failure::Storage(types::Error::AccessDenied(_)) => 4,
             Failure::Storage(types::Error::InvalidArgument(_)) => 2,
+            Failure::Interrupted => 130,
             _ => 1,
         }
     }
@@ -46,6 +51,7 @@ impl fmt::Display for Failure {
         use types::Error as E;
         match self {
             Failure::Host(m) => write!(f, "{m}"),
+            Failure::Interrupted => write!(f, "interrupted"),
             Failure::Storage(e) => match e {
                 E::NotFound(m) => write!(f, "not found: {m}"),
                 E::AccessDenied(m) => write!(f, "access denied: {m}"),
@@ -146,6 +152,11 @@ impl Session {
     pub async fn delete(&mut self, key: &str) -> Outcome<()> {
         let c = self.bindings.spaces_storage_storage().client();
         flatten(c.call_delete_object(&mut self.store, self.client, key).await)
+    }
+
+    pub async fn delete_many(&mut self, keys: &[String]) -> Outcome<Vec<DeleteFailure>> {
+        let c = self.bindings.spaces_storage_storage().client();
+        flatten(c.call_delete_objects(&mut self.store, self.client, keys).await)
     }
 
     pub async fn list(&mut self, req: &ListRequest) -> Outcome<ListPage> {

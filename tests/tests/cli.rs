@@ -240,3 +240,22 @@ fn run_with(b: &Bucket, env: &[(&str, &str)], args: &[&str], code: i32) -> Strin
     assert_eq!(out.status.code(), Some(code), "{}", spaces_tests::describe(&out));
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+#[test]
+fn recursive_delete_needs_confirmation_and_batches() {
+    let b = Bucket::new("rmrecursive");
+    std::fs::write(b.path("x"), b"x").unwrap();
+    for key in ["logs/a", "logs/b&c", "logs/deep/ü", "logsbook", "keep/me"] {
+        b.ok(&["put", "x", key]);
+    }
+    let err = b.fails(&["rm", "-r", "logs/"], 2);
+    assert!(err.contains("would delete 3 objects") && err.contains("--yes"), "{err}");
+    assert_eq!(b.ok(&["ls", "logs/"]).lines().count(), 3, "nothing deleted without --yes");
+
+    let out = b.ok(&["rm", "-r", "logs/", "--yes"]);
+    assert!(out.contains("deleted 3 of 3 objects"), "{out}");
+    let left: Vec<String> = b.ok(&["ls"]).lines().map(|l| l.rsplit("  ").next().unwrap().to_string()).collect();
+    assert_eq!(left, ["keep/me", "logsbook"]);
+    assert!(b.ok(&["rm", "-r", "nothing/", "--yes"]).contains("deleted 0 of 0"));
+    b.fails(&["rm", "k", "--yes"], 2);
+}
