@@ -4,8 +4,8 @@
 use crate::wasi::clocks::{monotonic_clock, wall_clock};
 use crate::wasi::http::outgoing_handler;
 use crate::wasi::http::types::{
-    http_error_code, ErrorCode, Fields, IncomingBody, IncomingResponse, InputStream, Method, OutgoingBody,
-    OutgoingRequest, OutputStream, Scheme,
+    ErrorCode, Fields, IncomingBody, IncomingResponse, InputStream, Method, OutgoingBody, OutgoingRequest,
+    OutputStream, Scheme,
 };
 use crate::wasi::io::streams::StreamError;
 
@@ -188,10 +188,11 @@ impl Body {
                 Ok(n) => *moved += n,
                 Err(StreamError::Closed) => return SpliceEnd::Done,
                 Err(StreamError::LastOperationFailed(err)) => {
-                    // An error that carries an HTTP error code came from the response; any other from the sink.
-                    return match http_error_code(&err) {
-                        Some(code) => SpliceEnd::SourceBroke(format!("{code:?}")),
-                        None => SpliceEnd::SinkBroke(err.to_debug_string()),
+                    // Which side failed? A failed sink stays failed, so if it still accepts writes the response
+                    // broke. (wasi:http's `http-error-code` cannot tell: hosts need not attach codes to body errors.)
+                    return match sink.check_write() {
+                        Ok(_) => SpliceEnd::SourceBroke(err.to_debug_string()),
+                        Err(_) => SpliceEnd::SinkBroke(err.to_debug_string()),
                     };
                 }
             }

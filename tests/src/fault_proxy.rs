@@ -1,0 +1,160 @@
+//! A fault-injecting HTTP/1.1 proxy on loopback in front of RGW: for each request a test-supplied rule decides to
+//! pass it through, answer 503 SlowDown, reset the connection, or cut the response body short. It records every
+//! request head so tests can check what the client retried, resumed or aborted. One request per connection
+//! (`Connection: close`), which keeps the framing trivial; it stops when dropped.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// What to do with one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    Pass,
+    /// Answer `503 SlowDown` without contacting RGW.
+    SlowDown,
+    /// Read the request, then close the connection without an answer.
+    Reset,
+    /// Forward, but send only this many body bytes of the answer before closing.
+    Truncate(usize),
+    /// Answer `400 BadDigest` without contacting RGW.
+    BadDigest,
+}
+
+/// A request as the proxy saw it: `METHOD /path?query` and lower-case headers.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub line: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Seen {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+type Rule = dyn Fn(&Seen, usize) -> Fault + Send + Sync;
+
+pub struct FaultProxy {
+    pub endpoint: String,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl FaultProxy {
+    /// Starts a proxy to `upstream` (`host:port`); `rule` gets each request and its index (0-based).
+    pub fn start(upstream: &str, rule: impl Fn(&Seen, usize) -> Fault + Send + Sync + 'static) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let rule: Arc<Rule> = Arc::new(rule);
+        let (seen2, stop2, upstream) = (Arc::clone(&seen), Arc::clone(&stop), upstream.to_string());
+        let thread = std::thread::spawn(move || {
+            while !stop2.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((client, _)) => {
+                        let (seen, rule, upstream) = (Arc::clone(&seen2), Arc::clone(&rule), upstream.clone());
+                        std::thread::spawn(move || {
+                            let _ = serve(client, &upstream, &seen, &*rule);
+                        });
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        FaultProxy { endpoint, seen, stop, thread: Some(thread) }
+    }
+
+    /// Every request so far.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn serve(client: TcpStream, upstream: &str, seen: &Mutex<Vec<Seen>>, rule: &Rule) -> std::io::Result<()> {
+    client.set_nonblocking(false)?;
+    client.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut reader = BufReader::new(client.try_clone()?);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let mut head = line.clone();
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        reader.read_line(&mut h)?;
+        if h == "\r\n" || h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            let k = k.trim().to_ascii_lowercase();
+            if k != "connection" {
+                head.push_str(&h);
+            }
+            headers.push((k, v.trim().to_string()));
+        }
+    }
+    head.push_str("Connection: close\r\n\r\n");
+    let length: usize =
+        headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    let request = Seen { line: line.trim_end().to_string(), headers };
+    let index = {
+        let mut seen = seen.lock().unwrap();
+        seen.push(request.clone());
+        seen.len() - 1
+    };
+    let mut client = client;
+    let fault = rule(&request, index);
+    match fault {
+        Fault::Reset => {
+            client.shutdown(Shutdown::Both)?;
+        }
+        Fault::SlowDown => answer(&mut client, "503 Slow Down", "SlowDown", "Please reduce your request rate.")?,
+        Fault::BadDigest => {
+            answer(&mut client, "400 Bad Request", "BadDigest", "The Content-MD5 you specified did not match.")?
+        }
+        Fault::Pass | Fault::Truncate(_) => {
+            let mut up = TcpStream::connect(upstream)?;
+            up.write_all(head.as_bytes())?;
+            up.write_all(&body)?;
+            let mut response = Vec::new();
+            up.read_to_end(&mut response)?;
+            if let Fault::Truncate(n) = fault {
+                let body_start = response.windows(4).position(|w| w == b"\r\n\r\n").map_or(response.len(), |p| p + 4);
+                response.truncate((body_start + n).min(response.len()));
+            }
+            client.write_all(&response)?;
+            client.shutdown(Shutdown::Both)?;
+        }
+    }
+    Ok(())
+}
+
+fn answer(client: &mut TcpStream, status: &str, code: &str, message: &str) -> std::io::Result<()> {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{message}</Message></Error>"
+    );
+    write!(
+        client,
+        "HTTP/1.1 {status}\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    client.shutdown(Shutdown::Both)
+}

@@ -1,0 +1,120 @@
+//! Transient faults between the component and RGW, injected by a loopback proxy: retries with backoff, resumed
+//! downloads, clear errors when the budget runs out, and no multipart upload left behind after a failure.
+
+use spaces_tests::fault_proxy::{Fault, FaultProxy};
+use spaces_tests::{pattern, sha256, Bucket};
+use std::process::Output;
+
+fn via(b: &Bucket, proxy: &FaultProxy, args: &[&str]) -> Output {
+    b.spaces().env("SPACES_ENDPOINT", &proxy.endpoint).args(args).output().unwrap()
+}
+
+fn upstream(b: &Bucket) -> String {
+    b.rgw.endpoint.trim_start_matches("http://").to_string()
+}
+
+#[test]
+fn upload_survives_slowdown_and_a_reset() {
+    let b = Bucket::new("faultput");
+    let data = pattern(200_000, 11);
+    std::fs::write(b.path("f"), &data).unwrap();
+    let proxy = FaultProxy::start(&upstream(&b), |_, i| match i {
+        0 => Fault::SlowDown,
+        1 => Fault::Reset,
+        _ => Fault::Pass,
+    });
+    let out = via(&b, &proxy, &["put", "f", "k", "--print-metrics"]);
+    assert!(out.status.success(), "{}", spaces_tests::describe(&out));
+    let metrics = String::from_utf8_lossy(&out.stderr);
+    assert!(metrics.contains("spaces_operation_retries_total{operation=\"put-object\",status=\"2xx\"} 2"), "{metrics}");
+    assert_eq!(proxy.seen().len(), 3);
+    b.ok(&["get", "k", "back"]);
+    assert_eq!(sha256(&std::fs::read(b.path("back")).unwrap()), sha256(&data));
+}
+
+#[test]
+fn download_resumes_after_a_truncated_body() {
+    let b = Bucket::new("faultget");
+    let data = pattern(3 << 20, 12);
+    std::fs::write(b.path("f"), &data).unwrap();
+    b.ok(&["put", "f", "big"]);
+    let proxy = FaultProxy::start(&upstream(&b), |_, i| if i == 0 { Fault::Truncate(1 << 20) } else { Fault::Pass });
+    let out = via(&b, &proxy, &["get", "big", "out"]);
+    assert!(out.status.success(), "{}", spaces_tests::describe(&out));
+    assert_eq!(sha256(&std::fs::read(b.path("out")).unwrap()), sha256(&data));
+    let seen = proxy.seen();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen[1].header("range"), Some(format!("bytes=1048576-{}", (3 << 20) - 1).as_str()));
+    assert!(seen[1].header("if-match").is_some(), "a resume is pinned to the ETag");
+}
+
+#[test]
+fn a_download_that_keeps_breaking_fails_and_leaves_no_file() {
+    let b = Bucket::new("faultgetfail");
+    std::fs::write(b.path("f"), pattern(100_000, 13)).unwrap();
+    b.ok(&["put", "f", "obj"]);
+    let proxy = FaultProxy::start(&upstream(&b), |_, _| Fault::Truncate(10));
+    let out = via(&b, &proxy, &["get", "obj", "out"]);
+    assert_eq!(out.status.code(), Some(1), "{}", spaces_tests::describe(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("integrity") && err.contains("broke off"), "{err}");
+    let leftovers: Vec<_> = std::fs::read_dir(b.dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(!leftovers.iter().any(|n| n.to_string_lossy().contains("out")), "{leftovers:?}");
+}
+
+#[test]
+fn persistent_slowdown_exhausts_the_retry_budget() {
+    let b = Bucket::new("faultbudget");
+    let proxy = FaultProxy::start(&upstream(&b), |_, _| Fault::SlowDown);
+    let out = via(&b, &proxy, &["ls"]);
+    assert_eq!(out.status.code(), Some(1), "{}", spaces_tests::describe(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("throttled"), "{}", spaces_tests::describe(&out));
+    assert_eq!(proxy.seen().len(), 5, "five attempts in all");
+}
+
+#[test]
+fn client_errors_are_not_retried() {
+    let b = Bucket::new("faultnoretry");
+    std::fs::write(b.path("f"), b"abc").unwrap();
+    let proxy = FaultProxy::start(&upstream(&b), |_, _| Fault::BadDigest);
+    let out = via(&b, &proxy, &["put", "f", "k"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("integrity"), "{}", spaces_tests::describe(&out));
+    assert_eq!(proxy.seen().len(), 1);
+}
+
+#[test]
+fn a_failed_multipart_upload_is_aborted() {
+    let b = Bucket::new("faultabort");
+    std::fs::write(b.path("f"), pattern(11 << 20, 14)).unwrap();
+    // The second part is rejected for good; everything else goes through.
+    let proxy = FaultProxy::start(&upstream(&b), |seen, _| {
+        if seen.line.contains("partNumber=2&") {
+            Fault::BadDigest
+        } else {
+            Fault::Pass
+        }
+    });
+    let out = via(&b, &proxy, &["put", "f", "mp", "--multipart-threshold", "5242880", "--part-size", "5242880"]);
+    assert_eq!(out.status.code(), Some(1), "{}", spaces_tests::describe(&out));
+    let seen = proxy.seen();
+    let abort = seen.iter().find(|s| s.line.starts_with("DELETE ") && s.line.contains("uploadId=")).is_some();
+    assert!(abort, "abort was sent: {seen:?}");
+    let uploads = b.s3cmd_ok(&["multipart", &format!("s3://{}", b.name)]);
+    assert!(!uploads.contains("mp"), "no upload left: {uploads}");
+    b.fails(&["exists", "mp"], 3);
+}
+
+#[test]
+fn a_failing_destination_is_not_mistaken_for_a_broken_connection() {
+    let b = Bucket::new("faultsink");
+    std::fs::write(b.path("f"), pattern(2 << 20, 15)).unwrap();
+    b.ok(&["put", "f", "obj"]);
+    let proxy = FaultProxy::start(&upstream(&b), |_, _| Fault::Pass);
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let out =
+        b.spaces().env("SPACES_ENDPOINT", &proxy.endpoint).args(["get", "obj", "-"]).stdout(full).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("writing the download"), "{}", spaces_tests::describe(&out));
+    assert_eq!(proxy.seen().len(), 1, "no resume when the sink is what failed");
+}
