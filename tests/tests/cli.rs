@@ -79,10 +79,16 @@ fn stdin_upload_and_multipart_boundaries() {
     drop(child.stdin.take());
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("3 parts"));
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(printed.contains("3 parts"), "{printed}");
     let head: serde_json::Value = serde_json::from_str(&b.ok(&["head", "mp/stdin"])).unwrap();
     assert_eq!(head["size"], 11 * mib);
-    assert!(head["etag"].as_str().unwrap().ends_with("-3"), "multipart ETag: {head}");
+    let etag = head["etag"].as_str().unwrap();
+    assert!(etag.ends_with("-3") && etag.len() == 34, "multipart ETag: {head}");
+    assert!(
+        printed.contains(&format!("etag {etag})")),
+        "the ETag computed from the parts matches the server's: {printed}"
+    );
     // Nothing left half-done.
     assert!(b.s3cmd_ok(&["multipart", &format!("s3://{}", b.name)]).lines().filter(|l| l.contains("mp/")).count() == 0);
 }
