@@ -4,22 +4,62 @@
 use crate::wasi::clocks::{monotonic_clock, wall_clock};
 use crate::wasi::http::outgoing_handler;
 use crate::wasi::http::types::{
-    ErrorCode, Fields, IncomingBody, IncomingResponse, InputStream, Method, OutgoingBody, OutgoingRequest,
-    OutputStream, Scheme,
+    ErrorCode, Fields, FutureIncomingResponse, IncomingBody, IncomingResponse, InputStream, Method, OutgoingBody,
+    OutgoingRequest, OutputStream, Scheme,
 };
+use crate::wasi::io::poll::{self, Pollable};
 use crate::wasi::io::streams::StreamError;
 
 /// Largest chunk moved per stream call; wasmtime accepts 1 MiB per outgoing-body write.
 const CHUNK: u64 = 1 << 20;
 
-/// A request ready to send: every header already signed.
+/// A request ready to send: every header already signed. The body is handed to [`Attempt::advance`].
 pub struct Request<'a> {
     pub method: &'a str,
     pub scheme: &'a str,
     pub authority: &'a str,
     pub path_and_query: &'a str,
     pub headers: &'a [(String, String)],
-    pub body: &'a [u8],
+}
+
+/// A request body as the chunks it was read in, so that a part is never copied into one big buffer.
+#[derive(Default)]
+pub struct Payload {
+    chunks: Vec<Vec<u8>>,
+    len: usize,
+}
+
+impl Payload {
+    pub fn push(&mut self, chunk: Vec<u8>) {
+        self.len += chunk.len();
+        if !chunk.is_empty() {
+            self.chunks.push(chunk);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn chunks(&self) -> &[Vec<u8>] {
+        &self.chunks
+    }
+
+    pub fn into_chunks(self) -> Vec<Vec<u8>> {
+        self.chunks
+    }
+}
+
+impl From<Vec<u8>> for Payload {
+    fn from(bytes: Vec<u8>) -> Self {
+        let mut p = Payload::default();
+        p.push(bytes);
+        p
+    }
 }
 
 /// Why no response arrived.
@@ -35,8 +75,28 @@ pub enum Failure {
     Fatal(String),
 }
 
-/// Sends `req` and waits for the response head.
-pub fn send(req: &Request) -> Result<Response, Failure> {
+/// One request on the wire. It never blocks: [`Attempt::advance`] writes what the host will take now and checks
+/// for the answer, and [`Attempt::pollables`] says what to wait for, so several attempts can run side by side.
+pub struct Attempt {
+    // Dropped before `future`: a body's stream and the body itself are children of the request.
+    writer: Option<Writer>,
+    write_error: Option<String>,
+    future: FutureIncomingResponse,
+    authority: String,
+}
+
+/// The request body being written: the stream must be dropped before the body is finished.
+struct Writer {
+    out: Option<OutputStream>,
+    body: OutgoingBody,
+    /// Position of the next byte to write: chunk index and offset within it.
+    chunk: usize,
+    offset: usize,
+    flushing: bool,
+}
+
+/// Starts sending `req`; its body follows through [`Attempt::advance`].
+pub fn start(req: &Request) -> Result<Attempt, Failure> {
     let fields: Vec<(String, Vec<u8>)> = req.headers.iter().map(|(k, v)| (k.clone(), v.clone().into_bytes())).collect();
     let headers = Fields::from_list(&fields).map_err(|e| Failure::Fatal(format!("invalid request header: {e:?}")))?;
     let request = OutgoingRequest::new(headers);
@@ -57,35 +117,92 @@ pub fn send(req: &Request) -> Result<Response, Failure> {
         return Err(Failure::Fatal(format!("the host rejected the request line for {}", req.authority)));
     }
     let body = request.body().map_err(|_| Failure::Fatal("request body unavailable".into()))?;
+    let out = body.write().map_err(|_| Failure::Fatal("request body stream unavailable".into()))?;
     let future = outgoing_handler::handle(request, None).map_err(|e| classify(&e, req.authority))?;
-    // A server may answer before it has read the whole body (an early 403, or a HEAD that is already done):
-    // its answer then explains more than the broken write does.
-    let written = write_body(body, req.body);
-    future.subscribe().block();
-    match (future.get(), written) {
-        (Some(Ok(Ok(response))), _) => Ok(Response::new(response)),
-        (_, Err(detail)) => Err(Failure::Transient { timeout: false, detail }),
-        (Some(Ok(Err(code))), Ok(())) => Err(classify(&code, req.authority)),
-        (Some(Err(())) | None, Ok(())) => Err(Failure::Fatal("response future misbehaved".into())),
+    Ok(Attempt {
+        writer: Some(Writer { out: Some(out), body, chunk: 0, offset: 0, flushing: false }),
+        write_error: None,
+        future,
+        authority: req.authority.to_string(),
+    })
+}
+
+impl Attempt {
+    /// Writes as much of `body` as the host accepts without waiting (finishing it after the last byte), then
+    /// returns the answer if it has arrived. `body` must be the same bytes on every call.
+    pub fn advance(&mut self, body: &Payload) -> Option<Result<Response, Failure>> {
+        if let Some(w) = &mut self.writer {
+            match w.pump(body) {
+                Ok(false) => {}
+                Ok(true) => {
+                    let w = self.writer.take().expect("checked above");
+                    if let Err(e) = OutgoingBody::finish(w.body, None) {
+                        self.write_error = Some(format!("finishing request body: {e:?}"));
+                    }
+                }
+                Err(e) => {
+                    self.write_error = Some(e);
+                    self.writer = None;
+                }
+            }
+        }
+        // A server may answer before it has read the whole body (an early 403, or a HEAD that is already done):
+        // its answer then explains more than the broken write does.
+        match (self.future.get()?, self.write_error.take()) {
+            (Ok(Ok(response)), _) => Some(Ok(Response::new(response))),
+            (_, Some(detail)) => Some(Err(Failure::Transient { timeout: false, detail })),
+            (Ok(Err(code)), None) => Some(Err(classify(&code, &self.authority))),
+            (Err(()), None) => Some(Err(Failure::Fatal("response future misbehaved".into()))),
+        }
+    }
+
+    /// What to wait on before `advance` can do more: room in the body stream, or the answer.
+    pub fn pollables(&self) -> Vec<Pollable> {
+        let mut list = vec![self.future.subscribe()];
+        if let Some(out) = self.writer.as_ref().and_then(|w| w.out.as_ref()) {
+            list.push(out.subscribe());
+        }
+        list
     }
 }
 
-fn write_body(body: OutgoingBody, mut data: &[u8]) -> Result<(), String> {
-    if !data.is_empty() {
-        let out = body.write().map_err(|_| "request body stream unavailable".to_string())?;
-        while !data.is_empty() {
-            let permit = out.check_write().map_err(stream_error)?;
-            if permit == 0 {
-                out.subscribe().block();
+impl Writer {
+    /// True once every byte is written and flushed.
+    fn pump(&mut self, body: &Payload) -> Result<bool, String> {
+        let Some(out) = &self.out else { return Ok(true) };
+        while let Some(data) = body.chunks().get(self.chunk) {
+            if self.offset == data.len() {
+                self.chunk += 1;
+                self.offset = 0;
                 continue;
             }
-            let n = permit.min(CHUNK).min(data.len() as u64) as usize;
-            out.write(&data[..n]).map_err(stream_error)?;
-            data = &data[n..];
+            let permit = out.check_write().map_err(stream_error)?;
+            if permit == 0 {
+                return Ok(false);
+            }
+            let n = permit.min(CHUNK).min((data.len() - self.offset) as u64) as usize;
+            out.write(&data[self.offset..self.offset + n]).map_err(stream_error)?;
+            self.offset += n;
         }
-        out.blocking_flush().map_err(stream_error)?;
+        if !self.flushing {
+            out.flush().map_err(stream_error)?;
+            self.flushing = true;
+        }
+        // A flush is complete when the stream accepts writes again.
+        if out.check_write().map_err(stream_error)? == 0 {
+            return Ok(false);
+        }
+        self.out = None;
+        Ok(true)
     }
-    OutgoingBody::finish(body, None).map_err(|e| format!("finishing request body: {e:?}"))
+}
+
+/// Blocks until at least one of `pollables` is ready.
+pub fn wait_any(pollables: &[Pollable]) {
+    if !pollables.is_empty() {
+        let refs: Vec<&Pollable> = pollables.iter().collect();
+        poll::poll(&refs);
+    }
 }
 
 fn stream_error(e: StreamError) -> String {
@@ -180,12 +297,12 @@ impl Body {
         self.stream.as_ref().expect("the stream lives until drop")
     }
 
-    /// Moves the rest of the body into `sink` on the host side, never through component memory. Returns the
-    /// bytes moved and how it ended.
-    pub fn splice_into(&mut self, sink: &OutputStream, moved: &mut u64) -> SpliceEnd {
+    /// Moves the rest of the body into `sink` on the host side, never through component memory, telling
+    /// `moved` about every chunk. Returns how it ended.
+    pub fn splice_into(&mut self, sink: &OutputStream, moved: &mut dyn FnMut(u64)) -> SpliceEnd {
         loop {
             match sink.blocking_splice(self.stream(), CHUNK) {
-                Ok(n) => *moved += n,
+                Ok(n) => moved(n),
                 Err(StreamError::Closed) => return SpliceEnd::Done,
                 Err(StreamError::LastOperationFailed(err)) => {
                     // Which side failed? A failed sink stays failed, so if it still accepts writes the response
@@ -233,10 +350,9 @@ pub fn monotonic_us() -> u64 {
     monotonic_clock::now() / 1_000
 }
 
-pub fn sleep_ms(ms: u64) {
-    if ms > 0 {
-        monotonic_clock::subscribe_duration(ms * 1_000_000).block();
-    }
+/// Ready once the monotonic clock reaches `ms`.
+pub fn alarm_at_ms(ms: u64) -> Pollable {
+    monotonic_clock::subscribe_instant(ms * 1_000_000)
 }
 
 pub fn random_u64() -> u64 {

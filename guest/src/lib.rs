@@ -1,6 +1,7 @@
 //! The spaces component: glue from the WIT `storage` interface to the modules that hold the protocol knowledge.
 //! Pure modules (encode, sigv4, xml, addressing, retry, multipart, headers, errors) do no I/O and are unit-tested
-//! natively; `http` is the only module that talks to wasi:http; `client` composes them into S3 operations.
+//! natively; `http` is the only module that talks to wasi:http; `exchange` signs, sends and retries one call;
+//! `client` and `upload` compose them into S3 operations.
 
 wit_bindgen::generate!({
     path: "../wit",
@@ -12,11 +13,13 @@ mod addressing;
 mod client;
 mod encode;
 mod errors;
+mod exchange;
 mod headers;
 mod http;
 mod multipart;
 mod retry;
 mod sigv4;
+mod upload;
 mod xml;
 
 use exports::spaces::storage::storage::{

@@ -7,8 +7,8 @@ pub const MAX_PART: u64 = 5 * 1024 * MIB;
 pub const MAX_PARTS: u64 = 10_000;
 pub const MAX_OBJECT: u64 = 5 * 1024 * 1024 * MIB;
 /// Default size above which uploads go multipart, and default part size.
-pub const DEFAULT_THRESHOLD: u64 = 16 * MIB;
-pub const DEFAULT_PART: u64 = 16 * MIB;
+pub const DEFAULT_THRESHOLD: u64 = 8 * MIB;
+pub const DEFAULT_PART: u64 = 8 * MIB;
 
 /// The part size for an object of `size` bytes (unknown for streams): at least `configured` and 5 MiB, rounded
 /// up to whole MiB, large enough that the object needs at most 10,000 parts.
@@ -33,6 +33,18 @@ pub fn multipart_etag(part_md5s: &[[u8; 16]]) -> String {
     format!("{}-{}", crate::encode::hex(&all.finalize()), part_md5s.len())
 }
 
+/// Parts of one upload in flight at once by default, and the most allowed; memory grows with parts in flight.
+pub const DEFAULT_CONCURRENCY: u32 = 4;
+pub const MAX_CONCURRENCY: u32 = 64;
+
+pub fn validate_concurrency(n: u32) -> Result<(), String> {
+    if (1..=MAX_CONCURRENCY).contains(&n) {
+        Ok(())
+    } else {
+        Err(format!("concurrency must be 1..={MAX_CONCURRENCY}, got {n}"))
+    }
+}
+
 /// Validates a configured threshold or part size.
 pub fn validate(name: &str, value: u64) -> Result<(), String> {
     if (MIN_PART..=MAX_PART).contains(&value) {
@@ -48,7 +60,7 @@ mod tests {
 
     #[test]
     fn part_size_respects_limits() {
-        assert_eq!(part_size(Some(100 * MIB), DEFAULT_PART).unwrap(), 16 * MIB);
+        assert_eq!(part_size(Some(100 * MIB), DEFAULT_PART).unwrap(), 8 * MIB);
         assert_eq!(part_size(None, MIN_PART).unwrap(), 5 * MIB);
         assert_eq!(part_size(Some(1), 1).unwrap(), MIN_PART, "never below 5 MiB");
         assert_eq!(part_size(Some(6 * MIB + 1), 6 * MIB + 1).unwrap(), 7 * MIB, "whole MiB");

@@ -1,13 +1,23 @@
 //! The command line: parsing (clap) and one handler per command. Handlers talk to the component through a
 //! [`Session`]; what they print is for people on stdout, diagnostics on stderr, and exit codes say what happened.
 
+use crate::batch;
 use crate::bindings::storage::{ByteRange, ListRequest, PresignMethod, PresignRequest, PutOptions};
 use crate::bindings::types::{Acl, ObjectMeta};
 use crate::config::Connection;
 use crate::content_type;
+use crate::interrupt::Interrupt;
+use crate::progress::Meter;
 use crate::session::{Failure, Outcome, Session};
 use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::HumanBytes;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Files of `put -r` in flight when --concurrency is not given (and, for one upload, the component's default
+/// number of parts in flight).
+pub const DEFAULT_CONCURRENCY: u32 = 4;
 
 const AFTER_HELP: &str = "\
 Configuration comes from flags or the environment: SPACES_ENDPOINT, SPACES_REGION, SPACES_BUCKET,
@@ -31,12 +41,15 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Upload FILE (or - for stdin) as KEY; large bodies go multipart automatically
+    /// Upload FILE (or - for stdin) as KEY, or with -r every file under a directory; large bodies go multipart
     Put {
-        /// File to upload, or - for standard input
+        /// File to upload, - for standard input, or with -r a directory
         file: PathBuf,
-        /// Object key
+        /// Object key, or with -r the prefix the directory's files go under (PREFIX/RELATIVE/PATH)
         key: String,
+        /// Upload the directory tree FILE, --concurrency files at a time
+        #[arg(short, long)]
+        recursive: bool,
         /// Content type [default: guessed from the file name]
         #[arg(long)]
         content_type: Option<String>,
@@ -130,20 +143,37 @@ fn parse_range(s: &str) -> Result<ByteRange, String> {
     Ok(ByteRange { first, last })
 }
 
-fn usage(m: impl Into<String>) -> Failure {
+pub fn usage(m: impl Into<String>) -> Failure {
     Failure::Storage(crate::bindings::types::Error::InvalidArgument(m.into()))
 }
 
-fn host(m: impl std::fmt::Display) -> Failure {
+pub fn host(m: impl std::fmt::Display) -> Failure {
     Failure::Host(m.to_string())
 }
 
 /// Runs the parsed command.
 pub async fn run(cli: &Cli) -> Outcome<()> {
     let cfg = cli.conn.storage_config().map_err(usage)?;
-    let runtime = cli.conn.runtime(4).map_err(host)?;
-    let mut s = Session::open(&runtime, &cfg).await?;
-    let result = execute(&mut s, &cli.command).await;
+    let workers = match &cli.command {
+        Command::Put { recursive: true, .. } => cli.conn.concurrency.unwrap_or(DEFAULT_CONCURRENCY).clamp(1, 64),
+        _ => 1,
+    };
+    let runtime = Arc::new(cli.conn.runtime(workers + 1).map_err(host)?);
+    let result = match &cli.command {
+        Command::Put { file, key, recursive: true, content_type, cache_control, public, meta } => {
+            let template = PutOptions {
+                content_type: content_type.clone(),
+                cache_control: cache_control.clone(),
+                acl: if *public { Acl::PublicRead } else { Acl::Private },
+                metadata: meta.clone(),
+            };
+            batch::put_tree(&runtime, cfg, workers, file, key, &template).await
+        }
+        command => match Session::open(&runtime, &cfg).await {
+            Ok(mut s) => execute(&mut s, command).await,
+            Err(e) => Err(e),
+        },
+    };
     if cli.print_metrics {
         eprint!("{}", runtime.shared().metrics.render());
     }
@@ -152,24 +182,14 @@ pub async fn run(cli: &Cli) -> Outcome<()> {
 
 async fn execute(s: &mut Session, command: &Command) -> Outcome<()> {
     match command {
-        Command::Put { file, key, content_type, cache_control, public, meta } => {
+        Command::Put { file, key, recursive: _, content_type, cache_control, public, meta } => {
             let opts = PutOptions {
                 content_type: content_type.clone().or_else(|| content_type::guess(key).map(String::from)),
                 cache_control: cache_control.clone(),
                 acl: if *public { Acl::PublicRead } else { Acl::Private },
                 metadata: meta.clone(),
             };
-            let r = if file.as_os_str() == "-" {
-                s.put(key, tokio::io::stdin(), None, &opts).await?
-            } else {
-                let f = tokio::fs::File::open(file)
-                    .await
-                    .map_err(|e| usage(format!("cannot read {}: {e}", file.display())))?;
-                let size = f.metadata().await.map_err(host)?.len();
-                s.put(key, f, Some(size), &opts).await?
-            };
-            let how = if r.parts > 0 { format!(", {} parts", r.parts) } else { String::new() };
-            println!("uploaded {key} ({} bytes{how}, etag {})", r.size, r.etag);
+            put(s, file, key, &opts).await?;
         }
         Command::Get { key, file, range } => get(s, key, file.as_deref(), *range).await?,
         Command::Head { key } => {
@@ -217,6 +237,60 @@ async fn execute(s: &mut Session, command: &Command) -> Outcome<()> {
     Ok(())
 }
 
+/// Uploads one file or stdin with a progress bar; Ctrl-C aborts the upload cleanly.
+async fn put(s: &mut Session, file: &Path, key: &str, opts: &PutOptions) -> Outcome<()> {
+    let started = Instant::now();
+    let interrupt = s.interrupt();
+    let r = if file.as_os_str() == "-" {
+        let meter = Meter::new(None, key);
+        s.set_progress(Some(meter.sink()));
+        let r = interruptible(&[interrupt], s.put(key, tokio::io::stdin(), None, opts)).await;
+        meter.finish();
+        r?
+    } else {
+        let f = tokio::fs::File::open(file).await.map_err(|e| usage(format!("cannot read {}: {e}", file.display())))?;
+        let size = f.metadata().await.map_err(host)?.len();
+        let meter = Meter::new(Some(size), key);
+        s.set_progress(Some(meter.sink()));
+        let r = interruptible(&[interrupt], s.put(key, f, Some(size), opts)).await;
+        meter.finish();
+        r?
+    };
+    let how = if r.parts > 0 { format!(", {} parts", r.parts) } else { String::new() };
+    println!("uploaded {key} ({} bytes{how}, etag {}) in {}", r.size, r.etag, rate(r.size, started.elapsed()));
+    Ok(())
+}
+
+/// Runs a transfer. The first Ctrl-C interrupts it through the component, which fails it its own way (aborting
+/// a multipart upload, so nothing is left behind); a second Ctrl-C gives up at once.
+pub async fn interruptible<T>(
+    interrupts: &[Interrupt],
+    transfer: impl std::future::Future<Output = Outcome<T>>,
+) -> Outcome<T> {
+    tokio::pin!(transfer);
+    tokio::select! {
+        r = &mut transfer => return r,
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    eprintln!("spaces: interrupted; cancelling the transfer (Ctrl-C again to quit at once)");
+    for i in interrupts {
+        i.trigger();
+    }
+    tokio::select! {
+        r = &mut transfer => r.map_err(|e| {
+            tracing::debug!(error = %e, "transfer ended after the interrupt");
+            Failure::Interrupted
+        }),
+        _ = tokio::signal::ctrl_c() => Err(Failure::Interrupted),
+    }
+}
+
+/// "1.23 s, 45.6 MiB/s".
+pub fn rate(bytes: u64, elapsed: Duration) -> String {
+    let secs = elapsed.as_secs_f64().max(1e-6);
+    format!("{secs:.2} s, {}/s", HumanBytes((bytes as f64 / secs) as u64))
+}
+
 fn meta_json(m: &ObjectMeta) -> serde_json::Value {
     serde_json::json!({
         "key": m.key,
@@ -232,9 +306,14 @@ fn meta_json(m: &ObjectMeta) -> serde_json::Value {
 /// Downloads into a temporary file beside the destination and renames it into place only when complete, so a
 /// failed download never leaves a partial file under the final name.
 async fn get(s: &mut Session, key: &str, file: Option<&Path>, range: Option<ByteRange>) -> Outcome<()> {
+    let started = Instant::now();
     if file.is_some_and(|f| f.as_os_str() == "-") {
-        let (_, download) = s.get(key, range).await?;
-        s.write_to(download, tokio::io::stdout()).await?;
+        let (meta, download) = s.get(key, range).await?;
+        let meter = Meter::new(Some(meta.size), key);
+        s.set_progress(Some(meter.sink()));
+        let written = s.write_to(download, tokio::io::stdout()).await;
+        meter.finish();
+        written?;
         return Ok(());
     }
     let name = key.rsplit('/').find(|p| !p.is_empty()).unwrap_or("download");
@@ -250,11 +329,14 @@ async fn get(s: &mut Session, key: &str, file: Option<&Path>, range: Option<Byte
     let out = tokio::fs::File::create(&partial)
         .await
         .map_err(|e| usage(format!("cannot write {}: {e}", partial.display())))?;
+    let meter = Meter::new(Some(meta.size), key);
+    s.set_progress(Some(meter.sink()));
     // Ctrl-C drops the transfer and removes the partial file rather than leaving it behind.
     let outcome = tokio::select! {
         r = s.write_to(download, out) => r,
         _ = tokio::signal::ctrl_c() => Err(Failure::Interrupted),
     };
+    meter.finish();
     let written = match outcome {
         Ok(n) => n,
         Err(e) => {
@@ -266,7 +348,12 @@ async fn get(s: &mut Session, key: &str, file: Option<&Path>, range: Option<Byte
         let _ = tokio::fs::remove_file(&partial).await;
         return Err(host(format!("moving the download to {}: {e}", dest.display())));
     }
-    eprintln!("downloaded {key} to {} ({written} bytes, etag {})", dest.display(), meta.etag);
+    eprintln!(
+        "downloaded {key} to {} ({written} bytes, etag {}) in {}",
+        dest.display(),
+        meta.etag,
+        rate(written, started.elapsed())
+    );
     Ok(())
 }
 

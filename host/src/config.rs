@@ -37,12 +37,15 @@ pub struct Connection {
     /// Run this component file instead of the embedded one
     #[arg(long, value_name = "PATH", global = true)]
     pub component: Option<PathBuf>,
-    /// Uploads above this many bytes use multipart upload [default: 16 MiB]
+    /// Uploads above this many bytes use multipart upload [default: 8 MiB]
     #[arg(long, value_name = "BYTES", global = true)]
     pub multipart_threshold: Option<u64>,
-    /// Multipart part size in bytes [default: 16 MiB, raised to stay within 10,000 parts]
+    /// Multipart part size in bytes [default: 8 MiB, raised to stay within 10,000 parts]
     #[arg(long, value_name = "BYTES", global = true)]
     pub part_size: Option<u64>,
+    /// Requests in flight: parts of one large upload, or files of `put -r` (1-64) [default: 4]
+    #[arg(long, short = 'j', value_name = "N", global = true)]
+    pub concurrency: Option<u32>,
 }
 
 impl Connection {
@@ -58,6 +61,7 @@ impl Connection {
             retry: None,
             multipart_threshold: self.multipart_threshold,
             part_size: self.part_size,
+            concurrency: self.concurrency,
         })
     }
 

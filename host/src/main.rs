@@ -1,15 +1,19 @@
 //! `spaces`: the native runner for the spaces component. Parses the command line, runs it on a multi-threaded
 //! tokio runtime, and turns the outcome into a message on stderr and an exit code.
 mod allowlist;
+mod batch;
 mod bindings;
 mod cli;
 mod config;
 mod content_type;
 mod credentials;
+mod interrupt;
 mod metrics;
 mod outbound;
+mod progress;
 mod runtime;
 mod session;
+mod streams;
 
 use clap::Parser;
 

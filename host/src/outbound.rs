@@ -4,6 +4,7 @@
 //! every request and new connection in the metrics.
 
 use crate::allowlist::Allowlist;
+use crate::interrupt::Interrupt;
 use crate::metrics::Metrics;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
@@ -194,8 +195,11 @@ impl Body for IdleTimeoutBody {
     }
 }
 
-/// The per-store hooks object: a handle on the shared pool.
-pub struct Outbound(pub Arc<HttpPool>);
+/// The per-store hooks object: a handle on the shared pool, and the store's interrupt.
+pub struct Outbound {
+    pub pool: Arc<HttpPool>,
+    pub interrupt: Interrupt,
+}
 
 type SendFuture = Box<
     dyn Future<Output = Result<(http::Response<WasiBody>, Box<dyn Future<Output = Result<(), Error>> + Send>), Error>>
@@ -203,15 +207,25 @@ type SendFuture = Box<
 >;
 
 impl WasiHttpHooks for Outbound {
+    /// Bytes a request body buffers on the host per write (two writes fit). A multipart upload keeps several
+    /// bodies open at once, so wasmtime's 1 MiB default would cost memory without sending any faster.
+    fn p2_outgoing_body_chunk_size(&mut self) -> usize {
+        256 << 10
+    }
+
     fn send_request(
         &mut self,
         request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
         _fut: Box<dyn Future<Output = Result<(), Error>> + Send>,
     ) -> SendFuture {
-        let pool = Arc::clone(&self.0);
+        let pool = Arc::clone(&self.pool);
+        let interrupted = self.interrupt.next();
         Box::new(async move {
-            let response = pool.send(request, options).await?;
+            let response = tokio::select! {
+                r = pool.send(request, options) => r?,
+                () = interrupted => return Err(Error::InternalError(Some("interrupted".into()))),
+            };
             // The pool drives its connections itself; there is no per-request connection task to hand back.
             let io: Box<dyn Future<Output = Result<(), Error>> + Send> = Box::new(async { Ok(()) });
             Ok((response, io))

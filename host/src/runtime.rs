@@ -1,10 +1,11 @@
 //! The wasmtime side: one engine with the pooling allocator, the component compiled once and cached on disk
 //! (keyed by the component's hash and the engine's compatibility hash), a linker with standard WASI, wasi:http
-//! and our two imports, and an `InstancePre` from which each store instantiates in microseconds.
+//! and our three imports, and an `InstancePre` from which each store instantiates in microseconds.
 
-use crate::bindings::spaces::storage::{credentials, metrics as metrics_wit, types};
+use crate::bindings::spaces::storage::{credentials, metrics as metrics_wit, progress, types};
 use crate::bindings::{Client, ClientPre};
 use crate::credentials::Credentials;
+use crate::interrupt::Interrupt;
 use crate::metrics::{Metrics, OperationEvent};
 use crate::outbound::{HttpPool, Outbound};
 use sha2::{Digest, Sha256};
@@ -31,6 +32,9 @@ pub struct Shared {
     pub metrics: Arc<Metrics>,
 }
 
+/// Told how many more bytes of the current transfer are done.
+pub type ProgressFn = Arc<dyn Fn(u64) + Send + Sync>;
+
 /// One store's state: WASI contexts, its resource table, and handles on the shared parts.
 pub struct HostState {
     wasi: WasiCtx,
@@ -38,6 +42,9 @@ pub struct HostState {
     pub table: ResourceTable,
     outbound: Outbound,
     shared: Shared,
+    /// Where the component's progress events go, if anyone is watching.
+    pub progress: Option<ProgressFn>,
+    pub interrupt: Interrupt,
 }
 
 impl WasiView for HostState {
@@ -81,6 +88,14 @@ impl metrics_wit::Host for HostState {
     }
 }
 
+impl progress::Host for HostState {
+    async fn advanced(&mut self, bytes: u64) {
+        if let Some(report) = &self.progress {
+            report(bytes);
+        }
+    }
+}
+
 pub struct Runtime {
     engine: Engine,
     pre: ClientPre<HostState>,
@@ -92,9 +107,10 @@ impl Runtime {
     pub fn new(component: &[u8], shared: Shared, max_instances: u32) -> Result<Self> {
         let mut pooling = PoolingAllocationConfig::default();
         pooling.total_component_instances(max_instances);
-        pooling.total_core_instances(max_instances * 2);
+        // The component is several core instances (its code plus the shims that wire up its imports).
+        pooling.total_core_instances(max_instances * 8);
         pooling.total_memories(max_instances * 2);
-        pooling.total_tables(max_instances * 2);
+        pooling.total_tables(max_instances * 8);
         pooling.max_memory_size(1 << 32);
         let mut config = Config::new();
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
@@ -105,6 +121,7 @@ impl Runtime {
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
         credentials::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
         metrics_wit::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
+        progress::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
         types::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
         let pre = ClientPre::new(linker.instantiate_pre(&component)?)?;
         Ok(Runtime { engine, pre, shared })
@@ -116,12 +133,15 @@ impl Runtime {
 
     /// A fresh store and instance. The component sees no files, environment or sockets: only wasi:http.
     pub async fn instantiate(&self) -> Result<(Store<HostState>, Client)> {
+        let interrupt = Interrupt::default();
         let state = HostState {
             wasi: WasiCtx::builder().build(),
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
-            outbound: Outbound(Arc::clone(&self.shared.pool)),
+            outbound: Outbound { pool: Arc::clone(&self.shared.pool), interrupt: interrupt.clone() },
             shared: self.shared.clone(),
+            progress: None,
+            interrupt,
         };
         let mut store = Store::new(&self.engine, state);
         let client = self.pre.instantiate_async(&mut store).await?;

@@ -7,11 +7,13 @@ use crate::bindings::storage::{
 };
 use crate::bindings::types::{self, ObjectMeta};
 use crate::bindings::Client;
-use crate::runtime::{HostState, Runtime};
+use crate::interrupt::Interrupt;
+use crate::runtime::{HostState, ProgressFn, Runtime};
+use crate::streams::ReadAhead;
 use std::fmt;
 use wasmtime::component::{Resource, ResourceAny};
 use wasmtime::Store;
-use wasmtime_wasi::p2::pipe::{AsyncReadStream, AsyncWriteStream};
+use wasmtime_wasi::p2::pipe::AsyncWriteStream;
 use wasmtime_wasi::p2::{DynInputStream, DynOutputStream};
 
 /// Bytes the host buffers towards a sink before the component must wait.
@@ -100,6 +102,16 @@ impl Session {
         Ok(Session { store, bindings, client })
     }
 
+    /// Where this session's progress events go from now on.
+    pub fn set_progress(&mut self, sink: Option<ProgressFn>) {
+        self.store.data_mut().progress = sink;
+    }
+
+    /// Triggering it makes the running transfer fail its own way (an upload aborts itself).
+    pub fn interrupt(&self) -> Interrupt {
+        self.store.data().interrupt.clone()
+    }
+
     /// Uploads from any async reader (file, stdin, request body).
     pub async fn put(
         &mut self,
@@ -108,7 +120,7 @@ impl Session {
         size: Option<u64>,
         opts: &PutOptions,
     ) -> Outcome<PutResult> {
-        let stream: DynInputStream = Box::new(AsyncReadStream::new(reader));
+        let stream: DynInputStream = Box::new(ReadAhead::new(reader, &self.store.data().interrupt));
         let body: Resource<DynInputStream> =
             self.store.data_mut().table.push(stream).map_err(|e| Failure::Host(e.to_string()))?;
         let c = self.bindings.spaces_storage_storage().client();

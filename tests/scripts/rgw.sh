@@ -69,7 +69,7 @@ mon allow pool size one = true
 mon allow pool delete = true
 osd crush chooseleaf type = 0
 osd objectstore = memstore
-memstore device bytes = 4294967296
+memstore device bytes = ${RGW_MEMSTORE_BYTES:-8589934592}
 run dir = $RGW_DIR/run
 log file = $RGW_DIR/log/\$name.log
 pid file = $RGW_DIR/run/\$name.pid
@@ -85,6 +85,10 @@ rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT
 rgw data = $RGW_DIR/rgw
 rgw dns name = 127.0.0.1
 rgw max put size = 6442450944
+# Overwritten and deleted objects free their space within seconds instead of hours, so repeated 1 GiB benchmark
+# runs do not fill the in-memory store (a full OSD makes RGW hold every write until its clients time out).
+rgw gc obj min wait = 0
+rgw gc processor period = 5
 CONF
   ceph-authtool --create-keyring "$RGW_DIR/keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null
   monmaptool --create --fsid "$fsid" --addv a "[v1:127.0.0.1:$MON_PORT]" "$RGW_DIR/monmap" >/dev/null

@@ -1,5 +1,6 @@
 //! A fault-injecting HTTP/1.1 proxy on loopback in front of RGW: for each request a test-supplied rule decides to
-//! pass it through, answer 503 SlowDown, reset the connection, or cut the response body short. It records every
+//! pass it through (at once or late), answer 503 SlowDown or 400 BadDigest, reset the connection, never answer, or
+//! cut the response body short. It records every
 //! request head so tests can check what the client retried, resumed or aborted. One request per connection
 //! (`Connection: close`), which keeps the framing trivial; it stops when dropped.
 
@@ -22,6 +23,10 @@ pub enum Fault {
     Truncate(usize),
     /// Answer `400 BadDigest` without contacting RGW.
     BadDigest,
+    /// Forward after this many milliseconds.
+    Delay(u64),
+    /// Read the request and never answer (the connection closes after a minute).
+    Stall,
 }
 
 /// A request as the proxy saw it: `METHOD /path?query` and lower-case headers.
@@ -130,7 +135,11 @@ fn serve(client: TcpStream, upstream: &str, seen: &Mutex<Vec<Seen>>, rule: &Rule
         Fault::BadDigest => {
             answer(&mut client, "400 Bad Request", "BadDigest", "The Content-MD5 you specified did not match.")?
         }
-        Fault::Pass | Fault::Truncate(_) => {
+        Fault::Stall => std::thread::sleep(Duration::from_secs(60)),
+        Fault::Pass | Fault::Truncate(_) | Fault::Delay(_) => {
+            if let Fault::Delay(ms) = fault {
+                std::thread::sleep(Duration::from_millis(ms));
+            }
             let mut up = TcpStream::connect(upstream)?;
             up.write_all(head.as_bytes())?;
             up.write_all(&body)?;

@@ -51,12 +51,15 @@ fn ranges_and_empty_objects() {
 fn stdin_upload_and_multipart_boundaries() {
     let b = Bucket::new("multipart");
     let mib = 1 << 20;
-    // Threshold and part size 5 MiB: sizes around the boundary and several parts, one not a multiple of the part.
-    for (i, size) in [0, 1, 5 * mib - 1, 5 * mib, 5 * mib + 1, 12 * mib + 12345].into_iter().enumerate() {
+    // Threshold and part size 5 MiB: sizes around the boundary and several parts, one not a multiple of the part,
+    // with parts sent one at a time, two at a time, and more in flight than there are parts.
+    let cases = [(0, "1"), (1, "1"), (5 * mib - 1, "4"), (5 * mib, "4"), (5 * mib + 1, "2"), (12 * mib + 12345, "1")];
+    for (i, (size, concurrency)) in cases.into_iter().chain([(23 * mib + 7, "2"), (16 * mib - 3, "8")]).enumerate() {
         let data = pattern(size, i as u64);
         std::fs::write(b.path("f"), &data).unwrap();
         let key = format!("mp/{size}");
-        let out = b.ok(&["put", "f", &key, "--multipart-threshold", "5242880", "--part-size", "5242880"]);
+        let out =
+            b.ok(&["put", "f", &key, "--multipart-threshold", "5242880", "--part-size", "5242880", "-j", concurrency]);
         let parts = size.div_ceil(5 * mib);
         if size > 5 * mib {
             assert!(out.contains(&format!("{parts} parts")), "{size}: {out}");
@@ -91,6 +94,59 @@ fn stdin_upload_and_multipart_boundaries() {
     );
     // Nothing left half-done.
     assert!(b.s3cmd_ok(&["multipart", &format!("s3://{}", b.name)]).lines().filter(|l| l.contains("mp/")).count() == 0);
+}
+
+#[test]
+fn put_recursive_uploads_a_tree_under_a_prefix() {
+    let b = Bucket::new("tree");
+    let root = b.path("tree");
+    let files: [(&str, usize); 6] = [
+        ("a.txt", 10),
+        ("empty", 0),
+        ("sub/b.json", 2000),
+        ("sub/deep/c d.bin", 70_000),
+        ("sub/ü.txt", 5),
+        ("big", 6 << 20),
+    ];
+    for (i, (name, size)) in files.iter().enumerate() {
+        let path = root.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, pattern(*size, 100 + i as u64)).unwrap();
+    }
+    let out = b
+        .spaces()
+        .args(["put", "-r", "tree", "backup", "-j", "3", "--multipart-threshold", "5242880"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", spaces_tests::describe(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("uploaded 6 of 6 files"), "{stdout}");
+    assert!(
+        out.stderr.is_empty(),
+        "no progress output when stderr is not a terminal: {}",
+        spaces_tests::describe(&out)
+    );
+
+    let listing: serde_json::Value = serde_json::from_str(&b.ok(&["ls", "backup/", "--json"])).unwrap();
+    let mut got: Vec<(String, u64)> = listing["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["key"].as_str().unwrap().to_string(), o["size"].as_u64().unwrap()))
+        .collect();
+    got.sort();
+    let mut want: Vec<(String, u64)> = files.iter().map(|(n, s)| (format!("backup/{n}"), *s as u64)).collect();
+    want.sort();
+    assert_eq!(got, want);
+    for (i, (name, size)) in files.iter().enumerate() {
+        b.ok(&["get", &format!("backup/{name}"), "back"]);
+        assert_eq!(sha256(&std::fs::read(b.path("back")).unwrap()), sha256(&pattern(*size, 100 + i as u64)), "{name}");
+    }
+    let head: serde_json::Value = serde_json::from_str(&b.ok(&["head", "backup/sub/b.json"])).unwrap();
+    assert_eq!(head["content_type"], "application/json", "content type guessed per file");
+
+    let err = b.fails(&["put", "-r", "tree/a.txt", "x"], 2);
+    assert!(err.contains("is not a directory"), "{err}");
 }
 
 #[test]

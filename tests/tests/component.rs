@@ -1,11 +1,11 @@
-//! The component stays portable: it imports only standard WASI 0.2 plus our two small interfaces, so any WASI
+//! The component stays portable: it imports only standard WASI 0.2 plus our three small interfaces, so any WASI
 //! host can run it. (Every other test instantiates it in the real host with exactly those imports.)
 
 use spaces_tests::component_path;
 use wasmparser::{Parser, Payload};
 
 #[test]
-fn imports_only_standard_wasi_and_the_two_host_interfaces() {
+fn imports_only_standard_wasi_and_the_three_host_interfaces() {
     let bytes = std::fs::read(component_path()).expect("the component built by host/build.rs");
     let mut imports = Vec::new();
     let mut exports = Vec::new();
@@ -28,7 +28,12 @@ fn imports_only_standard_wasi_and_the_two_host_interfaces() {
             _ => {}
         }
     }
-    let ours = ["spaces:storage/credentials@0.1.0", "spaces:storage/metrics@0.1.0", "spaces:storage/types@0.1.0"];
+    let ours = [
+        "spaces:storage/credentials@0.1.0",
+        "spaces:storage/metrics@0.1.0",
+        "spaces:storage/progress@0.1.0",
+        "spaces:storage/types@0.1.0",
+    ];
     let foreign: Vec<&String> =
         imports.iter().filter(|i| !i.starts_with("wasi:") && !ours.contains(&i.as_str())).collect();
     assert!(foreign.is_empty(), "non-standard imports: {foreign:?}");

@@ -1,9 +1,10 @@
 //! Transient faults between the component and RGW, injected by a loopback proxy: retries with backoff, resumed
 //! downloads, clear errors when the budget runs out, and no multipart upload left behind after a failure.
 
-use spaces_tests::fault_proxy::{Fault, FaultProxy};
+use spaces_tests::fault_proxy::{Fault, FaultProxy, Seen};
 use spaces_tests::{pattern, sha256, Bucket};
-use std::process::Output;
+use std::process::{Child, Output, Stdio};
+use std::time::{Duration, Instant};
 
 fn via(b: &Bucket, proxy: &FaultProxy, args: &[&str]) -> Output {
     b.spaces().env("SPACES_ENDPOINT", &proxy.endpoint).args(args).output().unwrap()
@@ -117,4 +118,135 @@ fn a_failing_destination_is_not_mistaken_for_a_broken_connection() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("writing the download"), "{}", spaces_tests::describe(&out));
     assert_eq!(proxy.seen().len(), 1, "no resume when the sink is what failed");
+}
+
+fn spawn_via(b: &Bucket, proxy: &FaultProxy, args: &[&str]) -> Child {
+    b.spaces()
+        .env("SPACES_ENDPOINT", &proxy.endpoint)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits up to 20 s for the proxy to see a request `matches` accepts.
+fn wait_for_request(proxy: &FaultProxy, matches: impl Fn(&Seen) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !proxy.seen().iter().any(&matches) {
+        assert!(Instant::now() < deadline, "the request never came: {:?}", proxy.seen());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Sends SIGINT (what Ctrl-C sends) and collects the output, failing if the process does not end within 20 s.
+fn interrupt(child: Child) -> Output {
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut child = child;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("spaces did not stop within 20 s of SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn assert_aborted(b: &Bucket, proxy: &FaultProxy, key: &str) {
+    let seen = proxy.seen();
+    assert!(seen.iter().any(|s| s.line.starts_with("DELETE ") && s.line.contains("uploadId=")), "abort sent: {seen:?}");
+    let uploads = b.s3cmd_ok(&["multipart", &format!("s3://{}", b.name)]);
+    assert!(!uploads.contains(key), "no upload left: {uploads}");
+    b.fails(&["exists", key], 3);
+}
+
+const FIVE_MIB: &str = "5242880";
+
+#[test]
+fn ctrl_c_aborts_a_multipart_upload_with_parts_in_flight() {
+    let b = Bucket::new("faultintr");
+    std::fs::write(b.path("f"), pattern(16 << 20, 16)).unwrap();
+    let proxy =
+        FaultProxy::start(
+            &upstream(&b),
+            |seen, _| {
+                if seen.line.contains("partNumber=") {
+                    Fault::Stall
+                } else {
+                    Fault::Pass
+                }
+            },
+        );
+    let child = spawn_via(&b, &proxy, &["put", "f", "mp", "--multipart-threshold", FIVE_MIB, "--part-size", FIVE_MIB]);
+    wait_for_request(&proxy, |s| s.line.contains("partNumber="));
+    let out = interrupt(child);
+    assert_eq!(out.status.code(), Some(130), "{}", spaces_tests::describe(&out));
+    assert_aborted(&b, &proxy, "mp");
+}
+
+#[test]
+fn ctrl_c_while_waiting_for_stdin_aborts_the_upload() {
+    let b = Bucket::new("faultintrstdin");
+    let proxy = FaultProxy::start(&upstream(&b), |_, _| Fault::Pass);
+    let mut child =
+        spawn_via(&b, &proxy, &["put", "-", "mp", "--multipart-threshold", FIVE_MIB, "--part-size", FIVE_MIB]);
+    // More than the threshold, so the upload is multipart, then the pipe stays open and silent.
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), &pattern(6 << 20, 17)).unwrap();
+    wait_for_request(&proxy, |s| s.line.contains("partNumber=1&"));
+    let out = interrupt(child);
+    assert_eq!(out.status.code(), Some(130), "{}", spaces_tests::describe(&out));
+    assert_aborted(&b, &proxy, "mp");
+}
+
+#[test]
+fn a_file_that_shrinks_during_upload_is_reported_and_aborted() {
+    let b = Bucket::new("faultshrink");
+    std::fs::write(b.path("f"), pattern(30 << 20, 18)).unwrap();
+    // The first part is answered late, giving the test time to truncate the file behind the reader.
+    let proxy = FaultProxy::start(&upstream(&b), |seen, _| {
+        if seen.line.contains("partNumber=1&") {
+            Fault::Delay(1500)
+        } else {
+            Fault::Pass
+        }
+    });
+    let child = spawn_via(
+        &b,
+        &proxy,
+        &["put", "f", "mp", "--multipart-threshold", FIVE_MIB, "--part-size", FIVE_MIB, "-j", "1"],
+    );
+    wait_for_request(&proxy, |s| s.line.contains("partNumber=1&"));
+    std::fs::OpenOptions::new().write(true).open(b.path("f")).unwrap().set_len(6 << 20).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", spaces_tests::describe(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("integrity") && err.contains("of 31457280 declared bytes"), "{err}");
+    assert_aborted(&b, &proxy, "mp");
+}
+
+#[test]
+fn put_recursive_reports_the_files_that_failed_and_uploads_the_rest() {
+    let b = Bucket::new("faulttree");
+    std::fs::create_dir_all(b.path("t/sub")).unwrap();
+    for name in ["a", "b", "sub/c"] {
+        std::fs::write(b.path(&format!("t/{name}")), name).unwrap();
+    }
+    let proxy = FaultProxy::start(&upstream(&b), |seen, _| {
+        if seen.line.starts_with("PUT ") && seen.line.contains("/p/b") {
+            Fault::BadDigest
+        } else {
+            Fault::Pass
+        }
+    });
+    let out = via(&b, &proxy, &["put", "-r", "t", "p"]);
+    assert_eq!(out.status.code(), Some(1), "{}", spaces_tests::describe(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("t/b: integrity") && err.contains("1 of 3 files failed"), "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("uploaded 2 of 3 files"), "{}", spaces_tests::describe(&out));
+    assert_eq!(b.ok(&["exists", "p/sub/c"]).trim(), "true");
+    b.fails(&["exists", "p/b"], 3);
 }

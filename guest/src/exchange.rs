@@ -1,0 +1,229 @@
+//! One S3 call signed, sent and retried: the single place for signing, retries and metrics. An [`Exchange`] is a
+//! state machine that never blocks, so a multipart upload can keep several parts in flight side by side;
+//! [`Client::execute`] runs one to completion.
+
+use crate::addressing::Target;
+use crate::client::Client;
+use crate::encode::UtcTime;
+use crate::errors;
+use crate::http::{self, Attempt, Failure, Payload, Request, Response};
+use crate::retry;
+use crate::sigv4::{self, Credentials, Scope, SignableRequest, UNSIGNED_PAYLOAD};
+use crate::spaces::storage::credentials;
+use crate::spaces::storage::metrics::{self, RequestEvent};
+use crate::spaces::storage::types::Error;
+use crate::wasi::io::poll::Pollable;
+use crate::xml;
+
+const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/// One request to make: what an exchange signs, sends and retries.
+pub struct Call<'a> {
+    pub operation: &'static str,
+    pub method: &'static str,
+    pub target: Target,
+    pub query: Vec<(String, String)>,
+    pub headers: Vec<(String, String)>,
+    pub body: Payload,
+    /// The object the call is about, for error messages.
+    pub key: Option<&'a str>,
+}
+
+/// A call on its way: between attempts, or with one attempt on the wire.
+pub struct Exchange<'a> {
+    call: Call<'a>,
+    /// The call's headers plus what every attempt adds (content-length).
+    headers: Vec<(String, String)>,
+    payload_hash: String,
+    attempts: u32,
+    started_ms: u64,
+    started_us: u64,
+    state: State,
+}
+
+enum State {
+    /// The next attempt may start now.
+    Ready,
+    Sending(Attempt),
+    /// Waiting out a backoff until this monotonic time.
+    Backoff(u64),
+}
+
+/// What became of one attempt.
+enum Verdict {
+    Done(Result<Response, Error>),
+    RetryAt(u64),
+}
+
+impl<'a> Exchange<'a> {
+    pub fn new(call: Call<'a>) -> Self {
+        // A body whose Content-MD5 is signed cannot be altered unnoticed, so it is not hashed a second time with
+        // SHA-256 (the slowest step of an upload inside the component); other bodies are small XML and are signed.
+        let payload_hash = if call.body.is_empty() {
+            EMPTY_SHA256.to_string()
+        } else if call.headers.iter().any(|(k, _)| k == "content-md5") {
+            UNSIGNED_PAYLOAD.to_string()
+        } else {
+            sigv4::sha256_hex(&call.body.chunks().concat())
+        };
+        let mut headers = call.headers.clone();
+        // Without a length hyper would send a bodiless DELETE or POST chunked, which S3 servers refuse (501).
+        if !matches!(call.method, "GET" | "HEAD") {
+            headers.push(("content-length".into(), call.body.len().to_string()));
+        }
+        Exchange {
+            call,
+            headers,
+            payload_hash,
+            attempts: 0,
+            started_ms: http::monotonic_ms(),
+            started_us: http::monotonic_us(),
+            state: State::Ready,
+        }
+    }
+
+    pub fn body_len(&self) -> u64 {
+        self.call.body.len() as u64
+    }
+
+    /// What to wait on before [`Client::advance`] can move this exchange further.
+    pub fn pollables(&self) -> Vec<Pollable> {
+        match &self.state {
+            State::Ready => Vec::new(),
+            State::Sending(attempt) => attempt.pollables(),
+            State::Backoff(until_ms) => vec![http::alarm_at_ms(*until_ms)],
+        }
+    }
+
+    fn record(&self, status: u16, received: u64) {
+        metrics::record(&RequestEvent {
+            operation: self.call.operation.into(),
+            method: self.call.method.into(),
+            status,
+            attempts: self.attempts,
+            bytes_sent: self.body_len() * u64::from(self.attempts),
+            bytes_received: received,
+            duration_us: http::monotonic_us().saturating_sub(self.started_us),
+        });
+    }
+}
+
+impl Client {
+    /// Signs, sends and retries one call; returns the first 2xx response. Every call ends in one metrics event.
+    pub(crate) fn execute(&self, call: Call) -> Result<Response, Error> {
+        let mut exchange = Exchange::new(call);
+        loop {
+            if let Some(outcome) = self.advance(&mut exchange) {
+                return outcome;
+            }
+            http::wait_any(&exchange.pollables());
+        }
+    }
+
+    /// Moves `ex` as far as it goes without blocking; `Some` once it has succeeded or failed for good.
+    pub(crate) fn advance(&self, ex: &mut Exchange) -> Option<Result<Response, Error>> {
+        loop {
+            let outcome = match &mut ex.state {
+                State::Backoff(until_ms) if http::monotonic_ms() < *until_ms => return None,
+                State::Ready | State::Backoff(_) => match self.start_attempt(ex) {
+                    Ok(attempt) => {
+                        ex.state = State::Sending(attempt);
+                        continue;
+                    }
+                    Err(Ok(failure)) => Err(failure),
+                    Err(Err(error)) => return Some(Err(error)),
+                },
+                State::Sending(attempt) => attempt.advance(&ex.call.body)?,
+            };
+            match self.judge(ex, outcome) {
+                Verdict::Done(result) => return Some(result),
+                Verdict::RetryAt(until_ms) => ex.state = State::Backoff(until_ms),
+            }
+        }
+    }
+
+    /// Signs and starts the next attempt. The inner error is final (no credentials); a failure may be retried.
+    fn start_attempt(&self, ex: &mut Exchange) -> Result<Attempt, Result<Failure, Error>> {
+        ex.attempts += 1;
+        let creds = Self::credentials().map_err(Err)?;
+        let mut req = SignableRequest {
+            method: ex.call.method.into(),
+            host: ex.call.target.host.clone(),
+            path: ex.call.target.path.clone(),
+            query: ex.call.query.clone(),
+            headers: ex.headers.clone(),
+        };
+        self.sign(&creds, &mut req, &ex.payload_hash);
+        let query = sigv4::canonical_query(&req.query);
+        let path_and_query = if query.is_empty() { req.path.clone() } else { format!("{}?{query}", req.path) };
+        http::start(&Request {
+            method: ex.call.method,
+            scheme: ex.call.target.scheme,
+            authority: &ex.call.target.host,
+            path_and_query: &path_and_query,
+            headers: &req.headers,
+        })
+        .map_err(Ok)
+    }
+
+    /// The host's credentials, or access denied saying what is missing.
+    pub(crate) fn credentials() -> Result<credentials::Credentials, Error> {
+        credentials::get().map_err(|m| Error::AccessDenied(format!("no credentials: {m}")))
+    }
+
+    pub(crate) fn sign(&self, creds: &credentials::Credentials, req: &mut SignableRequest, payload_hash: &str) {
+        let creds = Credentials {
+            access_key_id: &creds.access_key_id,
+            secret_access_key: &creds.secret_access_key,
+            session_token: creds.session_token.as_deref(),
+        };
+        let scope = Scope { time: UtcTime::from_unix(http::unix_now()), region: &self.region, service: "s3" };
+        self.signer.borrow_mut().sign_headers(&creds, &scope, req, payload_hash);
+    }
+
+    /// Turns an attempt's outcome into a result, or into the time of the next attempt.
+    fn judge(&self, ex: &Exchange, outcome: Result<Response, Failure>) -> Verdict {
+        let (error, retry_after_ms, retryable, status) = match outcome {
+            Ok(resp) if (200..300).contains(&resp.status) => {
+                let length = resp.header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+                ex.record(resp.status, length);
+                return Verdict::Done(Ok(resp));
+            }
+            Ok(resp) => {
+                let status = resp.status;
+                let request_id = resp.header("x-amz-request-id").map(String::from);
+                let retry_after = resp.header("retry-after").and_then(retry::parse_retry_after);
+                let body =
+                    if ex.call.method == "HEAD" { Vec::new() } else { resp.read_body(64 << 10).unwrap_or_default() };
+                let s3 = xml::parse_error(&body).ok();
+                let retryable = retry::is_retryable(status, s3.as_ref().map(|e| e.code.as_str()));
+                let retry_after_s = retry_after.map(|ms| (ms / 1000) as u32);
+                let error = errors::from_status(status, s3, request_id, &self.subject(ex.call.key), retry_after_s);
+                (error, retry_after, retryable, status)
+            }
+            Err(Failure::Transient { timeout, detail }) => {
+                let error = if timeout { Error::Timeout(detail) } else { Error::Transport(detail) };
+                (error, None, true, 0)
+            }
+            Err(Failure::CircuitOpen(m)) => (Error::CircuitOpen(m), None, false, 0),
+            Err(Failure::Denied(m)) | Err(Failure::Fatal(m)) => (Error::Transport(m), None, false, 0),
+        };
+        let now = http::monotonic_ms();
+        let elapsed = now.saturating_sub(ex.started_ms);
+        let delay = if retryable {
+            self.retry.next_delay(ex.attempts, elapsed, retry_after_ms, http::random_u64())
+        } else {
+            None
+        };
+        if let Some(ms) = delay {
+            return Verdict::RetryAt(now + ms);
+        }
+        ex.record(status, 0);
+        let attempts = ex.attempts;
+        Verdict::Done(Err(match error {
+            Error::Transport(m) if retryable => Error::Transport(format!("{m} (after {attempts} attempts)")),
+            Error::Timeout(m) if retryable => Error::Timeout(format!("{m} (after {attempts} attempts)")),
+            other => other,
+        }))
+    }
+}

@@ -1,0 +1,185 @@
+//! `put -r`: a directory tree uploaded as keys under a prefix, several files at a time. Each worker owns a
+//! component instance (a store runs one call at a time) and all share the HTTP pool; one progress bar counts the
+//! bytes of every file; a failed file is reported by name without stopping the others; Ctrl-C stops handing out
+//! files and interrupts the uploads in flight, which abort themselves.
+
+use crate::bindings::storage::PutOptions;
+use crate::bindings::types::Config;
+use crate::cli::{host, interruptible, rate, usage, DEFAULT_CONCURRENCY};
+use crate::content_type;
+use crate::progress::Meter;
+use crate::runtime::Runtime;
+use crate::session::{Failure, Outcome, Session};
+use indicatif::HumanBytes;
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// One file to upload.
+struct Job {
+    path: PathBuf,
+    key: String,
+    size: u64,
+}
+
+/// What one worker got done.
+#[derive(Default)]
+struct Tally {
+    files: u64,
+    bytes: u64,
+    failures: Vec<(PathBuf, Failure)>,
+}
+
+pub async fn put_tree(
+    runtime: &Arc<Runtime>,
+    mut cfg: Config,
+    workers: u32,
+    dir: &Path,
+    prefix: &str,
+    template: &PutOptions,
+) -> Outcome<()> {
+    if !dir.is_dir() {
+        return Err(usage(format!("{} is not a directory (put -r uploads a directory tree)", dir.display())));
+    }
+    let mut jobs = Vec::new();
+    walk(dir, &key_prefix(prefix), &mut jobs)?;
+    let count = jobs.len() as u64;
+    let total: u64 = jobs.iter().map(|j| j.size).sum();
+    // Files × parts in flight stays near the default: many files at once each send one part at a time.
+    cfg.concurrency = Some((DEFAULT_CONCURRENCY / workers).max(1));
+    let started = Instant::now();
+    let meter = Meter::new(Some(total), &format!("{count} files"));
+    let queue = Arc::new(Mutex::new(VecDeque::from(jobs)));
+    let mut sessions = Vec::new();
+    for _ in 0..u64::from(workers).min(count) {
+        let mut s = Session::open(runtime, &cfg).await?;
+        s.set_progress(Some(meter.sink()));
+        sessions.push(s);
+    }
+    let interrupts: Vec<_> = sessions.iter().map(Session::interrupt).collect();
+    let mut tasks = tokio::task::JoinSet::new();
+    for s in sessions {
+        tasks.spawn(worker(s, Arc::clone(&queue), template.clone()));
+    }
+    let all = async {
+        let mut sum = Tally::default();
+        while let Some(joined) = tasks.join_next().await {
+            let t = joined.map_err(host)?;
+            sum.files += t.files;
+            sum.bytes += t.bytes;
+            sum.failures.extend(t.failures);
+        }
+        Ok(sum)
+    };
+    let outcome = interruptible(&interrupts, all).await;
+    meter.finish();
+    let sum = outcome?;
+    if interrupts.iter().any(|i| i.triggered()) {
+        return Err(Failure::Interrupted);
+    }
+    for (path, failure) in &sum.failures {
+        eprintln!("spaces: {}: {failure}", path.display());
+    }
+    let secs = started.elapsed().as_secs_f64().max(1e-6);
+    println!(
+        "uploaded {} of {count} files ({}) in {}, {:.0} files/s",
+        sum.files,
+        HumanBytes(sum.bytes),
+        rate(sum.bytes, started.elapsed()),
+        sum.files as f64 / secs
+    );
+    match sum.failures.len() {
+        0 => Ok(()),
+        n => Err(host(format!("{n} of {count} files failed"))),
+    }
+}
+
+/// Takes files from the queue until it is empty or the session is interrupted.
+async fn worker(mut s: Session, queue: Arc<Mutex<VecDeque<Job>>>, template: PutOptions) -> Tally {
+    let interrupt = s.interrupt();
+    let mut tally = Tally::default();
+    loop {
+        if interrupt.triggered() {
+            break;
+        }
+        let Some(job) = queue.lock().expect("queue lock").pop_front() else { break };
+        let mut opts = template.clone();
+        if opts.content_type.is_none() {
+            opts.content_type = content_type::guess(&job.key).map(String::from);
+        }
+        let result = match tokio::fs::File::open(&job.path).await {
+            Ok(f) => s.put(&job.key, f, Some(job.size), &opts).await,
+            Err(e) => Err(usage(format!("cannot read it: {e}"))),
+        };
+        match result {
+            Ok(r) => {
+                tally.files += 1;
+                tally.bytes += r.size;
+            }
+            Err(e) => tally.failures.push((job.path, e)),
+        }
+    }
+    tally
+}
+
+/// "" stays empty; any other prefix ends in one slash.
+fn key_prefix(prefix: &str) -> String {
+    if prefix.is_empty() || prefix.ends_with('/') {
+        prefix.to_string()
+    } else {
+        format!("{prefix}/")
+    }
+}
+
+/// Every regular file under `dir` (following links to files, not to directories, so a loop cannot trap us),
+/// in name order, keyed `prefix` + its path relative to the tree with `/` separators.
+fn walk(dir: &Path, prefix: &str, out: &mut Vec<Job>) -> Outcome<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .and_then(|rd| rd.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| usage(format!("cannot list {}: {e}", dir.display())))?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let name = entry
+            .file_name()
+            .into_string()
+            .map_err(|n| usage(format!("{}: file names must be UTF-8 to become keys ({n:?})", dir.display())))?;
+        let kind = entry.file_type().map_err(|e| usage(format!("{}: {e}", path.display())))?;
+        if kind.is_dir() {
+            walk(&path, &format!("{prefix}{name}/"), out)?;
+            continue;
+        }
+        let Ok(meta) = std::fs::metadata(&path) else { continue };
+        if meta.is_file() {
+            out.push(Job { path, key: format!("{prefix}{name}"), size: meta.len() });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_end_in_one_slash() {
+        assert_eq!(key_prefix(""), "");
+        assert_eq!(key_prefix("backup"), "backup/");
+        assert_eq!(key_prefix("backup/"), "backup/");
+    }
+
+    #[test]
+    fn walk_keys_files_by_relative_path_in_order() {
+        let dir = std::env::temp_dir().join(format!("spaces-walk-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("b/c")).unwrap();
+        std::fs::write(dir.join("z.txt"), "zz").unwrap();
+        std::fs::write(dir.join("b/a.txt"), "a").unwrap();
+        std::fs::write(dir.join("b/c/d.bin"), "ddd").unwrap();
+        let mut jobs = Vec::new();
+        walk(&dir, "p/", &mut jobs).unwrap();
+        let keys: Vec<_> = jobs.iter().map(|j| (j.key.as_str(), j.size)).collect();
+        assert_eq!(keys, [("p/b/a.txt", 1), ("p/b/c/d.bin", 3), ("p/z.txt", 2)]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

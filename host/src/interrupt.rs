@@ -1,0 +1,37 @@
+//! Ctrl-C for a running transfer. Triggering fails the store's requests already in flight and its upload
+//! streams with "interrupted", so the component takes its own failure path (aborting a multipart upload, say)
+//! instead of being dropped midway; requests started afterwards, like that abort, go through.
+
+use std::future::Future;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+#[derive(Clone)]
+pub struct Interrupt(Arc<watch::Sender<u64>>);
+
+impl Default for Interrupt {
+    fn default() -> Self {
+        Interrupt(Arc::new(watch::Sender::new(0)))
+    }
+}
+
+impl Interrupt {
+    pub fn trigger(&self) {
+        self.0.send_modify(|n| *n += 1);
+    }
+
+    pub fn triggered(&self) -> bool {
+        *self.0.borrow() > 0
+    }
+
+    /// Resolves at the first trigger after this call.
+    pub fn next(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut rx = self.0.subscribe();
+        async move {
+            // An error means the sender is gone, and with it anyone who could trigger.
+            if rx.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+}

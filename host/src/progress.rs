@@ -1,0 +1,47 @@
+//! Progress on the terminal: an indicatif bar with bytes, rate and ETA when stderr is a terminal, nothing at all
+//! when it is piped or redirected. The component's progress events feed it through [`Meter::sink`].
+
+use crate::runtime::ProgressFn;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct Meter {
+    bar: ProgressBar,
+}
+
+impl Meter {
+    /// A bar for `total` bytes (a spinner with a byte count when the total is unknown), labelled `label`.
+    pub fn new(total: Option<u64>, label: &str) -> Meter {
+        let target = if std::io::stderr().is_terminal() {
+            ProgressDrawTarget::stderr_with_hz(10)
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        let bar = match total {
+            Some(t) => ProgressBar::with_draw_target(Some(t), target).with_style(
+                ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}")
+                    .expect("static template")
+                    .progress_chars("=> "),
+            ),
+            None => ProgressBar::with_draw_target(None, target).with_style(
+                ProgressStyle::with_template("{msg} {spinner} {bytes} {binary_bytes_per_sec}")
+                    .expect("static template"),
+            ),
+        };
+        bar.set_message(label.to_string());
+        bar.enable_steady_tick(Duration::from_millis(200));
+        Meter { bar }
+    }
+
+    pub fn sink(&self) -> ProgressFn {
+        let bar = self.bar.clone();
+        Arc::new(move |n| bar.inc(n))
+    }
+
+    /// Removes the bar, leaving the terminal to the summary line.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
