@@ -15,6 +15,8 @@ export SPACES_TEST_ACCESS_KEY=${RGW_ACCESS_KEY:-SPACESTESTACCESSKEY0}
 export SPACES_TEST_SECRET_KEY=${RGW_SECRET_KEY:-spacesTestSecretKey0000000000000000000000}
 
 cargo fmt --all -- --check
+# The benchmark is its own workspace (so the tests never build the AWS SDK); its formatting is checked here too.
+cargo fmt --manifest-path bench/Cargo.toml -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 # The end-to-end tests run the `spaces` binary itself, which `cargo test` does not rebuild; --all-targets keeps
 # the feature set identical to the test build's, so wasmtime is compiled once.

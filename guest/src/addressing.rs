@@ -93,11 +93,12 @@ pub struct Target {
 impl Target {
     /// The full URL, with an already-encoded query string (may be empty).
     pub fn url(&self, query: &str) -> String {
-        if query.is_empty() {
-            format!("{}://{}{}", self.scheme, self.host, self.path)
-        } else {
-            format!("{}://{}{}?{query}", self.scheme, self.host, self.path)
+        let mut url = [self.scheme, "://", &self.host, &self.path].concat();
+        if !query.is_empty() {
+            url.push('?');
+            url.push_str(query);
         }
+        url
     }
 }
 
@@ -134,7 +135,9 @@ impl Addressing {
 
     /// One object. The key is encoded with `/` kept, as S3 signs it.
     pub fn object_target(&self, key: &str) -> Target {
-        self.target(format!("/{}", uri_encode(key, true)))
+        let mut path = String::from("/");
+        path.push_str(&uri_encode(key, true));
+        self.target(path)
     }
 
     fn target(&self, key_path: String) -> Target {

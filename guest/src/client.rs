@@ -10,7 +10,8 @@ use crate::headers;
 use crate::http::{self, Body, Payload, Response, SpliceEnd};
 use crate::multipart;
 use crate::retry::Policy;
-use crate::sigv4::{self, Credentials, Scope, SignableRequest, Signer};
+use crate::sigv4::{Credentials, Scope, SignableRequest, Signer};
+use crate::spaces::storage::credentials;
 use crate::spaces::storage::progress;
 use crate::spaces::storage::types::{AddressingStyle, Config, Error, ObjectMeta};
 use crate::wasi::io::streams::OutputStream;
@@ -260,9 +261,11 @@ impl Client {
         Ok(addressing::cdn_url(&self.cdn_host, key))
     }
 
-    /// A presigned URL and the Unix time it expires.
+    /// A presigned URL and the Unix time it expires, signed with `creds` (from [`Client::credentials`]; a batch
+    /// asks the host once).
     pub fn presign(
         &self,
+        creds: &credentials::Credentials,
         key: &str,
         method: &'static str,
         expires: u32,
@@ -272,7 +275,6 @@ impl Client {
         if !(1..=MAX_PRESIGN_SECONDS).contains(&expires) {
             return Err(invalid(format!("expiry must be 1..={MAX_PRESIGN_SECONDS} seconds (7 days), got {expires}")));
         }
-        let creds = Self::credentials()?;
         let target = self.addressing.object_target(key);
         let mut req = SignableRequest {
             method: method.into(),
@@ -288,8 +290,8 @@ impl Client {
             secret_access_key: &creds.secret_access_key,
             session_token: creds.session_token.as_deref(),
         };
-        self.signer.borrow_mut().presign(&c, &scope, &mut req, expires);
-        Ok((target.url(&sigv4::canonical_query(&req.query)), now + u64::from(expires)))
+        let query = self.signer.borrow_mut().presign(&c, &scope, &mut req, expires);
+        Ok((target.url(&query), now + u64::from(expires)))
     }
 }
 

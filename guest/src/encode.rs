@@ -5,18 +5,24 @@
 /// `/` is kept when `keep_slash` is set (object keys in paths) and encoded otherwise (query keys and values).
 pub fn uri_encode(input: &str, keep_slash: bool) -> String {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(input.len() * 3 / 2);
-    for &b in input.as_bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(b as char),
-            b'/' if keep_slash => out.push('/'),
-            _ => {
-                out.push('%');
-                out.push(HEX[(b >> 4) as usize] as char);
-                out.push(HEX[(b & 0xf) as usize] as char);
+    let keep = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') || (keep_slash && b == b'/');
+    let bytes = input.as_bytes();
+    let mut out = String::with_capacity(input.len() + 16);
+    let mut start = 0;
+    // Runs of bytes that stay as they are are copied whole; keys are mostly such runs.
+    for (i, &b) in bytes.iter().enumerate() {
+        if !keep(b) {
+            // A non-empty run is all ASCII, so both ends are character boundaries.
+            if start < i {
+                out.push_str(&input[start..i]);
             }
+            out.push('%');
+            out.push(HEX[(b >> 4) as usize] as char);
+            out.push(HEX[(b & 0xf) as usize] as char);
+            start = i + 1;
         }
     }
+    out.push_str(&input[start..]);
     out
 }
 
@@ -53,12 +59,19 @@ pub fn uri_decode(input: &str) -> Result<String, String> {
 /// Lower-case hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
+    let mut out = Vec::with_capacity(bytes.len() * 2);
     for &b in bytes {
-        out.push(HEX[(b >> 4) as usize] as char);
-        out.push(HEX[(b & 0xf) as usize] as char);
+        out.extend_from_slice(&[HEX[(b >> 4) as usize], HEX[(b & 0xf) as usize]]);
     }
-    out
+    String::from_utf8(out).expect("hex digits are ASCII")
+}
+
+/// Appends `n` as exactly `width` decimal digits (zero-padded; higher digits dropped). Every request formats
+/// dates, so this avoids the general formatter.
+fn push_digits(out: &mut String, n: u32, width: u32) {
+    for i in (0..width).rev() {
+        out.push(char::from(b'0' + (n / 10u32.pow(i) % 10) as u8));
+    }
 }
 
 /// A UTC instant broken into calendar fields, from seconds since the Unix epoch.
@@ -98,12 +111,22 @@ impl UtcTime {
 
     /// `YYYYMMDD`, the credential-scope date.
     pub fn date_stamp(&self) -> String {
-        format!("{:04}{:02}{:02}", self.year, self.month, self.day)
+        let mut out = String::with_capacity(16);
+        push_digits(&mut out, self.year.clamp(0, 9999) as u32, 4);
+        push_digits(&mut out, self.month, 2);
+        push_digits(&mut out, self.day, 2);
+        out
     }
 
     /// `YYYYMMDDTHHMMSSZ`, the `x-amz-date` form.
     pub fn amz_date(&self) -> String {
-        format!("{}T{:02}{:02}{:02}Z", self.date_stamp(), self.hour, self.minute, self.second)
+        let mut out = self.date_stamp();
+        out.push('T');
+        push_digits(&mut out, self.hour, 2);
+        push_digits(&mut out, self.minute, 2);
+        push_digits(&mut out, self.second, 2);
+        out.push('Z');
+        out
     }
 }
 
@@ -115,6 +138,8 @@ mod tests {
     fn encodes_everything_but_unreserved() {
         assert_eq!(uri_encode("a b+c%d~e=f&g/h", true), "a%20b%2Bc%25d~e%3Df%26g/h");
         assert_eq!(uri_encode("a/b", false), "a%2Fb");
+        // Multi-byte characters next to each other, at the start and at the end.
+        assert_eq!(uri_encode("éa€ü/ü", true), "%C3%A9a%E2%82%AC%C3%BC/%C3%BC");
         assert_eq!(uri_encode("é", true), "%C3%A9");
         assert_eq!(uri_encode("", true), "");
         assert_eq!(uri_encode("AZaz09-._~", false), "AZaz09-._~");

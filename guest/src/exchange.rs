@@ -153,8 +153,7 @@ impl Client {
             query: ex.call.query.clone(),
             headers: ex.headers.clone(),
         };
-        self.sign(&creds, &mut req, &ex.payload_hash);
-        let query = sigv4::canonical_query(&req.query);
+        let query = self.sign(&creds, &mut req, &ex.payload_hash);
         let path_and_query = if query.is_empty() { req.path.clone() } else { format!("{}?{query}", req.path) };
         http::start(&Request {
             method: ex.call.method,
@@ -171,14 +170,20 @@ impl Client {
         credentials::get().map_err(|m| Error::AccessDenied(format!("no credentials: {m}")))
     }
 
-    pub(crate) fn sign(&self, creds: &credentials::Credentials, req: &mut SignableRequest, payload_hash: &str) {
+    /// Signs `req` in its headers; returns the canonical query string to send it with.
+    pub(crate) fn sign(
+        &self,
+        creds: &credentials::Credentials,
+        req: &mut SignableRequest,
+        payload_hash: &str,
+    ) -> String {
         let creds = Credentials {
             access_key_id: &creds.access_key_id,
             secret_access_key: &creds.secret_access_key,
             session_token: creds.session_token.as_deref(),
         };
         let scope = Scope { time: UtcTime::from_unix(http::unix_now()), region: &self.region, service: "s3" };
-        self.signer.borrow_mut().sign_headers(&creds, &scope, req, payload_hash);
+        self.signer.borrow_mut().sign_headers(&creds, &scope, req, payload_hash)
     }
 
     /// Turns an attempt's outcome into a result, or into the time of the next attempt.

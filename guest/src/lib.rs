@@ -130,17 +130,34 @@ impl GuestClient for ClientResource {
     }
 
     fn presign(&self, req: PresignRequest) -> Result<Presigned, Error> {
+        self.presign_with(&client::Client::credentials()?, &req)
+    }
+
+    fn presign_many(&self, reqs: Vec<PresignRequest>) -> Vec<Result<Presigned, Error>> {
+        match client::Client::credentials() {
+            Ok(creds) => reqs.iter().map(|r| self.presign_with(&creds, r)).collect(),
+            Err(e) => reqs.iter().map(|_| Err(e.clone())).collect(),
+        }
+    }
+
+    fn health(&self) -> Result<u64, Error> {
+        self.0.health()
+    }
+}
+
+impl ClientResource {
+    fn presign_with(
+        &self,
+        creds: &spaces::storage::credentials::Credentials,
+        req: &PresignRequest,
+    ) -> Result<Presigned, Error> {
         let method = match req.method {
             PresignMethod::Get => "GET",
             PresignMethod::Put => "PUT",
             PresignMethod::Delete => "DELETE",
         };
-        let (url, expires_at) = self.0.presign(&req.key, method, req.expires_seconds, &req.signed_headers)?;
+        let (url, expires_at) = self.0.presign(creds, &req.key, method, req.expires_seconds, &req.signed_headers)?;
         Ok(Presigned { url, expires_at })
-    }
-
-    fn health(&self) -> Result<u64, Error> {
-        self.0.health()
     }
 }
 

@@ -27,7 +27,7 @@ pub struct Scope<'a> {
 
 impl Scope<'_> {
     fn credential_scope(&self) -> String {
-        format!("{}/{}/{}/aws4_request", self.time.date_stamp(), self.region, self.service)
+        [self.time.date_stamp().as_str(), self.region, self.service, "aws4_request"].join("/")
     }
 }
 
@@ -70,10 +70,8 @@ pub fn canonical_query(query: &[(String, String)]) -> String {
 
 /// Canonical headers block and the `;`-joined signed header names. `headers` must include `host`.
 fn canonical_headers(headers: &[(String, String)]) -> (String, String) {
-    let mut normalised: Vec<(String, String)> = headers
-        .iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), v.split_whitespace().collect::<Vec<_>>().join(" ")))
-        .collect();
+    let mut normalised: Vec<(String, String)> =
+        headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), trim_all(v))).collect();
     normalised.sort();
     let mut block = String::new();
     let mut names: Vec<&str> = Vec::with_capacity(normalised.len());
@@ -93,82 +91,95 @@ fn canonical_headers(headers: &[(String, String)]) -> (String, String) {
     (block, names.join(";"))
 }
 
+/// A header value with leading and trailing whitespace removed and inner runs squeezed to one space.
+fn trim_all(v: &str) -> String {
+    // Most values are already tidy ASCII; only others go through the general (Unicode-aware) path.
+    let odd_space = |b: u8| b != b' ' && (b.is_ascii_whitespace() || b == 0x0b);
+    let tidy =
+        v.is_ascii() && !v.starts_with(' ') && !v.ends_with(' ') && !v.contains("  ") && !v.bytes().any(odd_space);
+    if tidy {
+        v.to_string()
+    } else {
+        v.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+}
+
 fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts keys of any length");
     mac.update(data);
     mac.finalize().into_bytes().into()
 }
 
+/// The derived signing key for one day, region, service and secret, kept as an HMAC already keyed with it
+/// (cloning that saves hashing the key pads for every signature).
 struct CachedKey {
-    date: String,
+    day: (i64, u32, u32),
     region: String,
     service: String,
-    secret_digest: [u8; 32],
-    key: [u8; 32],
+    secret: String,
+    mac: Hmac<Sha256>,
 }
 
-/// Signs requests; keeps the last derived signing key.
+/// Signs requests; keeps the last derived signing key. No `Debug`: it holds the secret.
 #[derive(Default)]
 pub struct Signer {
     cached: Option<CachedKey>,
 }
 
 impl Signer {
-    fn signing_key(&mut self, secret: &str, scope: &Scope) -> [u8; 32] {
-        let date = scope.time.date_stamp();
-        let secret_digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
+    fn signing_mac(&mut self, secret: &str, scope: &Scope) -> Hmac<Sha256> {
+        let day = (scope.time.year, scope.time.month, scope.time.day);
         if let Some(c) = &self.cached {
-            if c.date == date
-                && c.region == scope.region
-                && c.service == scope.service
-                && c.secret_digest == secret_digest
-            {
-                return c.key;
+            if c.day == day && c.region == scope.region && c.service == scope.service && c.secret == secret {
+                return c.mac.clone();
             }
         }
-        let k_date = hmac(format!("AWS4{secret}").as_bytes(), date.as_bytes());
+        let k_date = hmac(format!("AWS4{secret}").as_bytes(), scope.time.date_stamp().as_bytes());
         let k_region = hmac(&k_date, scope.region.as_bytes());
         let k_service = hmac(&k_region, scope.service.as_bytes());
         let key = hmac(&k_service, b"aws4_request");
+        let mac = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC accepts keys of any length");
         self.cached = Some(CachedKey {
-            date,
+            day,
             region: scope.region.to_string(),
             service: scope.service.to_string(),
-            secret_digest,
-            key,
+            secret: secret.to_string(),
+            mac: mac.clone(),
         });
-        key
+        mac
     }
 
-    /// The signature over `req`'s method, path and query and exactly `headers` (which must include `host`).
+    /// The signature over `req`'s method and path, `query` (canonical) and exactly `headers` (which must include
+    /// `host`); also the signed header names.
     fn signature(
         &mut self,
         creds: &Credentials,
         scope: &Scope,
         req: &SignableRequest,
+        query: &str,
         headers: &[(String, String)],
         payload_hash: &str,
     ) -> (String, String) {
         let (header_block, signed) = canonical_headers(headers);
-        let canonical = format!(
-            "{}\n{}\n{}\n{header_block}\n{signed}\n{payload_hash}",
-            req.method,
-            req.path,
-            canonical_query(&req.query)
-        );
-        let string_to_sign = format!(
-            "{ALGORITHM}\n{}\n{}\n{}",
-            scope.time.amz_date(),
-            scope.credential_scope(),
-            sha256_hex(canonical.as_bytes())
-        );
-        let key = self.signing_key(creds.secret_access_key, scope);
-        (hex(&hmac(&key, string_to_sign.as_bytes())), signed)
+        let canonical = [req.method.as_str(), &req.path, query, &header_block, &signed, payload_hash].join("\n");
+        let string_to_sign =
+            [ALGORITHM, &scope.time.amz_date(), &scope.credential_scope(), &sha256_hex(canonical.as_bytes())]
+                .join("\n");
+        let mut mac = self.signing_mac(creds.secret_access_key, scope);
+        mac.update(string_to_sign.as_bytes());
+        (hex(&mac.finalize().into_bytes()), signed)
     }
 
     /// Header auth: adds `x-amz-date`, `x-amz-content-sha256` and (with a session token) `x-amz-security-token`
-    /// to `req.headers`, then the `authorization` header that signs them all.
-    pub fn sign_headers(&mut self, creds: &Credentials, scope: &Scope, req: &mut SignableRequest, payload_hash: &str) {
+    /// to `req.headers`, then the `authorization` header that signs them all. Returns the canonical query string,
+    /// which is what the request must be sent with.
+    pub fn sign_headers(
+        &mut self,
+        creds: &Credentials,
+        scope: &Scope,
+        req: &mut SignableRequest,
+        payload_hash: &str,
+    ) -> String {
         req.headers.push(("x-amz-date".into(), scope.time.amz_date()));
         req.headers.push(("x-amz-content-sha256".into(), payload_hash.into()));
         if let Some(token) = creds.session_token {
@@ -176,32 +187,44 @@ impl Signer {
         }
         let mut all = req.headers.clone();
         all.push(("host".into(), req.host.clone()));
-        let (signature, signed) = self.signature(creds, scope, req, &all, payload_hash);
+        let query = canonical_query(&req.query);
+        let (signature, signed) = self.signature(creds, scope, req, &query, &all, payload_hash);
         let value = format!(
             "{ALGORITHM} Credential={}/{}, SignedHeaders={signed}, Signature={signature}",
             creds.access_key_id,
             scope.credential_scope()
         );
         req.headers.push(("authorization".into(), value));
+        query
     }
 
-    /// Query auth: adds the `X-Amz-*` parameters and the signature to `req.query`. The headers in `req.headers`
-    /// (plus `host`) are signed and must be sent unchanged by whoever uses the URL.
-    pub fn presign(&mut self, creds: &Credentials, scope: &Scope, req: &mut SignableRequest, expires_seconds: u32) {
+    /// Query auth: adds the `X-Amz-*` parameters and the signature to `req.query` and returns the URL's query
+    /// string (the canonical one, signature last). The headers in `req.headers` (plus `host`) are signed and must
+    /// be sent unchanged by whoever uses the URL.
+    pub fn presign(
+        &mut self,
+        creds: &Credentials,
+        scope: &Scope,
+        req: &mut SignableRequest,
+        expires_seconds: u32,
+    ) -> String {
         let mut all = req.headers.clone();
         all.push(("host".into(), req.host.clone()));
         let (_, signed) = canonical_headers(&all);
         let q = &mut req.query;
         q.push(("X-Amz-Algorithm".into(), ALGORITHM.into()));
-        q.push(("X-Amz-Credential".into(), format!("{}/{}", creds.access_key_id, scope.credential_scope())));
+        q.push(("X-Amz-Credential".into(), [creds.access_key_id, &scope.credential_scope()].join("/")));
         q.push(("X-Amz-Date".into(), scope.time.amz_date()));
         q.push(("X-Amz-Expires".into(), expires_seconds.to_string()));
         if let Some(token) = creds.session_token {
             q.push(("X-Amz-Security-Token".into(), token.into()));
         }
         q.push(("X-Amz-SignedHeaders".into(), signed));
-        let (signature, _) = self.signature(creds, scope, req, &all, UNSIGNED_PAYLOAD);
+        let query = canonical_query(&req.query);
+        let (signature, _) = self.signature(creds, scope, req, &query, &all, UNSIGNED_PAYLOAD);
+        let url_query = format!("{query}&X-Amz-Signature={signature}");
         req.query.push(("X-Amz-Signature".into(), signature));
+        url_query
     }
 }
 
@@ -282,7 +305,7 @@ mod tests {
             ("x-amz-date".to_string(), "20150830T123600Z".to_string()),
         ];
         let req = SignableRequest { method: "GET".into(), path: "/".into(), ..SignableRequest::default() };
-        let (sig, signed) = Signer::default().signature(&creds, &scope, &req, &headers, EMPTY);
+        let (sig, signed) = Signer::default().signature(&creds, &scope, &req, "", &headers, EMPTY);
         assert_eq!(sig, "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
         assert_eq!(signed, "host;x-amz-date");
     }

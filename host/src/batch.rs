@@ -1,39 +1,55 @@
-//! `put -r`: a directory tree uploaded as keys under a prefix, several files at a time. Each worker owns a
-//! component instance (a store runs one call at a time) and all share the HTTP pool; one progress bar counts the
-//! bytes of every file; a failed file is reported by name without stopping the others; Ctrl-C stops handing out
-//! files and interrupts the uploads in flight, which abort themselves.
+//! `put -r` and `get -r`: a directory tree to keys under a prefix and back, several files at a time. Each worker
+//! owns a component instance (a store runs one call at a time) and all share the HTTP pool; one progress bar
+//! counts the bytes of every file; a failed file is reported by name without stopping the others; Ctrl-C stops
+//! handing out files and interrupts the transfers in flight, which clean up after themselves.
 
-use crate::bindings::storage::PutOptions;
-use crate::bindings::types::Config;
+use crate::bindings::storage::{ListRequest, PutOptions};
+use crate::bindings::types::{Acl, Config};
 use crate::cli::{host, interruptible, rate, usage, DEFAULT_CONCURRENCY};
 use crate::content_type;
 use crate::progress::Meter;
 use crate::runtime::Runtime;
 use crate::session::{Failure, Outcome, Session};
+use crate::transfer;
 use indicatif::HumanBytes;
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-/// One file to upload.
-struct Job {
-    path: PathBuf,
-    key: String,
-    size: u64,
+/// One file to move.
+enum Job {
+    Upload { path: PathBuf, key: String, size: u64 },
+    Download { key: String, path: PathBuf, size: u64 },
 }
 
-/// What one worker got done.
+impl Job {
+    fn size(&self) -> u64 {
+        match self {
+            Job::Upload { size, .. } | Job::Download { size, .. } => *size,
+        }
+    }
+
+    /// How a failure names the file.
+    fn name(&self) -> String {
+        match self {
+            Job::Upload { path, .. } => path.display().to_string(),
+            Job::Download { key, .. } => key.clone(),
+        }
+    }
+}
+
+/// What the workers got done.
 #[derive(Default)]
 struct Tally {
     files: u64,
     bytes: u64,
-    failures: Vec<(PathBuf, Failure)>,
+    failures: Vec<(String, Failure)>,
 }
 
 pub async fn put_tree(
     runtime: &Arc<Runtime>,
-    mut cfg: Config,
+    cfg: Config,
     workers: u32,
     dir: &Path,
     prefix: &str,
@@ -44,8 +60,47 @@ pub async fn put_tree(
     }
     let mut jobs = Vec::new();
     walk(dir, &key_prefix(prefix), &mut jobs)?;
+    run(runtime, cfg, workers, jobs, template, "uploaded").await
+}
+
+pub async fn get_tree(runtime: &Arc<Runtime>, cfg: Config, workers: u32, prefix: &str, dir: &Path) -> Outcome<()> {
+    let prefix = key_prefix(prefix);
+    let mut s = Session::open(runtime, &cfg).await?;
+    let mut jobs = Vec::new();
+    let mut continuation = None;
+    loop {
+        let req = ListRequest { prefix: Some(prefix.clone()), delimiter: None, continuation, max_keys: None };
+        let page = s.list(&req).await?;
+        for o in page.objects {
+            // A zero-length key ending in "/" is a folder marker, not a file.
+            if o.key.ends_with('/') && o.size == 0 {
+                continue;
+            }
+            let path = transfer::local_path(dir, &prefix, &o.key)?;
+            jobs.push(Job::Download { key: o.key, path, size: o.size });
+        }
+        continuation = page.next_continuation;
+        if continuation.is_none() {
+            break;
+        }
+    }
+    drop(s);
+    // Downloads carry no upload options.
+    let template = PutOptions { content_type: None, cache_control: None, acl: Acl::Private, metadata: Vec::new() };
+    run(runtime, cfg, workers, jobs, &template, "downloaded").await
+}
+
+/// Moves every job with `workers` component instances and prints the summary.
+async fn run(
+    runtime: &Arc<Runtime>,
+    mut cfg: Config,
+    workers: u32,
+    jobs: Vec<Job>,
+    template: &PutOptions,
+    verb: &str,
+) -> Outcome<()> {
     let count = jobs.len() as u64;
-    let total: u64 = jobs.iter().map(|j| j.size).sum();
+    let total: u64 = jobs.iter().map(Job::size).sum();
     // Files × parts in flight stays near the default: many files at once each send one part at a time.
     cfg.concurrency = Some((DEFAULT_CONCURRENCY / workers).max(1));
     let started = Instant::now();
@@ -78,12 +133,12 @@ pub async fn put_tree(
     if interrupts.iter().any(|i| i.triggered()) {
         return Err(Failure::Interrupted);
     }
-    for (path, failure) in &sum.failures {
-        eprintln!("spaces: {}: {failure}", path.display());
+    for (name, failure) in &sum.failures {
+        eprintln!("spaces: {name}: {failure}");
     }
     let secs = started.elapsed().as_secs_f64().max(1e-6);
     println!(
-        "uploaded {} of {count} files ({}) in {}, {:.0} files/s",
+        "{verb} {} of {count} files ({}) in {}, {:.0} files/s",
         sum.files,
         HumanBytes(sum.bytes),
         rate(sum.bytes, started.elapsed()),
@@ -104,20 +159,24 @@ async fn worker(mut s: Session, queue: Arc<Mutex<VecDeque<Job>>>, template: PutO
             break;
         }
         let Some(job) = queue.lock().expect("queue lock").pop_front() else { break };
-        let mut opts = template.clone();
-        if opts.content_type.is_none() {
-            opts.content_type = content_type::guess(&job.key).map(String::from);
-        }
-        let result = match tokio::fs::File::open(&job.path).await {
-            Ok(f) => s.put(&job.key, f, Some(job.size), &opts).await,
-            Err(e) => Err(usage(format!("cannot read it: {e}"))),
+        let result = match &job {
+            Job::Upload { path, key, .. } => {
+                let mut opts = template.clone();
+                if opts.content_type.is_none() {
+                    opts.content_type = content_type::guess(key).map(String::from);
+                }
+                transfer::upload_file(&mut s, path, key, &opts).await.map(|r| r.size)
+            }
+            Job::Download { key, path, .. } => {
+                transfer::download_file(&mut s, key, None, path, &interrupt, &|_| {}).await.map(|(_, n)| n)
+            }
         };
         match result {
-            Ok(r) => {
+            Ok(bytes) => {
                 tally.files += 1;
-                tally.bytes += r.size;
+                tally.bytes += bytes;
             }
-            Err(e) => tally.failures.push((job.path, e)),
+            Err(e) => tally.failures.push((job.name(), e)),
         }
     }
     tally
@@ -152,7 +211,7 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<Job>) -> Outcome<()> {
         }
         let Ok(meta) = std::fs::metadata(&path) else { continue };
         if meta.is_file() {
-            out.push(Job { path, key: format!("{prefix}{name}"), size: meta.len() });
+            out.push(Job::Upload { path, key: format!("{prefix}{name}"), size: meta.len() });
         }
     }
     Ok(())
@@ -178,7 +237,13 @@ mod tests {
         std::fs::write(dir.join("b/c/d.bin"), "ddd").unwrap();
         let mut jobs = Vec::new();
         walk(&dir, "p/", &mut jobs).unwrap();
-        let keys: Vec<_> = jobs.iter().map(|j| (j.key.as_str(), j.size)).collect();
+        let keys: Vec<_> = jobs
+            .iter()
+            .map(|j| match j {
+                Job::Upload { key, size, .. } => (key.as_str(), *size),
+                Job::Download { .. } => unreachable!("walk makes uploads"),
+            })
+            .collect();
         assert_eq!(keys, [("p/b/a.txt", 1), ("p/b/c/d.bin", 3), ("p/z.txt", 2)]);
         std::fs::remove_dir_all(&dir).unwrap();
     }

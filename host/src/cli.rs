@@ -9,8 +9,10 @@ use crate::content_type;
 use crate::interrupt::Interrupt;
 use crate::progress::Meter;
 use crate::session::{Failure, Outcome, Session};
+use crate::transfer;
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::HumanBytes;
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -63,13 +65,19 @@ pub enum Command {
         #[arg(long = "meta", value_name = "NAME=VALUE", value_parser = parse_meta)]
         meta: Vec<(String, String)>,
     },
-    /// Download KEY to FILE (default: the key's last path segment), or to stdout with -
+    /// Download KEY to FILE (default: the key's last path segment) or stdout (-), or with -r every object under a
+    /// prefix into a directory
     Get {
+        /// Object key, or with -r a key prefix (the tree `put -r DIR PREFIX` made)
         key: String,
+        /// Destination file, - for standard output, or with -r a directory [default: . with -r]
         file: Option<PathBuf>,
         /// Only bytes FIRST-LAST (inclusive; LAST may be omitted)
-        #[arg(long, value_parser = parse_range)]
+        #[arg(long, value_parser = parse_range, conflicts_with = "recursive")]
         range: Option<ByteRange>,
+        /// Download every object under the prefix KEY to DIR/RELATIVE/PATH, --concurrency at a time
+        #[arg(short, long)]
+        recursive: bool,
     },
     /// Print an object's metadata as JSON
     Head { key: String },
@@ -109,7 +117,9 @@ pub enum Command {
     },
     /// Print a presigned URL that grants temporary access without credentials
     Presign {
-        key: String,
+        /// One or more keys; each gets a URL on its own line
+        #[arg(required = true)]
+        keys: Vec<String>,
         #[arg(long, value_enum, default_value_t = Method::Get)]
         method: Method,
         /// Lifetime in seconds (1 to 604800 = 7 days)
@@ -118,6 +128,12 @@ pub enum Command {
         /// Content type a PUT must be sent with (signed into the URL)
         #[arg(long)]
         content_type: Option<String>,
+    },
+    /// Time presigning inside the component: COUNT URLs in one call, then one call per URL (for bench/)
+    #[command(hide = true)]
+    BenchPresign {
+        #[arg(long, default_value_t = 10_000)]
+        count: u32,
     },
 }
 
@@ -155,7 +171,9 @@ pub fn host(m: impl std::fmt::Display) -> Failure {
 pub async fn run(cli: &Cli) -> Outcome<()> {
     let cfg = cli.conn.storage_config().map_err(usage)?;
     let workers = match &cli.command {
-        Command::Put { recursive: true, .. } => cli.conn.concurrency.unwrap_or(DEFAULT_CONCURRENCY).clamp(1, 64),
+        Command::Put { recursive: true, .. } | Command::Get { recursive: true, .. } => {
+            cli.conn.concurrency.unwrap_or(DEFAULT_CONCURRENCY).clamp(1, 64)
+        }
         _ => 1,
     };
     let runtime = Arc::new(cli.conn.runtime(workers + 1).map_err(host)?);
@@ -168,6 +186,10 @@ pub async fn run(cli: &Cli) -> Outcome<()> {
                 metadata: meta.clone(),
             };
             batch::put_tree(&runtime, cfg, workers, file, key, &template).await
+        }
+        Command::Get { key, file, recursive: true, .. } => {
+            let dir = file.clone().unwrap_or_else(|| PathBuf::from("."));
+            batch::get_tree(&runtime, cfg, workers, key, &dir).await
         }
         command => match Session::open(&runtime, &cfg).await {
             Ok(mut s) => execute(&mut s, command).await,
@@ -191,7 +213,7 @@ async fn execute(s: &mut Session, command: &Command) -> Outcome<()> {
             };
             put(s, file, key, &opts).await?;
         }
-        Command::Get { key, file, range } => get(s, key, file.as_deref(), *range).await?,
+        Command::Get { key, file, range, recursive: _ } => get(s, key, file.as_deref(), *range).await?,
         Command::Head { key } => {
             let m = s.head(key).await?;
             println!("{}", serde_json::to_string_pretty(&meta_json(&m)).map_err(host)?);
@@ -221,18 +243,41 @@ async fn execute(s: &mut Session, command: &Command) -> Outcome<()> {
             let url = if *cdn { s.cdn_url(key).await? } else { s.public_url(key).await? };
             println!("{url}");
         }
-        Command::Presign { key, method, expires, content_type } => {
+        Command::Presign { keys, method, expires, content_type } => {
             let method = match method {
                 Method::Get => PresignMethod::Get,
                 Method::Put => PresignMethod::Put,
                 Method::Delete => PresignMethod::Delete,
             };
-            let signed_headers = content_type.iter().map(|c| ("content-type".to_string(), c.clone())).collect();
-            let p = s
-                .presign(&PresignRequest { key: key.clone(), method, expires_seconds: *expires, signed_headers })
-                .await?;
-            println!("{}", p.url);
+            let signed_headers: Vec<_> = content_type.iter().map(|c| ("content-type".to_string(), c.clone())).collect();
+            let reqs: Vec<_> = keys
+                .iter()
+                .map(|key| PresignRequest {
+                    key: key.clone(),
+                    method,
+                    expires_seconds: *expires,
+                    signed_headers: signed_headers.clone(),
+                })
+                .collect();
+            if let [req] = reqs.as_slice() {
+                println!("{}", s.presign(req).await?.url);
+                return Ok(());
+            }
+            let mut failed = 0;
+            for (key, result) in keys.iter().zip(s.presign_many(&reqs).await?) {
+                match result {
+                    Ok(p) => println!("{}", p.url),
+                    Err(e) => {
+                        failed += 1;
+                        eprintln!("spaces: {key:?}: {}", Failure::Storage(e));
+                    }
+                }
+            }
+            if failed > 0 {
+                return Err(usage(format!("{failed} of {} keys could not be presigned", keys.len())));
+            }
         }
+        Command::BenchPresign { count } => bench_presign(s, *count).await?,
     }
     Ok(())
 }
@@ -240,22 +285,23 @@ async fn execute(s: &mut Session, command: &Command) -> Outcome<()> {
 /// Uploads one file or stdin with a progress bar; Ctrl-C aborts the upload cleanly.
 async fn put(s: &mut Session, file: &Path, key: &str, opts: &PutOptions) -> Outcome<()> {
     let started = Instant::now();
-    let interrupt = s.interrupt();
-    let r = if file.as_os_str() == "-" {
-        let meter = Meter::new(None, key);
-        s.set_progress(Some(meter.sink()));
-        let r = interruptible(&[interrupt], s.put(key, tokio::io::stdin(), None, opts)).await;
-        meter.finish();
-        r?
+    let interrupt = [s.interrupt()];
+    let stdin = file.as_os_str() == "-";
+    let size = if stdin {
+        None
     } else {
-        let f = tokio::fs::File::open(file).await.map_err(|e| usage(format!("cannot read {}: {e}", file.display())))?;
-        let size = f.metadata().await.map_err(host)?.len();
-        let meter = Meter::new(Some(size), key);
-        s.set_progress(Some(meter.sink()));
-        let r = interruptible(&[interrupt], s.put(key, f, Some(size), opts)).await;
-        meter.finish();
-        r?
+        let meta = std::fs::metadata(file).map_err(|e| usage(format!("cannot read {}: {e}", file.display())))?;
+        Some(meta.len())
     };
+    let meter = Meter::new(size, key);
+    s.set_progress(Some(meter.sink()));
+    let r = if stdin {
+        interruptible(&interrupt, s.put(key, tokio::io::stdin(), None, opts)).await
+    } else {
+        interruptible(&interrupt, transfer::upload_file(s, file, key, opts)).await
+    };
+    meter.finish();
+    let r = r?;
     let how = if r.parts > 0 { format!(", {} parts", r.parts) } else { String::new() };
     println!("uploaded {key} ({} bytes{how}, etag {}) in {}", r.size, r.etag, rate(r.size, started.elapsed()));
     Ok(())
@@ -291,6 +337,35 @@ pub fn rate(bytes: u64, elapsed: Duration) -> String {
     format!("{secs:.2} s, {}/s", HumanBytes((bytes as f64 / secs) as u64))
 }
 
+/// Prints, as JSON, nanoseconds per presigned URL when `count` come from one `presign-many` call (the signing
+/// inside the component) and when each is its own `presign` call (plus one WIT round trip each). Best of three.
+async fn bench_presign(s: &mut Session, count: u32) -> Outcome<()> {
+    let reqs: Vec<_> = (0..count)
+        .map(|i| PresignRequest {
+            key: format!("bench/object-{i:06}.bin"),
+            method: PresignMethod::Get,
+            expires_seconds: 3600,
+            signed_headers: Vec::new(),
+        })
+        .collect();
+    let per_url = |d: Duration| d.as_nanos() as f64 / f64::from(count.max(1));
+    let (mut batch, mut single) = (f64::MAX, f64::MAX);
+    for _ in 0..3 {
+        let started = Instant::now();
+        for r in s.presign_many(&reqs).await? {
+            r.map_err(Failure::Storage)?;
+        }
+        batch = batch.min(per_url(started.elapsed()));
+        let started = Instant::now();
+        for r in &reqs {
+            s.presign(r).await?;
+        }
+        single = single.min(per_url(started.elapsed()));
+    }
+    println!("{}", serde_json::json!({"count": count, "batch_ns_per_url": batch, "call_ns_per_url": single}));
+    Ok(())
+}
+
 fn meta_json(m: &ObjectMeta) -> serde_json::Value {
     serde_json::json!({
         "key": m.key,
@@ -303,15 +378,16 @@ fn meta_json(m: &ObjectMeta) -> serde_json::Value {
     })
 }
 
-/// Downloads into a temporary file beside the destination and renames it into place only when complete, so a
-/// failed download never leaves a partial file under the final name.
+/// Downloads to a file (through a partial file renamed into place when complete) or to stdout.
 async fn get(s: &mut Session, key: &str, file: Option<&Path>, range: Option<ByteRange>) -> Outcome<()> {
     let started = Instant::now();
     if file.is_some_and(|f| f.as_os_str() == "-") {
         let (meta, download) = s.get(key, range).await?;
         let meter = Meter::new(Some(meta.size), key);
         s.set_progress(Some(meter.sink()));
-        let written = s.write_to(download, tokio::io::stdout()).await;
+        // Standard output unbuffered: the body arrives in large chunks, and Rust's stdout would flush per line.
+        let stdout = std::io::stdout().as_fd().try_clone_to_owned().map_err(host)?;
+        let written = s.write_to(download, std::fs::File::from(stdout)).await;
         meter.finish();
         written?;
         return Ok(());
@@ -322,32 +398,14 @@ async fn get(s: &mut Session, key: &str, file: Option<&Path>, range: Option<Byte
         Some(f) => f.to_path_buf(),
         None => PathBuf::from(name),
     };
-    let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let file_name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| name.to_string());
-    let partial = dir.join(format!(".{file_name}.spaces-partial-{}", std::process::id()));
-    let (meta, download) = s.get(key, range).await?;
-    let out = tokio::fs::File::create(&partial)
-        .await
-        .map_err(|e| usage(format!("cannot write {}: {e}", partial.display())))?;
-    let meter = Meter::new(Some(meta.size), key);
+    let meter = Meter::new(None, key);
     s.set_progress(Some(meter.sink()));
-    // Ctrl-C drops the transfer and removes the partial file rather than leaving it behind.
-    let outcome = tokio::select! {
-        r = s.write_to(download, out) => r,
-        _ = tokio::signal::ctrl_c() => Err(Failure::Interrupted),
-    };
+    let interrupt = s.interrupt();
+    let sized = |n| meter.set_total(n);
+    let download = transfer::download_file(s, key, range, &dest, &interrupt, &sized);
+    let outcome = interruptible(std::slice::from_ref(&interrupt), download).await;
     meter.finish();
-    let written = match outcome {
-        Ok(n) => n,
-        Err(e) => {
-            let _ = tokio::fs::remove_file(&partial).await;
-            return Err(e);
-        }
-    };
-    if let Err(e) = tokio::fs::rename(&partial, &dest).await {
-        let _ = tokio::fs::remove_file(&partial).await;
-        return Err(host(format!("moving the download to {}: {e}", dest.display())));
-    }
+    let (meta, written) = outcome?;
     eprintln!(
         "downloaded {key} to {} ({written} bytes, etag {}) in {}",
         dest.display(),

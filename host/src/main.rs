@@ -14,6 +14,7 @@ mod progress;
 mod runtime;
 mod session;
 mod streams;
+mod transfer;
 
 use clap::Parser;
 

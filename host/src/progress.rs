@@ -12,27 +12,33 @@ pub struct Meter {
 }
 
 impl Meter {
-    /// A bar for `total` bytes (a spinner with a byte count when the total is unknown), labelled `label`.
+    /// A bar for `total` bytes (a spinner with a byte count while the total is unknown), labelled `label`.
     pub fn new(total: Option<u64>, label: &str) -> Meter {
         let target = if std::io::stderr().is_terminal() {
             ProgressDrawTarget::stderr_with_hz(10)
         } else {
             ProgressDrawTarget::hidden()
         };
-        let bar = match total {
-            Some(t) => ProgressBar::with_draw_target(Some(t), target).with_style(
-                ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}")
-                    .expect("static template")
-                    .progress_chars("=> "),
-            ),
-            None => ProgressBar::with_draw_target(None, target).with_style(
-                ProgressStyle::with_template("{msg} {spinner} {bytes} {binary_bytes_per_sec}")
-                    .expect("static template"),
-            ),
-        };
-        bar.set_message(label.to_string());
-        bar.enable_steady_tick(Duration::from_millis(200));
-        Meter { bar }
+        let meter = Meter { bar: ProgressBar::with_draw_target(None, target) };
+        meter.bar.set_style(
+            ProgressStyle::with_template("{msg} {spinner} {bytes} {binary_bytes_per_sec}").expect("static template"),
+        );
+        meter.bar.set_message(label.to_string());
+        meter.bar.enable_steady_tick(Duration::from_millis(200));
+        if let Some(t) = total {
+            meter.set_total(t);
+        }
+        meter
+    }
+
+    /// The total became known: show a bar with ETA.
+    pub fn set_total(&self, total: u64) {
+        self.bar.set_length(total);
+        self.bar.set_style(
+            ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}")
+                .expect("static template")
+                .progress_chars("=> "),
+        );
     }
 
     pub fn sink(&self) -> ProgressFn {

@@ -9,15 +9,11 @@ use crate::bindings::types::{self, ObjectMeta};
 use crate::bindings::Client;
 use crate::interrupt::Interrupt;
 use crate::runtime::{HostState, ProgressFn, Runtime};
-use crate::streams::ReadAhead;
+use crate::streams::{ReadAhead, WriteSink};
 use std::fmt;
 use wasmtime::component::{Resource, ResourceAny};
 use wasmtime::Store;
-use wasmtime_wasi::p2::pipe::AsyncWriteStream;
 use wasmtime_wasi::p2::{DynInputStream, DynOutputStream};
-
-/// Bytes the host buffers towards a sink before the component must wait.
-const WRITE_BUDGET: usize = 1 << 20;
 
 #[derive(Debug)]
 pub enum Failure {
@@ -120,7 +116,7 @@ impl Session {
         size: Option<u64>,
         opts: &PutOptions,
     ) -> Outcome<PutResult> {
-        let stream: DynInputStream = Box::new(ReadAhead::new(reader, &self.store.data().interrupt));
+        let stream: DynInputStream = Box::new(ReadAhead::new(reader, size, &self.store.data().interrupt));
         let body: Resource<DynInputStream> =
             self.store.data_mut().table.push(stream).map_err(|e| Failure::Host(e.to_string()))?;
         let c = self.bindings.spaces_storage_storage().client();
@@ -135,12 +131,8 @@ impl Session {
         Ok((meta, download))
     }
 
-    pub async fn write_to(
-        &mut self,
-        download: ResourceAny,
-        writer: impl tokio::io::AsyncWrite + Send + 'static,
-    ) -> Outcome<u64> {
-        let sink: DynOutputStream = Box::new(AsyncWriteStream::new(WRITE_BUDGET, writer));
+    pub async fn write_to(&mut self, download: ResourceAny, file: std::fs::File) -> Outcome<u64> {
+        let sink: DynOutputStream = Box::new(WriteSink::new(file));
         let sink: Resource<DynOutputStream> =
             self.store.data_mut().table.push(sink).map_err(|e| Failure::Host(e.to_string()))?;
         let borrowed = Resource::new_borrow(sink.rep());
@@ -189,6 +181,11 @@ impl Session {
     pub async fn cdn_url(&mut self, key: &str) -> Outcome<String> {
         let c = self.bindings.spaces_storage_storage().client();
         flatten(c.call_cdn_url(&mut self.store, self.client, key).await)
+    }
+
+    pub async fn presign_many(&mut self, reqs: &[PresignRequest]) -> Outcome<Vec<Result<Presigned, types::Error>>> {
+        let c = self.bindings.spaces_storage_storage().client();
+        Ok(c.call_presign_many(&mut self.store, self.client, reqs).await?)
     }
 
     pub async fn presign(&mut self, req: &PresignRequest) -> Outcome<Presigned> {

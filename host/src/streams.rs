@@ -1,16 +1,18 @@
-//! Upload bodies as wasi:io input streams. wasmtime's `AsyncReadStream` hands over 64 KiB at a time with one
-//! chunk of read-ahead; an upload through the component runs faster on 1 MiB reads with a few chunks ahead, so the
-//! file or pipe is read while the component hashes and sends. An [`Interrupt`] fails the stream.
+//! Bodies as wasi:io streams. Uploads: wasmtime's `AsyncReadStream` hands over 64 KiB at a time with one chunk
+//! of read-ahead; an upload through the component runs faster on 1 MiB reads with a few chunks ahead, so the file
+//! or pipe is read while the component hashes and sends; an [`Interrupt`] fails the stream. Downloads: a sink that
+//! writes on the calling thread, where wasmtime's `AsyncWriteStream` hands every chunk to another task and a
+//! blocking thread, which costs more than the write itself.
 
 use crate::interrupt::Interrupt;
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::mpsc;
-use wasmtime_wasi::p2::{InputStream, Pollable, StreamError};
+use wasmtime_wasi::p2::{InputStream, OutputStream, Pollable, StreamError};
 
 const CHUNK: usize = 1 << 20;
 /// Chunks read ahead of the component.
-const AHEAD: usize = 4;
+const AHEAD: usize = 2;
 
 pub struct ReadAhead {
     receiver: mpsc::Receiver<Result<Bytes, StreamError>>,
@@ -21,14 +23,17 @@ pub struct ReadAhead {
 }
 
 impl ReadAhead {
-    pub fn new(reader: impl AsyncRead + Send + 'static, interrupt: &Interrupt) -> Self {
+    /// Reads `reader` ahead of the component; `size`, when known, keeps buffers for small files small.
+    pub fn new(reader: impl AsyncRead + Send + 'static, size: Option<u64>, interrupt: &Interrupt) -> Self {
         let (sender, receiver) = mpsc::channel(AHEAD);
         let interrupted = interrupt.next();
+        // One byte more than the size, so the read that finds the end needs no second buffer.
+        let chunk = size.map_or(CHUNK, |s| (s as usize).saturating_add(1).min(CHUNK));
         let task = tokio::spawn(async move {
             tokio::pin!(reader);
             tokio::pin!(interrupted);
             loop {
-                let mut buf = BytesMut::with_capacity(CHUNK);
+                let mut buf = BytesMut::with_capacity(chunk);
                 let item = tokio::select! {
                     r = fill(&mut reader, &mut buf) => match r {
                         Ok(0) => Err(StreamError::Closed),
@@ -47,9 +52,9 @@ impl ReadAhead {
     }
 }
 
-/// Reads until `buf` holds a whole chunk or the reader ends; returns the bytes read.
+/// Reads until `buf` is full or the reader ends; returns the bytes read.
 async fn fill(reader: &mut (impl AsyncRead + Unpin), buf: &mut BytesMut) -> std::io::Result<usize> {
-    while buf.len() < CHUNK {
+    while buf.len() < buf.capacity() {
         if reader.read_buf(buf).await? == 0 {
             break;
         }
@@ -96,4 +101,51 @@ impl Pollable for ReadAhead {
             self.pending = Some(self.receiver.recv().await.unwrap_or(Err(StreamError::Closed)));
         }
     }
+}
+
+/// A download sink over a file or standard output. Writes happen at once; after a failed one the stream stays
+/// failed, which is how the component tells a broken sink from a broken connection.
+pub struct WriteSink {
+    inner: std::fs::File,
+    broken: bool,
+}
+
+impl WriteSink {
+    pub fn new(inner: std::fs::File) -> Self {
+        WriteSink { inner, broken: false }
+    }
+
+    fn fail(&mut self, e: std::io::Error) -> StreamError {
+        self.broken = true;
+        StreamError::LastOperationFailed(e.into())
+    }
+}
+
+impl OutputStream for WriteSink {
+    fn write(&mut self, bytes: Bytes) -> Result<(), StreamError> {
+        if self.broken {
+            return Err(StreamError::Closed);
+        }
+        std::io::Write::write_all(&mut self.inner, &bytes).map_err(|e| self.fail(e))
+    }
+
+    fn flush(&mut self) -> Result<(), StreamError> {
+        if self.broken {
+            return Err(StreamError::Closed);
+        }
+        std::io::Write::flush(&mut self.inner).map_err(|e| self.fail(e))
+    }
+
+    fn check_write(&mut self) -> Result<usize, StreamError> {
+        if self.broken {
+            Err(StreamError::Closed)
+        } else {
+            Ok(CHUNK)
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Pollable for WriteSink {
+    async fn ready(&mut self) {}
 }

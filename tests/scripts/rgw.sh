@@ -4,13 +4,14 @@
 #   tests/scripts/rgw.sh install   apt-installs radosgw, ceph-mon, ceph-osd, s3cmd, rclone when missing
 #   tests/scripts/rgw.sh start     starts everything (retrying from scratch if a daemon does not come up)
 #   tests/scripts/rgw.sh stop      stops the daemons this script started (by their pid files) and removes the data
-# Settings (env): RGW_DIR (state, default /tmp/spaces-rgw), RGW_PORT (7480), MON_PORT (6789),
+# Settings (env): RGW_DIR (state, default /tmp/spaces-rgw), RGW_PORT (7480), MON_PORT (RGW_PORT + 1000, so
+# clusters on different RGW ports, e.g. the tests' and the benchmark's, never share a monitor),
 # RGW_ACCESS_KEY / RGW_SECRET_KEY (the test user's keys).
 set -euo pipefail
 
 RGW_DIR=${RGW_DIR:-/tmp/spaces-rgw}
 RGW_PORT=${RGW_PORT:-7480}
-MON_PORT=${MON_PORT:-6789}
+MON_PORT=${MON_PORT:-$((RGW_PORT + 1000))}
 RGW_ACCESS_KEY=${RGW_ACCESS_KEY:-SPACESTESTACCESSKEY0}
 RGW_SECRET_KEY=${RGW_SECRET_KEY:-spacesTestSecretKey0000000000000000000000}
 CONF="$RGW_DIR/ceph.conf"
@@ -51,6 +52,9 @@ start_once() {
   stop
   if curl -s -o /dev/null "http://127.0.0.1:$RGW_PORT/"; then
     log "port $RGW_PORT is already served by another process; stop it or set RGW_PORT"; return 1
+  fi
+  if (echo >"/dev/tcp/127.0.0.1/$MON_PORT") 2>/dev/null; then
+    log "monitor port $MON_PORT is taken by another process; stop it or set MON_PORT"; return 1
   fi
   mkdir -p "$RGW_DIR"/{run,log,mon,osd,rgw}
   local fsid; fsid=$(cat /proc/sys/kernel/random/uuid)

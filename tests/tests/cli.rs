@@ -97,7 +97,7 @@ fn stdin_upload_and_multipart_boundaries() {
 }
 
 #[test]
-fn put_recursive_uploads_a_tree_under_a_prefix() {
+fn put_and_get_recursive_round_trip_a_tree_under_a_prefix() {
     let b = Bucket::new("tree");
     let root = b.path("tree");
     let files: [(&str, usize); 6] = [
@@ -138,10 +138,16 @@ fn put_recursive_uploads_a_tree_under_a_prefix() {
     let mut want: Vec<(String, u64)> = files.iter().map(|(n, s)| (format!("backup/{n}"), *s as u64)).collect();
     want.sort();
     assert_eq!(got, want);
+    let out = b.ok(&["get", "-r", "backup", "restored", "-j", "2"]);
+    assert!(out.contains("downloaded 6 of 6 files"), "{out}");
     for (i, (name, size)) in files.iter().enumerate() {
-        b.ok(&["get", &format!("backup/{name}"), "back"]);
-        assert_eq!(sha256(&std::fs::read(b.path("back")).unwrap()), sha256(&pattern(*size, 100 + i as u64)), "{name}");
+        let back = std::fs::read(b.path("restored").join(name)).unwrap();
+        assert_eq!(sha256(&back), sha256(&pattern(*size, 100 + i as u64)), "{name}");
     }
+    let leftovers = std::fs::read_dir(b.path("restored"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().contains("spaces-partial"));
+    assert_eq!(leftovers.count(), 0);
     let head: serde_json::Value = serde_json::from_str(&b.ok(&["head", "backup/sub/b.json"])).unwrap();
     assert_eq!(head["content_type"], "application/json", "content type guessed per file");
 

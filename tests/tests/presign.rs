@@ -58,3 +58,26 @@ fn expired_and_tampered_urls_are_rejected_by_the_server() {
     assert_eq!(curl("GET", &url.replace("/k?", "/other?"), None, &[]).0, 403, "signature bound to the key");
     assert_eq!(curl("PUT", &url, Some(&b.path("in")), &[]).0, 403, "signature bound to the method");
 }
+
+#[test]
+fn many_keys_are_presigned_in_one_call_each_url_on_its_line() {
+    let b = Bucket::new("presignmany");
+    for (i, key) in ["a.txt", "dir/b c.txt", "ü.bin"].iter().enumerate() {
+        std::fs::write(b.path("f"), pattern(1000 + i, i as u64)).unwrap();
+        b.ok(&["put", "f", key]);
+    }
+    let urls = b.ok(&["presign", "a.txt", "dir/b c.txt", "ü.bin"]);
+    let urls: Vec<&str> = urls.lines().collect();
+    assert_eq!(urls.len(), 3, "{urls:?}");
+    for (i, url) in urls.iter().enumerate() {
+        let (status, body) = curl("GET", url, None, &[]);
+        assert_eq!(status, 200, "{url}");
+        assert_eq!(body, pattern(1000 + i, i as u64), "URL {i} is for its own key, in order");
+    }
+    // A bad key fails alone, by name; the good ones still print.
+    let out = b.spaces().args(["presign", "a.txt", "", "ü.bin"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", spaces_tests::describe(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("\"\": invalid argument") && err.contains("1 of 3 keys"), "{err}");
+}
