@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The benchmark (not a test): builds the release `spaces` and the bench program, starts a private RGW on
+# loopback, and prints spaces side by side with aws-sdk-s3, rclone and curl-presigned, with ratios.
+# Knobs (environment): BENCH_LARGE_MIB (1024), BENCH_RUNS (2), BENCH_SMALL_COUNT (1000), BENCH_SMALL_BYTES
+# (16384), BENCH_CONCURRENCY (16), BENCH_DIR (/tmp/spaces-bench).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tests/scripts/setup.sh
+export RGW_PORT=${RGW_PORT:-7481}
+export RGW_DIR=${RGW_DIR:-/tmp/spaces-rgw-bench}
+tests/scripts/rgw.sh start
+trap 'tests/scripts/rgw.sh stop' EXIT
+
+target=${CARGO_TARGET_DIR:-target}
+cargo build --release -p spaces
+CARGO_TARGET_DIR="$target/bench" cargo build --release --manifest-path bench/Cargo.toml
+
+export BENCH_ENDPOINT="http://127.0.0.1:$RGW_PORT"
+export BENCH_ACCESS_KEY=${RGW_ACCESS_KEY:-SPACESTESTACCESSKEY0}
+export BENCH_SECRET_KEY=${RGW_SECRET_KEY:-spacesTestSecretKey0000000000000000000000}
+export SPACES_BIN="$target/release/spaces"
+"$target/bench/release/spaces-bench"
