@@ -10,7 +10,6 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::{ByteStream, Length};
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use aws_sdk_s3::Client;
-use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -36,6 +35,8 @@ struct Settings {
     small_bytes: usize,
     small_concurrency: usize,
     runs: usize,
+    /// Pause after deleting a large object, for RGW's garbage collector (5 s period in rgw.sh) to free it.
+    settle: Duration,
     /// Part size and parts in flight for every multipart client (spaces' defaults).
     part_bytes: u64,
     part_concurrency: usize,
@@ -62,7 +63,8 @@ impl Settings {
             small_count: env_num("BENCH_SMALL_COUNT", 1000) as usize,
             small_bytes: env_num("BENCH_SMALL_BYTES", 16 << 10) as usize,
             small_concurrency: env_num("BENCH_CONCURRENCY", 16) as usize,
-            runs: env_num("BENCH_RUNS", 2).max(1) as usize,
+            runs: env_num("BENCH_RUNS", 3).max(1) as usize,
+            settle: Duration::from_secs(env_num("BENCH_SETTLE_S", 7)),
             part_bytes: 8 * MIB,
             part_concurrency: 4,
         }
@@ -236,6 +238,28 @@ where
     Ok(started.elapsed())
 }
 
+/// The clients compared on the large object, in the order of the `put`/`get` arrays.
+#[derive(Clone, Copy)]
+enum Tool {
+    Spaces,
+    Sdk,
+    Rclone,
+    Curl,
+}
+
+const TOOLS: [Tool; 4] = [Tool::Spaces, Tool::Sdk, Tool::Rclone, Tool::Curl];
+
+impl std::fmt::Display for Tool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Tool::Spaces => "spaces",
+            Tool::Sdk => "sdk",
+            Tool::Rclone => "rclone",
+            Tool::Curl => "curl",
+        })
+    }
+}
+
 /// One line of the report.
 struct Row {
     figure: String,
@@ -278,55 +302,65 @@ async fn main() -> Result<()> {
     timed(&mut s.spaces(&["url", "warm-up"]))?;
     let mut rows = Vec::new();
 
-    // 1 and 4: one large object, PUT then GET, and spaces' peak memory.
+    // 1 and 4: one large object, PUT then GET, and spaces' peak memory. Tools take turns within each round, so a
+    // drift in background load hits them alike; before each PUT the previous copy is deleted and RGW's garbage
+    // collector is given time to free it, so no run pays for another's garbage.
     eprintln!("bench: {} MiB PUT/GET, best of {}", size / MIB, s.runs);
-    let (put_rss, get_rss) = (Cell::new(0), Cell::new(0));
-    let spaces_put = best(s.runs, || async {
-        let (d, rss) = measured(&mut s.spaces(&["put", &big_str, "large/spaces"]))?;
-        put_rss.set(put_rss.get().max(rss));
-        Ok(d)
-    })
-    .await?;
-    let sdk_put = best(s.runs, || async {
-        let t = Instant::now();
-        sdk_put_multipart(&s, &sdk, "large/sdk", &big, size).await?;
-        Ok(t.elapsed())
-    })
-    .await?;
-    let rclone_put = best(s.runs, || async { timed(&mut s.rclone(&big_str, &s.remote("large/rclone"))) }).await?;
-    let url = presign(&s, "PUT", "large/curl")?;
-    let curl_put =
-        best(s.runs, || async { timed(Command::new("curl").args(["-sf", "-o", "/dev/null", "-T", &big_str, &url])) })
-            .await?;
-    let spaces_get = best(s.runs, || async {
-        let (d, rss) = measured(&mut s.spaces(&["get", "large/spaces", &out_str]))?;
-        get_rss.set(get_rss.get().max(rss));
-        check_len(&out, size)?;
-        Ok(d)
-    })
-    .await?;
-    let sdk_get = best(s.runs, || async {
-        let t = Instant::now();
-        sdk_get_to_file(&sdk, &s.bucket, "large/sdk", &out).await?;
-        let d = t.elapsed();
-        check_len(&out, size)?;
-        Ok(d)
-    })
-    .await?;
-    let rclone_get = best(s.runs, || async {
-        let d = timed(&mut s.rclone(&s.remote("large/rclone"), &out_str))?;
-        check_len(&out, size)?;
-        Ok(d)
-    })
-    .await?;
-    let url = presign(&s, "GET", "large/curl")?;
-    let curl_get = best(s.runs, || async {
-        let d = timed(Command::new("curl").args(["-sf", "-o", &out_str, &url]))?;
-        check_len(&out, size)?;
-        Ok(d)
-    })
-    .await?;
+    let (mut put, mut get) = ([Duration::MAX; 4], [Duration::MAX; 4]);
+    let (mut put_rss, mut get_rss) = (0, 0);
+    for _ in 0..s.runs {
+        for (i, tool) in TOOLS.iter().enumerate() {
+            let key = format!("large/{tool}");
+            let _ = sdk.delete_object().bucket(&s.bucket).key(&key).send().await;
+            tokio::time::sleep(s.settle).await;
+            let d = match tool {
+                Tool::Spaces => {
+                    let (d, rss) = measured(&mut s.spaces(&["put", &big_str, &key]))?;
+                    put_rss = put_rss.max(rss);
+                    d
+                }
+                Tool::Sdk => {
+                    let t = Instant::now();
+                    sdk_put_multipart(&s, &sdk, &key, &big, size).await?;
+                    t.elapsed()
+                }
+                Tool::Rclone => timed(&mut s.rclone(&big_str, &s.remote(&key)))?,
+                Tool::Curl => {
+                    let url = presign(&s, "PUT", &key)?;
+                    timed(Command::new("curl").args(["-sf", "-o", "/dev/null", "-T", &big_str, &url]))?
+                }
+            };
+            put[i] = put[i].min(d);
+        }
+    }
+    for _ in 0..s.runs {
+        for (i, tool) in TOOLS.iter().enumerate() {
+            let key = format!("large/{tool}");
+            let _ = std::fs::remove_file(&out);
+            let d = match tool {
+                Tool::Spaces => {
+                    let (d, rss) = measured(&mut s.spaces(&["get", &key, &out_str]))?;
+                    get_rss = get_rss.max(rss);
+                    d
+                }
+                Tool::Sdk => {
+                    let t = Instant::now();
+                    sdk_get_to_file(&sdk, &s.bucket, &key, &out).await?;
+                    t.elapsed()
+                }
+                Tool::Rclone => timed(&mut s.rclone(&s.remote(&key), &out_str))?,
+                Tool::Curl => {
+                    let url = presign(&s, "GET", &key)?;
+                    timed(Command::new("curl").args(["-sf", "-o", &out_str, &url]))?
+                }
+            };
+            check_len(&out, size)?;
+            get[i] = get[i].min(d);
+        }
+    }
     std::fs::remove_file(&out)?;
+    let (spaces_put, sdk_put, rclone_put, curl_put) = (put[0], put[1], put[2], put[3]);
+    let (spaces_get, sdk_get, rclone_get, curl_get) = (get[0], get[1], get[2], get[3]);
     for (figure, ours, sdk_d, rclone_d, curl_d) in [
         (format!("{} MiB PUT (MiB/s)", size / MIB), spaces_put, sdk_put, rclone_put, curl_put),
         (format!("{} MiB GET (MiB/s)", size / MIB), spaces_get, sdk_get, rclone_get, curl_get),
@@ -444,8 +478,8 @@ async fn main() -> Result<()> {
     println!(
         "{:<34} spaces PUT {:.1} MiB, GET {:.1} MiB (target ≤ 64 MiB)",
         "peak RSS, large transfer",
-        put_rss.get() as f64 / MIB as f64,
-        get_rss.get() as f64 / MIB as f64
+        put_rss as f64 / MIB as f64,
+        get_rss as f64 / MIB as f64
     );
     let _ = std::fs::remove_dir_all(&small_dir);
     let _ = std::fs::remove_dir_all(&small_back);

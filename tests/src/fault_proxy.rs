@@ -1,6 +1,6 @@
 //! A fault-injecting HTTP/1.1 proxy on loopback in front of RGW: for each request a test-supplied rule decides to
-//! pass it through (at once or late), answer 503 SlowDown or 400 BadDigest, reset the connection, never answer, or
-//! cut the response body short. It records every
+//! pass it through (at once or late), answer 503 SlowDown or 400 BadDigest, reset the connection (after the request
+//! or halfway through its body), never answer, or cut the response body short. It records every
 //! request head so tests can check what the client retried, resumed or aborted. One request per connection
 //! (`Connection: close`), which keeps the framing trivial; it stops when dropped.
 
@@ -19,6 +19,8 @@ pub enum Fault {
     SlowDown,
     /// Read the request, then close the connection without an answer.
     Reset,
+    /// Read half the request body, then close the connection: a reset in the middle of an upload.
+    ResetMidBody,
     /// Forward, but send only this many body bytes of the answer before closing.
     Truncate(usize),
     /// Answer `400 BadDigest` without contacting RGW.
@@ -117,8 +119,6 @@ fn serve(client: TcpStream, upstream: &str, seen: &Mutex<Vec<Seen>>, rule: &Rule
     head.push_str("Connection: close\r\n\r\n");
     let length: usize =
         headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
     let request = Seen { line: line.trim_end().to_string(), headers };
     let index = {
         let mut seen = seen.lock().unwrap();
@@ -127,8 +127,10 @@ fn serve(client: TcpStream, upstream: &str, seen: &Mutex<Vec<Seen>>, rule: &Rule
     };
     let mut client = client;
     let fault = rule(&request, index);
+    let mut body = vec![0; if fault == Fault::ResetMidBody { length / 2 } else { length }];
+    reader.read_exact(&mut body)?;
     match fault {
-        Fault::Reset => {
+        Fault::Reset | Fault::ResetMidBody => {
             client.shutdown(Shutdown::Both)?;
         }
         Fault::SlowDown => answer(&mut client, "503 Slow Down", "SlowDown", "Please reduce your request rate.")?,

@@ -85,6 +85,39 @@ fn client_errors_are_not_retried() {
 }
 
 #[test]
+fn a_part_reset_midway_and_then_throttled_is_retried_and_the_upload_completes() {
+    let b = Bucket::new("faultpart");
+    let data = pattern((12 << 20) + 777, 19);
+    std::fs::write(b.path("f"), &data).unwrap();
+    let part2 = std::sync::atomic::AtomicUsize::new(0);
+    let proxy = FaultProxy::start(&upstream(&b), move |seen, _| {
+        if !seen.line.contains("partNumber=2&") {
+            return Fault::Pass;
+        }
+        match part2.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+            0 => Fault::ResetMidBody,
+            1 => Fault::SlowDown,
+            _ => Fault::Pass,
+        }
+    });
+    let args = ["put", "f", "mp", "--multipart-threshold", FIVE_MIB, "--part-size", FIVE_MIB, "-j", "2"];
+    let out = via(&b, &proxy, &[&args[..], &["--print-metrics"]].concat());
+    assert!(out.status.success(), "{}", spaces_tests::describe(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("3 parts"), "{}", spaces_tests::describe(&out));
+    let metrics = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        metrics.contains("spaces_operation_retries_total{operation=\"upload-part\",status=\"2xx\"} 2"),
+        "{metrics}"
+    );
+    let part2_attempts = proxy.seen().iter().filter(|s| s.line.contains("partNumber=2&")).count();
+    assert_eq!(part2_attempts, 3);
+    b.ok(&["get", "mp", "back"]);
+    assert_eq!(sha256(&std::fs::read(b.path("back")).unwrap()), sha256(&data));
+    let uploads = b.s3cmd_ok(&["multipart", &format!("s3://{}", b.name)]);
+    assert!(!uploads.contains("mp"), "no upload left: {uploads}");
+}
+
+#[test]
 fn a_failed_multipart_upload_is_aborted() {
     let b = Bucket::new("faultabort");
     std::fs::write(b.path("f"), pattern(11 << 20, 14)).unwrap();
