@@ -172,7 +172,7 @@ pub async fn run(cli: &Cli) -> Outcome<()> {
     let cfg = cli.conn.storage_config().map_err(usage)?;
     let workers = match &cli.command {
         Command::Put { recursive: true, .. } | Command::Get { recursive: true, .. } => {
-            cli.conn.concurrency.unwrap_or(DEFAULT_CONCURRENCY).clamp(1, 64)
+            cli.conn.concurrency.unwrap_or(DEFAULT_CONCURRENCY)
         }
         _ => 1,
     };

@@ -44,7 +44,7 @@ pub struct Connection {
     #[arg(long, value_name = "BYTES", global = true)]
     pub part_size: Option<u64>,
     /// Requests in flight: parts of one large upload, or files of `put -r` (1-64) [default: 4]
-    #[arg(long, short = 'j', value_name = "N", global = true)]
+    #[arg(long, short = 'j', value_name = "N", global = true, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub concurrency: Option<u32>,
 }
 
