@@ -219,7 +219,7 @@ fn classify(code: &ErrorCode, authority: &str) -> Failure {
             "the host refused to connect to {authority}: it is not in the host's outbound allowlist"
         )),
         ErrorCode::InternalError(Some(m)) if m.starts_with("circuit-open") => {
-            Failure::CircuitOpen(format!("{authority}: {m}"))
+            Failure::CircuitOpen(format!("{authority} {}", m.trim_start_matches("circuit-open:").trim()))
         }
         ErrorCode::ConnectionTimeout
         | ErrorCode::ConnectionReadTimeout

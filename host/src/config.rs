@@ -3,6 +3,7 @@
 
 use crate::allowlist::Allowlist;
 use crate::bindings::types::{AddressingStyle, Config};
+use crate::breaker;
 use crate::credentials::{self, Secret};
 use crate::metrics::Metrics;
 use crate::outbound::{HttpPool, Timeouts};
@@ -77,7 +78,8 @@ impl Connection {
 
     pub fn runtime(&self, max_instances: u32) -> Result<Runtime, String> {
         let metrics = Arc::new(Metrics::default());
-        let pool = HttpPool::new(self.allowlist()?, Timeouts::default(), Arc::clone(&metrics));
+        let pool =
+            HttpPool::new(self.allowlist()?, Timeouts::default(), breaker::Settings::default(), Arc::clone(&metrics));
         let cwd = std::env::current_dir().unwrap_or_default();
         let creds = credentials::resolve(
             self.access_key_id.clone(),

@@ -3,6 +3,7 @@
 mod allowlist;
 mod batch;
 mod bindings;
+mod breaker;
 mod cli;
 mod config;
 mod content_type;

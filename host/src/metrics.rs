@@ -63,6 +63,8 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<(String, &'static str), Histogram>>,
     connections_opened: AtomicU64,
     refused: AtomicU64,
+    /// Per authority: circuit state (0 closed, 1 half-open, 2 open) and requests refused by the open circuit.
+    circuits: Mutex<BTreeMap<String, (u8, u64)>>,
 }
 
 /// `2xx`…`5xx`, or `error` when no response arrived.
@@ -102,6 +104,19 @@ impl Metrics {
     /// A request the allowlist refused.
     pub fn request_refused(&self) {
         self.refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn circuit_state(&self, authority: &str, state: u8) {
+        let mut circuits = self.circuits.lock().unwrap_or_else(|e| e.into_inner());
+        circuits.entry(authority.to_string()).or_default().0 = state;
+    }
+
+    /// A request the open circuit refused.
+    pub fn circuit_rejected(&self, authority: &str) {
+        let mut circuits = self.circuits.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = circuits.entry(authority.to_string()).or_default();
+        entry.0 = 2;
+        entry.1 += 1;
     }
 
     /// Prometheus text exposition format.
@@ -156,6 +171,15 @@ impl Metrics {
         let _ = writeln!(out, "spaces_http_connections_reused_total {}", requests.saturating_sub(opened));
         out.push_str("# HELP spaces_http_refused_total Requests refused by the outbound allowlist.\n# TYPE spaces_http_refused_total counter\n");
         let _ = writeln!(out, "spaces_http_refused_total {}", self.refused.load(Ordering::Relaxed));
+        let circuits = self.circuits.lock().unwrap_or_else(|e| e.into_inner());
+        out.push_str("# HELP spaces_circuit_state Circuit breaker per upstream: 0 closed, 1 half-open, 2 open.\n# TYPE spaces_circuit_state gauge\n");
+        for (authority, (state, _)) in circuits.iter() {
+            let _ = writeln!(out, "spaces_circuit_state{{authority=\"{authority}\"}} {state}");
+        }
+        out.push_str("# HELP spaces_circuit_rejected_total Requests failed fast by an open circuit.\n# TYPE spaces_circuit_rejected_total counter\n");
+        for (authority, (_, rejected)) in circuits.iter() {
+            let _ = writeln!(out, "spaces_circuit_rejected_total{{authority=\"{authority}\"}} {rejected}");
+        }
         out
     }
 }

@@ -1,9 +1,10 @@
 //! Outbound HTTP for the component: our `WasiHttpHooks::send_request`. wasmtime's default opens a new TCP+TLS
 //! connection per request; this keeps a pooled hyper client (keep-alive per authority, rustls with webpki roots),
-//! refuses authorities outside the allowlist, applies connect / first-byte / between-bytes timeouts, and counts
-//! every request and new connection in the metrics.
+//! refuses authorities outside the allowlist, fails fast while an authority's circuit breaker is open, applies
+//! connect / first-byte / between-bytes timeouts, and counts every request and new connection in the metrics.
 
 use crate::allowlist::Allowlist;
+use crate::breaker::{Breakers, State};
 use crate::interrupt::Interrupt;
 use crate::metrics::Metrics;
 use bytes::Bytes;
@@ -70,13 +71,19 @@ type Connector = CountingConnector<hyper_rustls::HttpsConnector<HttpConnector>>;
 pub struct HttpPool {
     client: Client<Connector, WasiBody>,
     allowlist: Allowlist,
+    breakers: Breakers,
     timeouts: Timeouts,
     metrics: Arc<Metrics>,
     opened: Arc<AtomicU64>,
 }
 
 impl HttpPool {
-    pub fn new(allowlist: Allowlist, timeouts: Timeouts, metrics: Arc<Metrics>) -> Arc<Self> {
+    pub fn new(
+        allowlist: Allowlist,
+        timeouts: Timeouts,
+        breaker: crate::breaker::Settings,
+        metrics: Arc<Metrics>,
+    ) -> Arc<Self> {
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_nodelay(true);
@@ -91,7 +98,7 @@ impl HttpPool {
             .pool_idle_timeout(timeouts.pool_idle)
             .pool_max_idle_per_host(64)
             .build(CountingConnector { inner: https, opened: Arc::clone(&opened) });
-        Arc::new(HttpPool { client, allowlist, timeouts, metrics, opened })
+        Arc::new(HttpPool { client, allowlist, breakers: Breakers::new(breaker), timeouts, metrics, opened })
     }
 
     async fn send(
@@ -106,6 +113,14 @@ impl HttpPool {
             tracing::warn!(%authority, "outbound request refused: not in the allowlist");
             return Err(Error::HttpRequestDenied);
         }
+        if let Err(refusal) = self.breakers.admit(&authority, Instant::now()) {
+            self.metrics.circuit_rejected(&authority);
+            return Err(Error::InternalError(Some(format!(
+                "circuit-open: failed {} times in a row; the next attempt goes out in {} s",
+                refusal.failures,
+                refusal.retry_after.as_secs().max(1)
+            ))));
+        }
         let first_byte = options.and_then(|o| o.first_byte_timeout).unwrap_or(self.timeouts.first_byte);
         let between_bytes = options.and_then(|o| o.between_bytes_timeout).unwrap_or(self.timeouts.between_bytes);
         let method = request.method().to_string();
@@ -114,6 +129,14 @@ impl HttpPool {
         let result = tokio::time::timeout(first_byte, self.client.request(request)).await;
         for _ in before..self.opened.load(Ordering::Relaxed) {
             self.metrics.connection_opened();
+        }
+        // No answer, or an answer saying the service is down, counts against the endpoint; anything else means
+        // it is up (a 404 is a healthy server's answer).
+        let up = matches!(&result, Ok(Ok(r)) if !matches!(r.status().as_u16(), 500 | 502 | 503 | 504));
+        let state = self.breakers.record(&authority, up, Instant::now());
+        self.metrics.circuit_state(&authority, state as u8);
+        if state == State::Open && !up {
+            tracing::info!(%authority, "circuit open: failing fast until a probe succeeds");
         }
         let response = match result {
             Err(_) => {

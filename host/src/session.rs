@@ -60,9 +60,7 @@ impl fmt::Display for Failure {
                     write!(f, "throttled by the service (SlowDown); retries ran out, try again later")
                 }
                 E::Unavailable(m) => write!(f, "service unavailable: {m}"),
-                E::CircuitOpen(m) => {
-                    write!(f, "circuit open (the endpoint failed repeatedly; waiting before trying again): {m}")
-                }
+                E::CircuitOpen(m) => write!(f, "circuit open: {m}"),
                 E::Timeout(m) => write!(f, "timed out: {m}"),
                 E::Integrity(m) => write!(f, "integrity check failed: {m}"),
                 E::Service(s) => write!(

@@ -283,3 +283,30 @@ fn put_recursive_reports_the_files_that_failed_and_uploads_the_rest() {
     assert_eq!(b.ok(&["exists", "p/sub/c"]).trim(), "true");
     b.fails(&["exists", "p/b"], 3);
 }
+
+#[test]
+fn the_circuit_opens_after_consecutive_failures_and_later_files_fail_fast() {
+    let b = Bucket::new("faultbreaker");
+    std::fs::create_dir_all(b.path("t")).unwrap();
+    for i in 0..12 {
+        std::fs::write(b.path(&format!("t/f{i:02}")), [i as u8]).unwrap();
+    }
+    // A port nobody listens on: every connection is refused.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let endpoint = format!("http://{dead}");
+    let out = b
+        .spaces()
+        .env("SPACES_ENDPOINT", &endpoint)
+        .args(["put", "-r", "t", "p", "-j", "1", "--print-metrics"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", spaces_tests::describe(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("12 of 12 files failed"), "{err}");
+    // The first file spends the retry budget (5 refused connections) and opens the circuit; the rest never
+    // reach the network.
+    assert!(err.contains("t/f00: connection failed"), "{err}");
+    assert_eq!(err.matches(": circuit open").count(), 11, "{err}");
+    assert!(err.contains(&format!("spaces_circuit_state{{authority=\"{dead}\"}} 2")), "{err}");
+    assert!(err.contains(&format!("spaces_circuit_rejected_total{{authority=\"{dead}\"}} 11")), "{err}");
+}
