@@ -4,13 +4,18 @@
 /// Percent-encodes every byte outside `A-Za-z0-9-._~` with upper-case hex, as SigV4 and S3 require.
 /// `/` is kept when `keep_slash` is set (object keys in paths) and encoded otherwise (query keys and values).
 pub fn uri_encode(input: &str, keep_slash: bool) -> String {
+    let mut out = String::with_capacity(input.len() + 16);
+    push_uri_encoded(&mut out, input, keep_slash);
+    out
+}
+
+/// [`uri_encode`] appending to `out`.
+pub fn push_uri_encoded(out: &mut String, input: &str, keep_slash: bool) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let keep = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') || (keep_slash && b == b'/');
-    let bytes = input.as_bytes();
-    let mut out = String::with_capacity(input.len() + 16);
     let mut start = 0;
     // Runs of bytes that stay as they are are copied whole; keys are mostly such runs.
-    for (i, &b) in bytes.iter().enumerate() {
+    for (i, &b) in input.as_bytes().iter().enumerate() {
         if !keep(b) {
             // A non-empty run is all ASCII, so both ends are character boundaries.
             if start < i {
@@ -23,7 +28,6 @@ pub fn uri_encode(input: &str, keep_slash: bool) -> String {
         }
     }
     out.push_str(&input[start..]);
-    out
 }
 
 /// Reverses percent-encoding (as used by `encoding-type=url` listings); `+` stands for a space there.

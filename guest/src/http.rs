@@ -146,12 +146,13 @@ impl Attempt {
                 }
             }
         }
-        // A server may answer before it has read the whole body (an early 403, or a HEAD that is already done):
-        // its answer then explains more than the broken write does.
+        // The outcome explains more than a broken body write does: a server may answer before reading the whole
+        // body (an early 403), and a host that refuses a request (allowlist, open circuit, interrupt) closes the
+        // body stream as it says why. A write that broke with no reason given is a transient failure.
         match (self.future.get()?, self.write_error.take()) {
             (Ok(Ok(response)), _) => Some(Ok(Response::new(response))),
-            (_, Some(detail)) => Some(Err(Failure::Transient { timeout: false, detail })),
-            (Ok(Err(code)), None) => Some(Err(classify(&code, &self.authority))),
+            (Ok(Err(code)), _) => Some(Err(classify(&code, &self.authority))),
+            (Err(()), Some(detail)) => Some(Err(Failure::Transient { timeout: false, detail })),
             (Err(()), None) => Some(Err(Failure::Fatal("response future misbehaved".into()))),
         }
     }

@@ -2,7 +2,7 @@
 //! Pure: the caller passes the time and credentials in; the derived signing key is cached per
 //! (date, region, service, secret) because deriving it costs four HMACs per request.
 
-use crate::encode::{hex, uri_encode, UtcTime};
+use crate::encode::{hex, push_uri_encoded, UtcTime};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
@@ -37,7 +37,8 @@ pub struct SignableRequest {
     pub method: String,
     /// Host header value, with the port when it is not the scheme's default.
     pub host: String,
-    /// The request path, already encoded by [`uri_encode`] (S3 does not normalise or double-encode it).
+    /// The request path, already encoded by [`crate::encode::uri_encode`] (S3 does not normalise or double-encode
+    /// it).
     pub path: String,
     /// Query parameters, not encoded.
     pub query: Vec<(String, String)>,
@@ -53,14 +54,24 @@ pub fn sha256_hex(data: &[u8]) -> String {
 /// The query string exactly as SigV4 canonicalises it: each name and value encoded, sorted, `&`-joined.
 /// Requests are sent with this same string so that what is signed is what is sent.
 pub fn canonical_query(query: &[(String, String)]) -> String {
-    let mut pairs: Vec<(String, String)> =
-        query.iter().map(|(k, v)| (uri_encode(k, false), uri_encode(v, false))).collect();
-    pairs.sort();
-    let mut out = String::new();
-    for (i, (k, v)) in pairs.iter().enumerate() {
+    // Every name and value is encoded into one buffer; the pairs are sorted as spans of it.
+    let mut buf = String::new();
+    let mut spans = Vec::with_capacity(query.len());
+    for (k, v) in query {
+        let start = buf.len();
+        push_uri_encoded(&mut buf, k, false);
+        let mid = buf.len();
+        push_uri_encoded(&mut buf, v, false);
+        spans.push((start, mid, buf.len()));
+    }
+    let pair = |&(a, b, c): &(usize, usize, usize)| (&buf[a..b], &buf[b..c]);
+    spans.sort_by(|x, y| pair(x).cmp(&pair(y)));
+    let mut out = String::with_capacity(buf.len() + 2 * spans.len());
+    for (i, span) in spans.iter().enumerate() {
         if i > 0 {
             out.push('&');
         }
+        let (k, v) = pair(span);
         out.push_str(k);
         out.push('=');
         out.push_str(v);
@@ -104,6 +115,14 @@ fn trim_all(v: &str) -> String {
     }
 }
 
+/// The request's headers plus `host`: everything SigV4 signs.
+fn with_host(req: &SignableRequest) -> Vec<(String, String)> {
+    let mut all = Vec::with_capacity(req.headers.len() + 1);
+    all.extend(req.headers.iter().cloned());
+    all.push(("host".into(), req.host.clone()));
+    all
+}
+
 fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts keys of any length");
     mac.update(data);
@@ -118,6 +137,26 @@ struct CachedKey {
     service: String,
     secret: String,
     mac: Hmac<Sha256>,
+}
+
+/// What a signature covers besides the method and path, already canonical.
+struct Canonical<'a> {
+    query: &'a str,
+    header_block: String,
+    signed: String,
+    payload_hash: &'a str,
+}
+
+/// The `x-amz-date` value and the credential scope, formatted once per signature.
+struct Stamp {
+    amz_date: String,
+    scope: String,
+}
+
+impl Stamp {
+    fn new(scope: &Scope) -> Self {
+        Stamp { amz_date: scope.time.amz_date(), scope: scope.credential_scope() }
+    }
 }
 
 /// Signs requests; keeps the last derived signing key. No `Debug`: it holds the secret.
@@ -149,25 +188,21 @@ impl Signer {
         mac
     }
 
-    /// The signature over `req`'s method and path, `query` (canonical) and exactly `headers` (which must include
-    /// `host`); also the signed header names.
+    /// The signature over `req`'s method and path and what `c` holds, at `stamp`'s time and scope.
     fn signature(
         &mut self,
         creds: &Credentials,
         scope: &Scope,
         req: &SignableRequest,
-        query: &str,
-        headers: &[(String, String)],
-        payload_hash: &str,
-    ) -> (String, String) {
-        let (header_block, signed) = canonical_headers(headers);
-        let canonical = [req.method.as_str(), &req.path, query, &header_block, &signed, payload_hash].join("\n");
-        let string_to_sign =
-            [ALGORITHM, &scope.time.amz_date(), &scope.credential_scope(), &sha256_hex(canonical.as_bytes())]
-                .join("\n");
+        c: &Canonical,
+        stamp: &Stamp,
+    ) -> String {
+        let canonical =
+            [req.method.as_str(), &req.path, c.query, &c.header_block, &c.signed, c.payload_hash].join("\n");
+        let string_to_sign = [ALGORITHM, &stamp.amz_date, &stamp.scope, &sha256_hex(canonical.as_bytes())].join("\n");
         let mut mac = self.signing_mac(creds.secret_access_key, scope);
         mac.update(string_to_sign.as_bytes());
-        (hex(&mac.finalize().into_bytes()), signed)
+        hex(&mac.finalize().into_bytes())
     }
 
     /// Header auth: adds `x-amz-date`, `x-amz-content-sha256` and (with a session token) `x-amz-security-token`
@@ -180,19 +215,19 @@ impl Signer {
         req: &mut SignableRequest,
         payload_hash: &str,
     ) -> String {
-        req.headers.push(("x-amz-date".into(), scope.time.amz_date()));
+        let stamp = Stamp::new(scope);
+        req.headers.push(("x-amz-date".into(), stamp.amz_date.clone()));
         req.headers.push(("x-amz-content-sha256".into(), payload_hash.into()));
         if let Some(token) = creds.session_token {
             req.headers.push(("x-amz-security-token".into(), token.into()));
         }
-        let mut all = req.headers.clone();
-        all.push(("host".into(), req.host.clone()));
         let query = canonical_query(&req.query);
-        let (signature, signed) = self.signature(creds, scope, req, &query, &all, payload_hash);
+        let (header_block, signed) = canonical_headers(&with_host(req));
+        let c = Canonical { query: &query, header_block, signed, payload_hash };
+        let signature = self.signature(creds, scope, req, &c, &stamp);
         let value = format!(
-            "{ALGORITHM} Credential={}/{}, SignedHeaders={signed}, Signature={signature}",
-            creds.access_key_id,
-            scope.credential_scope()
+            "{ALGORITHM} Credential={}/{}, SignedHeaders={}, Signature={signature}",
+            creds.access_key_id, stamp.scope, c.signed
         );
         req.headers.push(("authorization".into(), value));
         query
@@ -208,20 +243,20 @@ impl Signer {
         req: &mut SignableRequest,
         expires_seconds: u32,
     ) -> String {
-        let mut all = req.headers.clone();
-        all.push(("host".into(), req.host.clone()));
-        let (_, signed) = canonical_headers(&all);
+        let stamp = Stamp::new(scope);
+        let (header_block, signed) = canonical_headers(&with_host(req));
         let q = &mut req.query;
         q.push(("X-Amz-Algorithm".into(), ALGORITHM.into()));
-        q.push(("X-Amz-Credential".into(), [creds.access_key_id, &scope.credential_scope()].join("/")));
-        q.push(("X-Amz-Date".into(), scope.time.amz_date()));
+        q.push(("X-Amz-Credential".into(), [creds.access_key_id, &stamp.scope].join("/")));
+        q.push(("X-Amz-Date".into(), stamp.amz_date.clone()));
         q.push(("X-Amz-Expires".into(), expires_seconds.to_string()));
         if let Some(token) = creds.session_token {
             q.push(("X-Amz-Security-Token".into(), token.into()));
         }
-        q.push(("X-Amz-SignedHeaders".into(), signed));
+        q.push(("X-Amz-SignedHeaders".into(), signed.clone()));
         let query = canonical_query(&req.query);
-        let (signature, _) = self.signature(creds, scope, req, &query, &all, UNSIGNED_PAYLOAD);
+        let c = Canonical { query: &query, header_block, signed, payload_hash: UNSIGNED_PAYLOAD };
+        let signature = self.signature(creds, scope, req, &c, &stamp);
         let url_query = format!("{query}&X-Amz-Signature={signature}");
         req.query.push(("X-Amz-Signature".into(), signature));
         url_query
@@ -305,7 +340,10 @@ mod tests {
             ("x-amz-date".to_string(), "20150830T123600Z".to_string()),
         ];
         let req = SignableRequest { method: "GET".into(), path: "/".into(), ..SignableRequest::default() };
-        let (sig, signed) = Signer::default().signature(&creds, &scope, &req, "", &headers, EMPTY);
+        let (header_block, signed) = canonical_headers(&headers);
+        let c = Canonical { query: "", header_block, signed, payload_hash: EMPTY };
+        let sig = Signer::default().signature(&creds, &scope, &req, &c, &Stamp::new(&scope));
+        let signed = c.signed;
         assert_eq!(sig, "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
         assert_eq!(signed, "host;x-amz-date");
     }
