@@ -11,6 +11,7 @@ use crate::runtime::{Runtime, Shared, EMBEDDED_COMPONENT};
 use clap::Args;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Args, Debug, Clone)]
 pub struct Connection {
@@ -44,6 +45,9 @@ pub struct Connection {
     /// Multipart part size in bytes [default: 8 MiB, raised to stay within 10,000 parts]
     #[arg(long, value_name = "BYTES", global = true)]
     pub part_size: Option<u64>,
+    /// Seconds to wait for an answer once a request (its body included) has been sent
+    #[arg(long, value_name = "SECONDS", default_value_t = 120, global = true, value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
     /// Requests in flight: parts of one large upload, or files of `put -r` (1-64) [default: 4]
     #[arg(long, short = 'j', value_name = "N", global = true, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub concurrency: Option<u32>,
@@ -76,10 +80,14 @@ impl Connection {
         Ok(allow)
     }
 
+    fn timeouts(&self) -> Timeouts {
+        Timeouts { first_byte: Duration::from_secs(self.timeout), ..Timeouts::default() }
+    }
+
     pub fn runtime(&self, max_instances: u32) -> Result<Runtime, String> {
         let metrics = Arc::new(Metrics::default());
         let pool =
-            HttpPool::new(self.allowlist()?, Timeouts::default(), breaker::Settings::default(), Arc::clone(&metrics));
+            HttpPool::new(self.allowlist()?, self.timeouts(), breaker::Settings::default(), Arc::clone(&metrics));
         let cwd = std::env::current_dir().unwrap_or_default();
         let creds = credentials::resolve(
             self.access_key_id.clone(),

@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
+use tokio::sync::watch;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiHttpHooks};
 
 type WasiBody = wasmtime_wasi_http::WasiBody;
@@ -126,7 +127,7 @@ impl HttpPool {
         let method = request.method().to_string();
         let before = self.opened.load(Ordering::Relaxed);
         let started = Instant::now();
-        let result = tokio::time::timeout(first_byte, self.client.request(request)).await;
+        let result = self.answer(request, first_byte, between_bytes).await;
         for _ in before..self.opened.load(Ordering::Relaxed) {
             self.metrics.connection_opened();
         }
@@ -139,9 +140,9 @@ impl HttpPool {
             tracing::info!(%authority, "circuit open: failing fast until a probe succeeds");
         }
         let response = match result {
-            Err(_) => {
+            Err(timeout) => {
                 self.metrics.record_request(&method, None, started.elapsed());
-                return Err(Error::ConnectionReadTimeout);
+                return Err(timeout);
             }
             Ok(Err(e)) => {
                 self.metrics.record_request(&method, None, started.elapsed());
@@ -152,6 +153,75 @@ impl HttpPool {
         };
         self.metrics.record_request(&method, Some(response.status().as_u16()), started.elapsed());
         Ok(response.map(|incoming| IdleTimeoutBody::new(incoming, between_bytes).boxed_unsync()))
+    }
+}
+
+impl HttpPool {
+    /// Sends `request` and waits for the response head. While the body is going out the deadline is
+    /// `between_bytes` after the last chunk the connection took (a server that stopped reading); once all of it is
+    /// sent, `first_byte` for the answer. So a large upload over a slow link never runs into the first-byte limit.
+    async fn answer(
+        &self,
+        request: http::Request<WasiBody>,
+        first_byte: Duration,
+        between_bytes: Duration,
+    ) -> Result<Result<http::Response<hyper::body::Incoming>, hyper_util::client::legacy::Error>, Error> {
+        let (progress, mut sent) = watch::channel(Sent::default());
+        let request = request.map(|inner| WatchedBody { inner, progress }.boxed_unsync());
+        let response = self.client.request(request);
+        tokio::pin!(response);
+        loop {
+            let done = sent.borrow().done;
+            tokio::select! {
+                r = &mut response => return Ok(r),
+                changed = sent.changed() => {
+                    if changed.is_err() {
+                        // The connection dropped the body (all sent, or given up): only the answer is left.
+                        return tokio::time::timeout(first_byte, response).await.map_err(|_| Error::ConnectionReadTimeout);
+                    }
+                }
+                () = tokio::time::sleep(if done { first_byte } else { between_bytes }) => {
+                    return Err(if done { Error::ConnectionReadTimeout } else { Error::ConnectionWriteTimeout });
+                }
+            }
+        }
+    }
+}
+
+/// How far the request body has gone out. Every change wakes [`HttpPool::answer`], which restarts its timer.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sent {
+    chunks: u64,
+    done: bool,
+}
+
+/// A request body that reports each chunk the connection takes, and its end.
+struct WatchedBody {
+    inner: WasiBody,
+    progress: watch::Sender<Sent>,
+}
+
+impl Body for WatchedBody {
+    type Data = Bytes;
+    type Error = Error;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(_))) => this.progress.send_modify(|s| s.chunks += 1),
+            Poll::Ready(None) => this.progress.send_modify(|s| s.done = true),
+            _ => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }
 

@@ -27,6 +27,9 @@ pub enum Fault {
     BadDigest,
     /// Forward after this many milliseconds.
     Delay(u64),
+    /// Read the request body 64 KiB at a time with this many milliseconds between reads (a slow link), then
+    /// forward it.
+    SlowBody(u64),
     /// Read the request and never answer (the connection closes after a minute).
     Stall,
 }
@@ -128,7 +131,14 @@ fn serve(client: TcpStream, upstream: &str, seen: &Mutex<Vec<Seen>>, rule: &Rule
     let mut client = client;
     let fault = rule(&request, index);
     let mut body = vec![0; if fault == Fault::ResetMidBody { length / 2 } else { length }];
-    reader.read_exact(&mut body)?;
+    if let Fault::SlowBody(ms) = fault {
+        for chunk in body.chunks_mut(64 << 10) {
+            std::thread::sleep(Duration::from_millis(ms));
+            reader.read_exact(chunk)?;
+        }
+    } else {
+        reader.read_exact(&mut body)?;
+    }
     match fault {
         Fault::Reset | Fault::ResetMidBody => {
             client.shutdown(Shutdown::Both)?;
@@ -138,7 +148,7 @@ fn serve(client: TcpStream, upstream: &str, seen: &Mutex<Vec<Seen>>, rule: &Rule
             answer(&mut client, "400 Bad Request", "BadDigest", "The Content-MD5 you specified did not match.")?
         }
         Fault::Stall => std::thread::sleep(Duration::from_secs(60)),
-        Fault::Pass | Fault::Truncate(_) | Fault::Delay(_) => {
+        Fault::Pass | Fault::Truncate(_) | Fault::Delay(_) | Fault::SlowBody(_) => {
             if let Fault::Delay(ms) = fault {
                 std::thread::sleep(Duration::from_millis(ms));
             }

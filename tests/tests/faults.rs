@@ -310,3 +310,42 @@ fn the_circuit_opens_after_consecutive_failures_and_later_files_fail_fast() {
     assert!(err.contains(&format!("spaces_circuit_state{{authority=\"{dead}\"}} 2")), "{err}");
     assert!(err.contains(&format!("spaces_circuit_rejected_total{{authority=\"{dead}\"}} 11")), "{err}");
 }
+
+#[test]
+fn a_slow_upload_is_not_cut_off_by_the_answer_timeout() {
+    let b = Bucket::new("faultslow");
+    let data = pattern(24 << 20, 20);
+    std::fs::write(b.path("f"), &data).unwrap();
+    // One 24 MiB PUT read by the server at 64 KiB per 10 ms: it takes about 4 s to arrive, longer than the 3 s
+    // allowed for the answer. The limit must start when the body has gone out (socket buffers hold part of it,
+    // so the answer still comes well within 3 s after that), not when the request starts.
+    let proxy =
+        FaultProxy::start(
+            &upstream(&b),
+            |seen, _| {
+                if seen.line.starts_with("PUT ") {
+                    Fault::SlowBody(10)
+                } else {
+                    Fault::Pass
+                }
+            },
+        );
+    let out = via(&b, &proxy, &["put", "f", "slow", "--timeout", "3", "--multipart-threshold", "33554432"]);
+    assert!(out.status.success(), "{}", spaces_tests::describe(&out));
+    assert_eq!(proxy.seen().iter().filter(|s| s.line.starts_with("PUT ")).count(), 1, "no retry was needed");
+    b.ok(&["get", "slow", "back"]);
+    assert_eq!(sha256(&std::fs::read(b.path("back")).unwrap()), sha256(&data));
+}
+
+#[test]
+fn a_server_that_never_answers_times_out_after_the_body_is_sent() {
+    let b = Bucket::new("faultanswer");
+    std::fs::write(b.path("f"), b"abc").unwrap();
+    let proxy = FaultProxy::start(&upstream(&b), |_, _| Fault::Stall);
+    let started = Instant::now();
+    let out = via(&b, &proxy, &["put", "f", "k", "--timeout", "1"]);
+    assert_eq!(out.status.code(), Some(1), "{}", spaces_tests::describe(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("timed out"), "{}", spaces_tests::describe(&out));
+    assert_eq!(proxy.seen().len(), 5, "each attempt timed out and was retried");
+    assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+}
