@@ -86,6 +86,14 @@ impl<'a> Exchange<'a> {
         self.call.body.len() as u64
     }
 
+    /// Bytes of the body the current attempt has handed to the host.
+    pub fn body_written(&self) -> u64 {
+        match &self.state {
+            State::Sending(attempt) => attempt.written(&self.call.body),
+            State::Ready | State::Backoff(_) => 0,
+        }
+    }
+
     /// What to wait on before [`Client::advance`] can move this exchange further.
     pub fn pollables(&self) -> Vec<Pollable> {
         match &self.state {

@@ -157,6 +157,17 @@ impl Attempt {
         }
     }
 
+    /// Bytes of `body` handed to the host so far (all of them once the body is finished).
+    pub fn written(&self, body: &Payload) -> u64 {
+        match &self.writer {
+            Some(w) => {
+                body.chunks()[..w.chunk.min(body.chunks().len())].iter().map(|c| c.len() as u64).sum::<u64>()
+                    + w.offset as u64
+            }
+            None => body.len() as u64,
+        }
+    }
+
     /// What to wait on before `advance` can do more: room in the body stream, or the answer.
     pub fn pollables(&self) -> Vec<Pollable> {
         let mut list = vec![self.future.subscribe()];

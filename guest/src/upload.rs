@@ -120,6 +120,19 @@ struct PartInFlight<'a> {
     /// Zero-based; the part number is one more.
     index: usize,
     exchange: Exchange<'a>,
+    /// Bytes of this part already reported as progress: a retry reports only what goes beyond them.
+    reported: u64,
+}
+
+impl PartInFlight<'_> {
+    /// Reports the part's bytes sent since the last report (all of them once `done`).
+    fn report(&mut self, done: bool) {
+        let sent = if done { self.exchange.body_len() } else { self.exchange.body_written() };
+        if sent > self.reported {
+            progress::advanced(sent - self.reported);
+            self.reported = sent;
+        }
+    }
 }
 
 impl<'a> MultipartUpload<'a> {
@@ -137,12 +150,15 @@ impl<'a> MultipartUpload<'a> {
             let mut i = 0;
             while i < in_flight.len() {
                 match self.client.advance(&mut in_flight[i].exchange) {
-                    None => i += 1,
+                    None => {
+                        in_flight[i].report(false);
+                        i += 1;
+                    }
                     Some(outcome) => {
-                        let part = in_flight.swap_remove(i);
+                        let mut part = in_flight.swap_remove(i);
                         let resp = outcome?;
                         etags[part.index] = check_etag(resp.header("etag"), &digests[part.index], self.key)?;
-                        progress::advanced(part.exchange.body_len());
+                        part.report(true);
                     }
                 }
             }
@@ -176,6 +192,7 @@ impl<'a> MultipartUpload<'a> {
                     in_flight.push(PartInFlight {
                         index,
                         exchange: Exchange::new(self.part_call(index, data, &digests[index])),
+                        reported: 0,
                     });
                 }
                 if !awaiting_input {

@@ -63,6 +63,7 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<(String, &'static str), Histogram>>,
     connections_opened: AtomicU64,
     refused: AtomicU64,
+    transferred: AtomicU64,
     /// Per authority: circuit state (0 closed, 1 half-open, 2 open) and requests refused by the open circuit.
     circuits: Mutex<BTreeMap<String, (u8, u64)>>,
 }
@@ -99,6 +100,11 @@ impl Metrics {
 
     pub fn connection_opened(&self) {
         self.connections_opened.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Object bytes the component reports as moved (its progress events).
+    pub fn transferred(&self, bytes: u64) {
+        self.transferred.fetch_add(bytes, Ordering::Relaxed);
     }
 
     /// A request the allowlist refused.
@@ -171,6 +177,8 @@ impl Metrics {
         let _ = writeln!(out, "spaces_http_connections_reused_total {}", requests.saturating_sub(opened));
         out.push_str("# HELP spaces_http_refused_total Requests refused by the outbound allowlist.\n# TYPE spaces_http_refused_total counter\n");
         let _ = writeln!(out, "spaces_http_refused_total {}", self.refused.load(Ordering::Relaxed));
+        out.push_str("# HELP spaces_transferred_bytes_total Object bytes uploaded or downloaded, each counted once.\n# TYPE spaces_transferred_bytes_total counter\n");
+        let _ = writeln!(out, "spaces_transferred_bytes_total {}", self.transferred.load(Ordering::Relaxed));
         let circuits = self.circuits.lock().unwrap_or_else(|e| e.into_inner());
         out.push_str("# HELP spaces_circuit_state Circuit breaker per upstream: 0 closed, 1 half-open, 2 open.\n# TYPE spaces_circuit_state gauge\n");
         for (authority, (state, _)) in circuits.iter() {

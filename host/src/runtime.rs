@@ -90,6 +90,7 @@ impl metrics_wit::Host for HostState {
 
 impl progress::Host for HostState {
     async fn advanced(&mut self, bytes: u64) {
+        self.shared.metrics.transferred(bytes);
         if let Some(report) = &self.progress {
             report(bytes);
         }

@@ -40,9 +40,11 @@ fn download_resumes_after_a_truncated_body() {
     std::fs::write(b.path("f"), &data).unwrap();
     b.ok(&["put", "f", "big"]);
     let proxy = FaultProxy::start(&upstream(&b), |_, i| if i == 0 { Fault::Truncate(1 << 20) } else { Fault::Pass });
-    let out = via(&b, &proxy, &["get", "big", "out"]);
+    let out = via(&b, &proxy, &["get", "big", "out", "--print-metrics"]);
     assert!(out.status.success(), "{}", spaces_tests::describe(&out));
     assert_eq!(sha256(&std::fs::read(b.path("out")).unwrap()), sha256(&data));
+    let metrics = String::from_utf8_lossy(&out.stderr);
+    assert!(metrics.contains(&format!("spaces_transferred_bytes_total {}\n", 3 << 20)), "{metrics}");
     let seen = proxy.seen();
     assert_eq!(seen.len(), 2, "{seen:?}");
     assert_eq!(seen[1].header("range"), Some(format!("bytes=1048576-{}", (3 << 20) - 1).as_str()));
@@ -108,6 +110,11 @@ fn a_part_reset_midway_and_then_throttled_is_retried_and_the_upload_completes() 
     assert!(
         metrics.contains("spaces_operation_retries_total{operation=\"upload-part\",status=\"2xx\"} 2"),
         "{metrics}"
+    );
+    let size = data.len();
+    assert!(
+        metrics.contains(&format!("spaces_transferred_bytes_total {size}\n")),
+        "retried bytes counted once: {metrics}"
     );
     let part2_attempts = proxy.seen().iter().filter(|s| s.line.contains("partNumber=2&")).count();
     assert_eq!(part2_attempts, 3);
