@@ -291,6 +291,9 @@ async fn put(s: &mut Session, file: &Path, key: &str, opts: &PutOptions) -> Outc
         None
     } else {
         let meta = std::fs::metadata(file).map_err(|e| usage(format!("cannot read {}: {e}", file.display())))?;
+        if meta.is_dir() {
+            return Err(usage(format!("{} is a directory; `put -r DIR PREFIX` uploads a tree", file.display())));
+        }
         Some(meta.len())
     };
     let meter = Meter::new(size, key);

@@ -153,6 +153,8 @@ fn put_and_get_recursive_round_trip_a_tree_under_a_prefix() {
 
     let err = b.fails(&["put", "-r", "tree/a.txt", "x"], 2);
     assert!(err.contains("is not a directory"), "{err}");
+    let err = b.fails(&["put", "tree", "x"], 2);
+    assert!(err.contains("is a directory; `put -r DIR PREFIX`"), "{err}");
     let err = b.fails(&["put", "-r", "tree", "x", "-j", "0"], 2);
     assert!(err.contains("0 is not in 1..=64"), "{err}");
 }
