@@ -1,6 +1,6 @@
 //! A circuit breaker per upstream authority, in the host's HTTP layer. After `threshold` consecutive failures
-//! (no response, or a 5xx) the circuit opens: requests fail at once, without touching the network, and the
-//! component reports `circuit-open` instead of retrying. After `cool_down` one probe request is let through
+//! (no response, or a 500, 502 or 504) the circuit opens: requests fail at once, without touching the network,
+//! and the component reports `circuit-open` instead of retrying. After `cool_down` one probe request is let through
 //! (half-open); its success closes the circuit, its failure opens it again. Pure: callers pass the time.
 
 use std::collections::HashMap;

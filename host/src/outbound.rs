@@ -133,7 +133,9 @@ impl HttpPool {
         }
         // No answer, or an answer saying the service is down, counts against the endpoint; anything else means
         // it is up (a 404 is a healthy server's answer).
-        let up = matches!(&result, Ok(Ok(r)) if !matches!(r.status().as_u16(), 500 | 502 | 503 | 504));
+        // A 503 is S3 asking us to slow down: the component backs off and retries, and an open circuit would turn a
+        // burst of throttling in a batch into files failed at once.
+        let up = matches!(&result, Ok(Ok(r)) if !matches!(r.status().as_u16(), 500 | 502 | 504));
         let state = self.breakers.record(&authority, up, Instant::now());
         self.metrics.circuit_state(&authority, state as u8);
         if state == State::Open && !up {

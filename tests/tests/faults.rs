@@ -69,10 +69,16 @@ fn a_download_that_keeps_breaking_fails_and_leaves_no_file() {
 fn persistent_slowdown_exhausts_the_retry_budget() {
     let b = Bucket::new("faultbudget");
     let proxy = FaultProxy::start(&upstream(&b), |_, _| Fault::SlowDown);
-    let out = via(&b, &proxy, &["ls"]);
+    let out = via(&b, &proxy, &["ls", "--print-metrics"]);
     assert_eq!(out.status.code(), Some(1), "{}", spaces_tests::describe(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("throttled"), "{}", spaces_tests::describe(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("throttled"), "{}", spaces_tests::describe(&out));
     assert_eq!(proxy.seen().len(), 5, "five attempts in all");
+    let authority = proxy.endpoint.trim_start_matches("http://");
+    assert!(
+        err.contains(&format!("spaces_circuit_state{{authority=\"{authority}\"}} 0")),
+        "throttling is not an outage: the circuit stays closed: {err}"
+    );
 }
 
 #[test]
