@@ -158,7 +158,7 @@ async fn worker(mut s: Session, queue: Arc<Mutex<VecDeque<Job>>>, template: PutO
         if interrupt.triggered() {
             break;
         }
-        let Some(job) = queue.lock().expect("queue lock").pop_front() else { break };
+        let Some(job) = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front() else { break };
         let result = match &job {
             Job::Upload { path, key, .. } => {
                 let mut opts = template.clone();
