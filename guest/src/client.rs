@@ -38,7 +38,7 @@ pub struct Client {
     pub(crate) signer: RefCell<Signer>,
 }
 
-fn invalid(m: String) -> Error {
+pub(crate) fn invalid(m: String) -> Error {
     Error::InvalidArgument(m)
 }
 

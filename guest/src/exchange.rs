@@ -32,8 +32,6 @@ pub struct Call<'a> {
 /// A call on its way: between attempts, or with one attempt on the wire.
 pub struct Exchange<'a> {
     call: Call<'a>,
-    /// The call's headers plus what every attempt adds (content-length).
-    headers: Vec<(String, String)>,
     payload_hash: String,
     attempts: u32,
     started_ms: u64,
@@ -56,7 +54,7 @@ enum Verdict {
 }
 
 impl<'a> Exchange<'a> {
-    pub fn new(call: Call<'a>) -> Self {
+    pub fn new(mut call: Call<'a>) -> Self {
         // A body whose Content-MD5 is signed cannot be altered unnoticed, so it is not hashed a second time with
         // SHA-256 (the slowest step of an upload inside the component); other bodies are small XML and are signed.
         let payload_hash = if call.body.is_empty() {
@@ -66,14 +64,12 @@ impl<'a> Exchange<'a> {
         } else {
             sigv4::sha256_hex(&call.body.chunks().concat())
         };
-        let mut headers = call.headers.clone();
         // Without a length hyper would send a bodiless DELETE or POST chunked, which S3 servers refuse (501).
         if !matches!(call.method, "GET" | "HEAD") {
-            headers.push(("content-length".into(), call.body.len().to_string()));
+            call.headers.push(("content-length".into(), call.body.len().to_string()));
         }
         Exchange {
             call,
-            headers,
             payload_hash,
             attempts: 0,
             started_ms: http::monotonic_ms(),
@@ -159,7 +155,7 @@ impl Client {
             host: ex.call.target.host.clone(),
             path: ex.call.target.path.clone(),
             query: ex.call.query.clone(),
-            headers: ex.headers.clone(),
+            headers: ex.call.headers.clone(),
         };
         let query = self.sign(&creds, &mut req, &ex.payload_hash);
         let path_and_query = if query.is_empty() { req.path.clone() } else { format!("{}?{query}", req.path) };

@@ -135,7 +135,8 @@ struct CachedKey {
     day: (i64, u32, u32),
     region: String,
     service: String,
-    secret: String,
+    /// Which secret the key came from (a SipHash of it: the secret itself is not kept).
+    secret_fingerprint: u64,
     mac: Hmac<Sha256>,
 }
 
@@ -159,7 +160,7 @@ impl Stamp {
     }
 }
 
-/// Signs requests; keeps the last derived signing key. No `Debug`: it holds the secret.
+/// Signs requests; keeps the last derived signing key. No `Debug`: it holds that key.
 #[derive(Default)]
 pub struct Signer {
     cached: Option<CachedKey>,
@@ -168,8 +169,17 @@ pub struct Signer {
 impl Signer {
     fn signing_mac(&mut self, secret: &str, scope: &Scope) -> Hmac<Sha256> {
         let day = (scope.time.year, scope.time.month, scope.time.day);
+        let secret_fingerprint = {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            std::hash::Hash::hash(secret, &mut h);
+            std::hash::Hasher::finish(&h)
+        };
         if let Some(c) = &self.cached {
-            if c.day == day && c.region == scope.region && c.service == scope.service && c.secret == secret {
+            if c.day == day
+                && c.region == scope.region
+                && c.service == scope.service
+                && c.secret_fingerprint == secret_fingerprint
+            {
                 return c.mac.clone();
             }
         }
@@ -182,7 +192,7 @@ impl Signer {
             day,
             region: scope.region.to_string(),
             service: scope.service.to_string(),
-            secret: secret.to_string(),
+            secret_fingerprint,
             mac: mac.clone(),
         });
         mac

@@ -4,7 +4,7 @@
 //! A multipart upload that fails for any reason is aborted, so no parts are left behind.
 
 use crate::addressing;
-use crate::client::Client;
+use crate::client::{invalid, Client};
 use crate::errors;
 use crate::exchange::{Call, Exchange};
 use crate::headers::{self, ObjectHeaders};
@@ -21,10 +21,6 @@ use std::collections::VecDeque;
 
 /// Largest read from the body stream at a time.
 const READ_CHUNK: u64 = 1 << 20;
-
-fn invalid(m: String) -> Error {
-    Error::InvalidArgument(m)
-}
 
 impl Client {
     /// Stores `body` under `key`; returns the ETag, the bytes stored and the number of parts (0 for one PUT).
@@ -183,9 +179,7 @@ impl<'a> MultipartUpload<'a> {
                     let data = std::mem::take(&mut filling);
                     total += data.len() as u64;
                     if size.is_some_and(|s| total > s) {
-                        return Err(Error::Integrity(
-                            "the body is longer than its declared size (did the file grow during upload?)".into(),
-                        ));
+                        return Err(grew());
                     }
                     digests.push(hasher.finalize_reset().into());
                     etags.push(String::new());
@@ -290,8 +284,12 @@ fn at_end(stream: &InputStream) -> Result<bool, Error> {
     if extra.is_empty() && eof {
         Ok(true)
     } else {
-        Err(Error::Integrity("the body is longer than its declared size (did the file grow during upload?)".into()))
+        Err(grew())
     }
+}
+
+fn grew() -> Error {
+    Error::Integrity("the body is longer than its declared size (did the file grow during upload?)".into())
 }
 
 fn check_size(declared: Option<u64>, read: u64) -> Result<(), Error> {

@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Files of `put -r` in flight when --concurrency is not given (and, for one upload, the component's default
-/// number of parts in flight).
+/// Files of `put -r`/`get -r` in flight when --concurrency is not given; also the requests in flight a batch
+/// shares among its files' parts.
 pub const DEFAULT_CONCURRENCY: u32 = 4;
 
 const AFTER_HELP: &str = "\

@@ -168,12 +168,12 @@ impl HttpPool {
         first_byte: Duration,
         between_bytes: Duration,
     ) -> Result<Result<http::Response<hyper::body::Incoming>, hyper_util::client::legacy::Error>, Error> {
-        let (progress, mut sent) = watch::channel(Sent::default());
+        let (progress, mut sent) = watch::channel(false);
         let request = request.map(|inner| WatchedBody { inner, progress }.boxed_unsync());
         let response = self.client.request(request);
         tokio::pin!(response);
         loop {
-            let done = sent.borrow().done;
+            let done = *sent.borrow();
             tokio::select! {
                 r = &mut response => return Ok(r),
                 changed = sent.changed() => {
@@ -190,17 +190,11 @@ impl HttpPool {
     }
 }
 
-/// How far the request body has gone out. Every change wakes [`HttpPool::answer`], which restarts its timer.
-#[derive(Debug, Clone, Copy, Default)]
-struct Sent {
-    chunks: u64,
-    done: bool,
-}
-
-/// A request body that reports each chunk the connection takes, and its end.
+/// A request body that tells [`HttpPool::answer`] about each chunk the connection takes (which restarts its
+/// timer) and whether the end has gone out.
 struct WatchedBody {
     inner: WasiBody,
-    progress: watch::Sender<Sent>,
+    progress: watch::Sender<bool>,
 }
 
 impl Body for WatchedBody {
@@ -211,8 +205,8 @@ impl Body for WatchedBody {
         let this = self.get_mut();
         let polled = Pin::new(&mut this.inner).poll_frame(cx);
         match &polled {
-            Poll::Ready(Some(Ok(_))) => this.progress.send_modify(|s| s.chunks += 1),
-            Poll::Ready(None) => this.progress.send_modify(|s| s.done = true),
+            Poll::Ready(Some(Ok(_))) => this.progress.send_modify(|_| {}),
+            Poll::Ready(None) => this.progress.send_modify(|done| *done = true),
             _ => {}
         }
         polled
