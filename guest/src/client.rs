@@ -112,31 +112,44 @@ impl Client {
 
     // ---- downloads and metadata ----
 
+    /// A GET of `key`; `conditions` are `If-Match` / `If-None-Match` header values, sent as given.
     fn get_response(
         &self,
         key: &str,
         range: Option<(u64, Option<u64>)>,
-        if_match: Option<&str>,
+        conditions: Conditions,
     ) -> Result<Response, Error> {
         let mut call = self.object_call("get-object", "GET", key);
         if let Some((first, last)) = range {
             let last = last.map(|l| l.to_string()).unwrap_or_default();
             call.headers.push(("range".into(), format!("bytes={first}-{last}")));
         }
-        if let Some(etag) = if_match {
-            call.headers.push(("if-match".into(), format!("\"{etag}\"")));
+        for (name, value) in [("if-match", conditions.if_match), ("if-none-match", conditions.if_none_match)] {
+            if let Some(v) = value {
+                call.headers.push((name.into(), v.to_string()));
+            }
         }
         self.execute(call)
     }
 
-    pub fn get_object(self: &Rc<Self>, key: &str, range: Option<(u64, Option<u64>)>) -> Result<Download, Error> {
+    pub fn get_object(
+        self: &Rc<Self>,
+        key: &str,
+        range: Option<(u64, Option<u64>)>,
+        conditions: Conditions,
+    ) -> Result<Download, Error> {
         addressing::validate_key(key).map_err(invalid)?;
         if let Some((first, Some(last))) = range {
             if last < first {
                 return Err(invalid(format!("range {first}-{last} ends before it starts")));
             }
         }
-        let resp = self.get_response(key, range, None)?;
+        for v in [conditions.if_match, conditions.if_none_match].into_iter().flatten() {
+            if v.is_empty() || v.chars().any(|c| c.is_control()) {
+                return Err(invalid(format!("condition {v:?} is not an ETag list")));
+            }
+        }
+        let resp = self.get_response(key, range, conditions)?;
         let meta = headers::object_meta(key, &resp.headers)
             .ok_or_else(|| Error::Transport("GET answer lacks Content-Length or ETag".into()))?;
         let first = if resp.status == 206 { range.map_or(0, |r| r.0) } else { 0 };
@@ -295,6 +308,13 @@ impl Client {
     }
 }
 
+/// Header values of a conditional GET.
+#[derive(Clone, Copy, Default)]
+pub struct Conditions<'a> {
+    pub if_match: Option<&'a str>,
+    pub if_none_match: Option<&'a str>,
+}
+
 /// A GET whose headers have arrived. The body moves host-side into a sink; a broken connection is resumed with a
 /// ranged GET pinned to the same ETag, so a changed object is never spliced together from two versions.
 pub struct Download {
@@ -318,7 +338,9 @@ impl Download {
                 None if written == expected => return Ok(written),
                 None => {
                     let range = (self.first + written, Some(self.first + expected - 1));
-                    let resp = self.client.get_response(&self.key, Some(range), Some(&self.meta.etag))?;
+                    let pinned = format!("\"{}\"", self.meta.etag);
+                    let conditions = Conditions { if_match: Some(&pinned), if_none_match: None };
+                    let resp = self.client.get_response(&self.key, Some(range), conditions)?;
                     resp.into_body().map_err(Error::Transport)?
                 }
             };

@@ -66,7 +66,10 @@ pub fn from_status(
         (409, _) | (_, "BucketAlreadyExists" | "OperationAborted") => {
             Error::Conflict(format!("{code} for {subject}{detail}"))
         }
-        (412, _) | (_, "PreconditionFailed") => Error::Conflict(format!("a precondition failed for {subject}{detail}")),
+        (412, _) | (_, "PreconditionFailed") => {
+            Error::PreconditionFailed(format!("{subject} does not match the request's condition (it changed){detail}"))
+        }
+        (304, _) => Error::NotModified(format!("{subject} still matches the given ETag")),
         (429, _) | (_, "SlowDown") => Error::Throttled(retry_after_s),
         (500 | 502 | 503 | 504, _) => Error::Unavailable(format!(
             "the service answered {status}{} for {subject}{detail}; retries ran out",
@@ -88,6 +91,8 @@ pub fn with_note(e: Error, note: &str) -> Error {
         Error::AccessDenied(m) => Error::AccessDenied(m + note),
         Error::InvalidArgument(m) => Error::InvalidArgument(m + note),
         Error::Conflict(m) => Error::Conflict(m + note),
+        Error::PreconditionFailed(m) => Error::PreconditionFailed(m + note),
+        Error::NotModified(m) => Error::NotModified(m + note),
         Error::Throttled(_) => Error::Unavailable(format!("throttled by the service (SlowDown){note}")),
         Error::Unavailable(m) => Error::Unavailable(m + note),
         Error::CircuitOpen(m) => Error::CircuitOpen(m + note),
@@ -136,7 +141,8 @@ mod tests {
         assert!(matches!(from_status(503, s3("SlowDown"), None, &OBJ, Some(2)), Error::Throttled(Some(2))));
         assert!(matches!(from_status(502, None, None, &OBJ, None), Error::Unavailable(_)));
         assert!(matches!(from_status(409, s3("BucketNotEmpty"), None, &OBJ, None), Error::Conflict(_)));
-        assert!(matches!(from_status(412, None, None, &OBJ, None), Error::Conflict(_)));
+        assert!(matches!(from_status(412, None, None, &OBJ, None), Error::PreconditionFailed(_)));
+        assert!(matches!(from_status(304, None, None, &OBJ, None), Error::NotModified(_)));
         match from_status(400, s3("MalformedXML"), None, &OBJ, None) {
             Error::Service(s) => {
                 assert_eq!((s.status, s.code.as_str(), s.request_id.as_deref()), (400, "MalformedXML", Some("rid")));

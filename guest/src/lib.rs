@@ -23,7 +23,7 @@ mod upload;
 mod xml;
 
 use exports::spaces::storage::storage::{
-    ByteRange, DeleteFailure, Guest, GuestClient, GuestDownload, ListPage, ListRequest, ObjectSummary, PresignMethod,
+    DeleteFailure, GetOptions, Guest, GuestClient, GuestDownload, ListPage, ListRequest, ObjectSummary, PresignMethod,
     PresignRequest, Presigned, PutOptions, PutResult,
 };
 use spaces::storage::types::{Config, Error, ObjectMeta};
@@ -63,12 +63,10 @@ impl GuestClient for ClientResource {
         Ok(PutResult { etag, size, parts })
     }
 
-    fn get_object(
-        &self,
-        key: String,
-        range: Option<ByteRange>,
-    ) -> Result<exports::spaces::storage::storage::Download, Error> {
-        let download = self.0.get_object(&key, range.map(|r| (r.first, r.last)))?;
+    fn get_object(&self, key: String, opts: GetOptions) -> Result<exports::spaces::storage::storage::Download, Error> {
+        let conditions =
+            client::Conditions { if_match: opts.if_match.as_deref(), if_none_match: opts.if_none_match.as_deref() };
+        let download = self.0.get_object(&key, opts.range.map(|r| (r.first, r.last)), conditions)?;
         Ok(exports::spaces::storage::storage::Download::new(download))
     }
 

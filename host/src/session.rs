@@ -3,7 +3,7 @@
 //! of ours. Failures are either the component's typed `error` or a host fault (trap, I/O), never a panic.
 
 use crate::bindings::storage::{
-    ByteRange, DeleteFailure, ListPage, ListRequest, PresignRequest, Presigned, PutOptions, PutResult,
+    DeleteFailure, GetOptions, ListPage, ListRequest, PresignRequest, Presigned, PutOptions, PutResult,
 };
 use crate::bindings::types::{self, ObjectMeta};
 use crate::bindings::Client;
@@ -55,6 +55,8 @@ impl fmt::Display for Failure {
                 E::AccessDenied(m) => write!(f, "access denied: {m}"),
                 E::InvalidArgument(m) => write!(f, "invalid argument: {m}"),
                 E::Conflict(m) => write!(f, "conflict: {m}"),
+                E::PreconditionFailed(m) => write!(f, "precondition failed: {m}"),
+                E::NotModified(m) => write!(f, "not modified: {m}"),
                 E::Throttled(Some(s)) => write!(f, "throttled by the service (SlowDown); retry in {s} s"),
                 E::Throttled(None) => {
                     write!(f, "throttled by the service (SlowDown); retries ran out, try again later")
@@ -122,15 +124,20 @@ impl Session {
     }
 
     /// Starts a download: the metadata arrives first; `write_to` moves the body into a writer.
-    pub async fn get(&mut self, key: &str, range: Option<ByteRange>) -> Outcome<(ObjectMeta, ResourceAny)> {
+    pub async fn get(&mut self, key: &str, opts: &GetOptions) -> Outcome<(ObjectMeta, ResourceAny)> {
         let c = self.bindings.spaces_storage_storage().client();
-        let download = flatten(c.call_get_object(&mut self.store, self.client, key, range).await)?;
+        let download = flatten(c.call_get_object(&mut self.store, self.client, key, opts).await)?;
         let meta = self.bindings.spaces_storage_storage().download().call_meta(&mut self.store, download).await?;
         Ok((meta, download))
     }
 
-    pub async fn write_to(&mut self, download: ResourceAny, file: std::fs::File) -> Outcome<u64> {
-        let sink: DynOutputStream = Box::new(WriteSink::new(file));
+    /// Moves a download's body into a file.
+    pub async fn write_to_file(&mut self, download: ResourceAny, file: std::fs::File) -> Outcome<u64> {
+        self.write_to(download, Box::new(WriteSink::new(file))).await
+    }
+
+    /// Moves a download's body into any host output stream.
+    pub async fn write_to(&mut self, download: ResourceAny, sink: DynOutputStream) -> Outcome<u64> {
         let sink: Resource<DynOutputStream> =
             self.store.data_mut().table.push(sink).map_err(|e| Failure::Host(e.to_string()))?;
         let borrowed = Resource::new_borrow(sink.rep());
@@ -184,6 +191,12 @@ impl Session {
     pub async fn presign_many(&mut self, reqs: &[PresignRequest]) -> Outcome<Vec<Result<Presigned, types::Error>>> {
         let c = self.bindings.spaces_storage_storage().client();
         Ok(c.call_presign_many(&mut self.store, self.client, reqs).await?)
+    }
+
+    /// One signed HEAD of the bucket; its latency in microseconds.
+    pub async fn health(&mut self) -> Outcome<u64> {
+        let c = self.bindings.spaces_storage_storage().client();
+        flatten(c.call_health(&mut self.store, self.client).await)
     }
 
     pub async fn presign(&mut self, req: &PresignRequest) -> Outcome<Presigned> {

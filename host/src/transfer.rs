@@ -3,7 +3,7 @@
 //! beside the destination and is renamed into place only when complete, so a failed or interrupted download
 //! never leaves a partial file under the final name.
 
-use crate::bindings::storage::{ByteRange, PutOptions, PutResult};
+use crate::bindings::storage::{ByteRange, GetOptions, PutOptions, PutResult};
 use crate::bindings::types::{self, ObjectMeta};
 use crate::cli::{host, usage};
 use crate::interrupt::Interrupt;
@@ -36,11 +36,11 @@ pub async fn download_file(
     let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "download".into());
     tokio::fs::create_dir_all(dir).await.map_err(|e| usage(format!("cannot create {}: {e}", dir.display())))?;
     let partial = dir.join(format!(".{name}.spaces-partial-{}", std::process::id()));
-    let (meta, download) = s.get(key, range).await?;
+    let (meta, download) = s.get(key, &GetOptions { range, if_match: None, if_none_match: None }).await?;
     sized(meta.size);
     let out = std::fs::File::create(&partial).map_err(|e| usage(format!("cannot write {}: {e}", partial.display())))?;
     let outcome = tokio::select! {
-        r = s.write_to(download, out) => r,
+        r = s.write_to_file(download, out) => r,
         () = interrupted => Err(Failure::Interrupted),
     };
     let written = match outcome {
