@@ -21,7 +21,7 @@ impl Default for Settings {
 }
 
 /// What a circuit is doing, as `/metrics` shows it (0, 1, 2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum State {
     Closed = 0,
     HalfOpen = 1,
@@ -74,6 +74,14 @@ impl Breakers {
         }
     }
 
+    /// Every circuit that has seen a failure since its last success, sorted by authority.
+    pub fn states(&self) -> Vec<(String, State)> {
+        let circuits = self.circuits.lock().unwrap_or_else(|e| e.into_inner());
+        let mut states: Vec<_> = circuits.iter().map(|(a, c)| (a.clone(), c.state)).collect();
+        states.sort();
+        states
+    }
+
     /// Records how a request that was admitted ended; returns the circuit's new state.
     pub fn record(&self, authority: &str, success: bool, now: Instant) -> State {
         let mut circuits = self.circuits.lock().unwrap_or_else(|e| e.into_inner());
@@ -119,6 +127,7 @@ mod tests {
         let refused = b.admit(A, t + Duration::from_secs(4)).unwrap_err();
         assert_eq!(refused, Refusal { retry_after: Duration::from_secs(6), failures: 3 });
         assert_eq!(b.admit("other:443", t), Ok(State::Closed), "circuits are per authority");
+        assert_eq!(b.states(), vec![(A.to_string(), State::Open)]);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! [`Session`]; what they print is for people on stdout, diagnostics on stderr, and exit codes say what happened.
 
 use crate::batch;
-use crate::bindings::storage::{ByteRange, ListRequest, PresignMethod, PresignRequest, PutOptions};
+use crate::bindings::storage::{ByteRange, GetOptions, ListRequest, PresignMethod, PresignRequest, PutOptions};
 use crate::bindings::types::{Acl, ObjectMeta};
 use crate::config::Connection;
 use crate::content_type;
@@ -129,6 +129,9 @@ pub enum Command {
         #[arg(long)]
         content_type: Option<String>,
     },
+    /// Run the storage service: a JSON API under /v1 (bearer token), /healthz, /readyz, /metrics and
+    /// /openapi.json. With no endpoint configured it stores into an embedded S3 store under --data-dir.
+    Serve(crate::serve::ServeArgs),
     /// Time presigning inside the component: COUNT URLs in one call, then one call per URL (for bench/)
     #[command(hide = true)]
     BenchPresign {
@@ -169,6 +172,9 @@ pub fn host(m: impl std::fmt::Display) -> Failure {
 
 /// Runs the parsed command.
 pub async fn run(cli: &Cli) -> Outcome<()> {
+    if let Command::Serve(args) = &cli.command {
+        return crate::serve::run(&cli.conn, args).await;
+    }
     let cfg = cli.conn.storage_config().map_err(usage)?;
     let workers = match &cli.command {
         Command::Put { recursive: true, .. } | Command::Get { recursive: true, .. } => {
@@ -176,7 +182,7 @@ pub async fn run(cli: &Cli) -> Outcome<()> {
         }
         _ => 1,
     };
-    let runtime = Arc::new(cli.conn.runtime(workers + 1).map_err(host)?);
+    let runtime = Arc::new(cli.conn.runtime(workers + 1, None).map_err(host)?);
     let result = match &cli.command {
         Command::Put { file, key, recursive: true, content_type, cache_control, public, meta } => {
             let template = PutOptions {
@@ -278,6 +284,7 @@ async fn execute(s: &mut Session, command: &Command) -> Outcome<()> {
             }
         }
         Command::BenchPresign { count } => bench_presign(s, *count).await?,
+        Command::Serve(_) => return Err(host("serve is handled before a session is opened")),
     }
     Ok(())
 }
@@ -385,12 +392,12 @@ fn meta_json(m: &ObjectMeta) -> serde_json::Value {
 async fn get(s: &mut Session, key: &str, file: Option<&Path>, range: Option<ByteRange>) -> Outcome<()> {
     let started = Instant::now();
     if file.is_some_and(|f| f.as_os_str() == "-") {
-        let (meta, download) = s.get(key, range).await?;
+        let (meta, download) = s.get(key, &GetOptions { range, if_match: None, if_none_match: None }).await?;
         let meter = Meter::new(Some(meta.size), key);
         s.set_progress(Some(meter.sink()));
         // Standard output unbuffered: the body arrives in large chunks, and Rust's stdout would flush per line.
         let stdout = std::io::stdout().as_fd().try_clone_to_owned().map_err(host)?;
-        let written = s.write_to(download, std::fs::File::from(stdout)).await;
+        let written = s.write_to_file(download, std::fs::File::from(stdout)).await;
         meter.finish();
         written?;
         return Ok(());

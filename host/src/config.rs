@@ -4,7 +4,7 @@
 use crate::allowlist::Allowlist;
 use crate::bindings::types::{AddressingStyle, Config};
 use crate::breaker;
-use crate::credentials::{self, Secret};
+use crate::credentials::{self, Credentials, Secret};
 use crate::metrics::Metrics;
 use crate::outbound::{HttpPool, Timeouts};
 use crate::runtime::{Runtime, Shared, EMBEDDED_COMPONENT};
@@ -57,7 +57,12 @@ impl Connection {
     /// The component's configuration; `Err` when no bucket was given.
     pub fn storage_config(&self) -> Result<Config, String> {
         let bucket = self.bucket.clone().ok_or("no bucket: pass --bucket NAME or set SPACES_BUCKET")?;
-        Ok(Config {
+        Ok(self.storage_config_for(bucket))
+    }
+
+    /// The component's configuration for `bucket`.
+    pub fn storage_config_for(&self, bucket: String) -> Config {
+        Config {
             endpoint: self.endpoint.clone(),
             region: self.region.clone(),
             bucket,
@@ -67,7 +72,7 @@ impl Connection {
             multipart_threshold: self.multipart_threshold,
             part_size: self.part_size,
             concurrency: self.concurrency,
-        })
+        }
     }
 
     /// The outbound allowlist: the configured endpoint and its subdomains, or all of DigitalOcean Spaces.
@@ -84,17 +89,22 @@ impl Connection {
         Timeouts { first_byte: Duration::from_secs(self.timeout), ..Timeouts::default() }
     }
 
-    pub fn runtime(&self, max_instances: u32) -> Result<Runtime, String> {
+    /// The runtime for up to `max_instances` stores at once; `credentials` replace the ones looked up in flags,
+    /// the environment and `.env` (the embedded store's made-up keys).
+    pub fn runtime(&self, max_instances: u32, credentials: Option<Credentials>) -> Result<Runtime, String> {
         let metrics = Arc::new(Metrics::default());
         let pool =
             HttpPool::new(self.allowlist()?, self.timeouts(), breaker::Settings::default(), Arc::clone(&metrics));
         let cwd = std::env::current_dir().unwrap_or_default();
-        let creds = credentials::resolve(
-            self.access_key_id.clone(),
-            self.secret_access_key.clone(),
-            &|k| std::env::var(k).ok(),
-            &cwd,
-        );
+        let creds = match credentials {
+            Some(c) => Ok(c),
+            None => credentials::resolve(
+                self.access_key_id.clone(),
+                self.secret_access_key.clone(),
+                &|k| std::env::var(k).ok(),
+                &cwd,
+            ),
+        };
         if let Ok(c) = &creds {
             tracing::debug!(access_key_id = %c.access_key_id, source = c.source, "credentials found");
         }

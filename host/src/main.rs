@@ -13,6 +13,7 @@ mod metrics;
 mod outbound;
 mod progress;
 mod runtime;
+mod serve;
 mod session;
 mod streams;
 mod transfer;
@@ -22,7 +23,11 @@ use clap::Parser;
 fn main() {
     let cli = cli::Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SPACES_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SPACES_LOG").unwrap_or_else(|_| {
+            // The service's audit lines are part of its normal output.
+            let serving = matches!(cli.command, cli::Command::Serve(_));
+            if serving { "warn,spaces::audit=info" } else { "warn" }.into()
+        }))
         .with_writer(std::io::stderr)
         .init();
     let rt = match tokio::runtime::Runtime::new() {

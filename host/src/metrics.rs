@@ -64,6 +64,8 @@ pub struct Metrics {
     connections_opened: AtomicU64,
     refused: AtomicU64,
     transferred: AtomicU64,
+    /// Requests the service answered, by method, route and status class.
+    served: Mutex<BTreeMap<(String, String, &'static str), Histogram>>,
     /// Per authority: circuit state (0 closed, 1 half-open, 2 open) and requests refused by the open circuit.
     circuits: Mutex<BTreeMap<String, (u8, u64)>>,
 }
@@ -96,6 +98,13 @@ impl Metrics {
         let mut reqs = self.requests.lock().unwrap_or_else(|e| e.into_inner());
         let class = status.map_or("error", status_class);
         reqs.entry((method.to_string(), class)).or_default().observe(duration.as_secs_f64());
+    }
+
+    /// One request `spaces serve` answered; `duration` runs to its response head.
+    pub fn record_served(&self, method: &str, route: &str, status: u16, duration: Duration) {
+        let mut served = self.served.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (method.to_string(), route.to_string(), status_class(status));
+        served.entry(key).or_default().observe(duration.as_secs_f64());
     }
 
     pub fn connection_opened(&self) {
@@ -179,6 +188,18 @@ impl Metrics {
         let _ = writeln!(out, "spaces_http_refused_total {}", self.refused.load(Ordering::Relaxed));
         out.push_str("# HELP spaces_transferred_bytes_total Object bytes uploaded or downloaded, each counted once.\n# TYPE spaces_transferred_bytes_total counter\n");
         let _ = writeln!(out, "spaces_transferred_bytes_total {}", self.transferred.load(Ordering::Relaxed));
+        let served = self.served.lock().unwrap_or_else(|e| e.into_inner());
+        if !served.is_empty() {
+            out.push_str("# HELP spaces_serve_request_duration_seconds Requests answered by the service, to the response head.\n# TYPE spaces_serve_request_duration_seconds histogram\n");
+        }
+        for ((method, route, class), h) in served.iter() {
+            h.render(
+                &mut out,
+                "spaces_serve_request_duration_seconds",
+                &format!("method=\"{method}\",route=\"{route}\",status=\"{class}\""),
+            );
+        }
+        drop(served);
         let circuits = self.circuits.lock().unwrap_or_else(|e| e.into_inner());
         out.push_str("# HELP spaces_circuit_state Circuit breaker per upstream: 0 closed, 1 half-open, 2 open.\n# TYPE spaces_circuit_state gauge\n");
         for (authority, (state, _)) in circuits.iter() {

@@ -102,6 +102,11 @@ impl HttpPool {
         Arc::new(HttpPool { client, allowlist, breakers: Breakers::new(breaker), timeouts, metrics, opened })
     }
 
+    /// The circuit breaker's state per upstream that has failed since its last success.
+    pub fn circuit_states(&self) -> Vec<(String, crate::breaker::State)> {
+        self.breakers.states()
+    }
+
     async fn send(
         self: Arc<Self>,
         request: http::Request<WasiBody>,

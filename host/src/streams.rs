@@ -149,3 +149,76 @@ impl OutputStream for WriteSink {
 impl Pollable for WriteSink {
     async fn ready(&mut self) {}
 }
+
+/// What a [`ChannelSink`] hands on: body chunks, or the error that cut the body short.
+pub type BodyChunk = Result<Bytes, std::io::Error>;
+
+/// A download sink that feeds an HTTP response body through a bounded channel: the component writes only while
+/// the client keeps reading (`check-write` says 0 and `ready` waits otherwise), so a slow client holds a few
+/// chunks in memory, not the object. A client that went away breaks the sink, which stops the download.
+pub struct ChannelSink {
+    sender: Option<mpsc::Sender<BodyChunk>>,
+    permit: Option<mpsc::OwnedPermit<BodyChunk>>,
+}
+
+impl ChannelSink {
+    /// A sink into `sender`, whose channel's capacity bounds the chunks waiting for the client.
+    pub fn new(sender: mpsc::Sender<BodyChunk>) -> Self {
+        ChannelSink { sender: Some(sender), permit: None }
+    }
+
+    /// Takes a free slot without waiting, if there is one.
+    fn try_reserve(&mut self) -> Result<bool, StreamError> {
+        if self.permit.is_some() {
+            return Ok(true);
+        }
+        let sender = self.sender.take().ok_or(StreamError::Closed)?;
+        match sender.try_reserve_owned() {
+            Ok(permit) => {
+                self.permit = Some(permit);
+                Ok(true)
+            }
+            Err(mpsc::error::TrySendError::Full(sender)) => {
+                self.sender = Some(sender);
+                Ok(false)
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                Err(StreamError::LastOperationFailed(wasmtime::format_err!("the client went away")))
+            }
+        }
+    }
+}
+
+impl OutputStream for ChannelSink {
+    fn write(&mut self, bytes: Bytes) -> Result<(), StreamError> {
+        if !self.try_reserve()? {
+            return Err(StreamError::Trap(wasmtime::format_err!("write without check-write")));
+        }
+        let permit = self.permit.take().ok_or(StreamError::Closed)?;
+        self.sender = Some(permit.send(Ok(bytes)));
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), StreamError> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> Result<usize, StreamError> {
+        Ok(if self.try_reserve()? { CHUNK } else { 0 })
+    }
+}
+
+#[async_trait::async_trait]
+impl Pollable for ChannelSink {
+    async fn ready(&mut self) {
+        if self.permit.is_some() {
+            return;
+        }
+        if let Some(sender) = self.sender.take() {
+            // A closed channel leaves both empty; the next `check-write` reports it.
+            if let Ok(permit) = sender.reserve_owned().await {
+                self.permit = Some(permit);
+            }
+        }
+    }
+}

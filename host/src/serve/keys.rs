@@ -1,0 +1,95 @@
+//! Object keys as they arrive in request paths: percent-decoded exactly once, then refused if they could mean
+//! something other than one plain key (`..` or `.` segments, empty segments, a leading `/`, control characters,
+//! more than S3's 1024 bytes). Pure.
+
+/// The key in `path` after `prefix` (e.g. `/v1/objects/`), decoded and checked.
+pub fn from_path(path: &str, prefix: &str) -> Result<String, String> {
+    let raw = path.strip_prefix(prefix).ok_or("no object key in the path")?;
+    let key = percent_decode(raw)?;
+    check(&key)?;
+    Ok(key)
+}
+
+/// A key given in a JSON body or query parameter, checked by the same rules.
+pub fn check(key: &str) -> Result<(), String> {
+    if key.is_empty() {
+        return Err("the object key is empty".into());
+    }
+    if key.len() > 1024 {
+        return Err(format!("the object key is {} bytes long; S3 allows at most 1024", key.len()));
+    }
+    if let Some(c) = key.chars().find(|c| c.is_control()) {
+        return Err(format!("the object key {key:?} contains the control character {c:?}"));
+    }
+    if key.starts_with('/') {
+        return Err(format!("the object key {key:?} starts with '/'"));
+    }
+    for segment in key.split('/') {
+        match segment {
+            "." | ".." => return Err(format!("the object key {key:?} contains a {segment:?} segment")),
+            "" if !key.ends_with('/') || key.contains("//") => {
+                return Err(format!("the object key {key:?} contains an empty segment (\"//\")"))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn percent_decode(raw: &str) -> Result<String, String> {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+            let byte = hex
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| format!("the path {raw:?} has a '%' not followed by two hex digits"))?;
+            out.push(byte);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| format!("the path {raw:?} does not decode to UTF-8"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_once_and_keeps_plain_keys() {
+        let k = |p: &str| from_path(p, "/v1/objects/");
+        assert_eq!(k("/v1/objects/a/b.txt").unwrap(), "a/b.txt");
+        assert_eq!(k("/v1/objects/dir/").unwrap(), "dir/");
+        assert_eq!(k("/v1/objects/caf%C3%A9%20%2B1.txt").unwrap(), "café +1.txt");
+        assert_eq!(k("/v1/objects/100%2525").unwrap(), "100%25", "decoded once only");
+        assert_eq!(k("/v1/objects/a%2Fb").unwrap(), "a/b");
+    }
+
+    #[test]
+    fn refuses_path_tricks() {
+        let k = |p: &str| from_path(p, "/v1/objects/");
+        for bad in [
+            "/v1/objects/",
+            "/v1/objects/../etc/passwd",
+            "/v1/objects/a/%2E%2E/b",
+            "/v1/objects/a/./b",
+            "/v1/objects/a//b",
+            "/v1/objects//a",
+            "/v1/objects/%2Fa",
+            "/v1/objects/a%00b",
+            "/v1/objects/a%0Ab",
+            "/v1/objects/a%zz",
+            "/v1/objects/%FF",
+            "/v2/objects/a",
+        ] {
+            assert!(k(bad).is_err(), "{bad}");
+        }
+        assert!(check(&"x".repeat(1025)).is_err());
+        assert!(check(&"x".repeat(1024)).is_ok());
+    }
+}

@@ -1,0 +1,233 @@
+//! `spaces serve`: the storage service an application runs beside itself. A small JSON API under `/v1` (bearer
+//! token), health, readiness and metrics, and the OpenAPI document, on hyper/axum. Every request runs in a fresh
+//! component instance from the shared `InstancePre`; all of them share one pooled HTTP client and its circuit
+//! breakers. With no endpoint configured it starts an embedded S3 store and talks to that the same way.
+
+mod admission;
+mod auth;
+mod embedded;
+mod health;
+mod http_headers;
+mod keys;
+mod objects;
+mod openapi;
+mod problem;
+mod routes;
+
+use crate::bindings::types::{AddressingStyle, Config};
+use crate::config::Connection;
+use crate::interrupt::Interrupt;
+use crate::runtime::Runtime;
+use crate::session::{Failure, Session};
+use admission::Admission;
+use clap::Args;
+use problem::Problem;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Objects up to Spaces' own limit for one object.
+const DEFAULT_MAX_UPLOAD: u64 = 5 << 40;
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address and port to listen on; anything but loopback needs a configured token
+    #[arg(long, env = "SPACES_LISTEN", default_value = "127.0.0.1:7070")]
+    pub listen: SocketAddr,
+    /// File holding the service token [default: SPACES_TOKEN, else ~/.config/spaces/token, generated if missing]
+    #[arg(long, env = "SPACES_TOKEN_FILE", value_name = "PATH")]
+    pub token_file: Option<PathBuf>,
+    /// Where the embedded store keeps its data when no endpoint is configured [default: ~/.local/share/spaces]
+    #[arg(long, env = "SPACES_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Requests served at once (each holds one component instance)
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub max_in_flight: u32,
+    /// Requests that may wait for a slot (each for up to 30 s) before more are turned away with 503
+    #[arg(long, default_value_t = 1024)]
+    pub max_queued: usize,
+    /// Largest request body accepted for an object, in bytes [default: 5 TiB]
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_UPLOAD)]
+    pub max_upload: u64,
+    /// On SIGTERM or Ctrl-C, seconds to let requests in flight finish before uploads are aborted
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub shutdown_grace: u64,
+}
+
+/// What every request handler shares.
+pub struct App {
+    runtime: Arc<Runtime>,
+    cfg: Config,
+    token: auth::Token,
+    admission: Admission,
+    readiness: health::Readiness,
+    max_upload: u64,
+    /// Triggered when the shutdown grace period ends: uploads still running abort themselves.
+    hard_stop: Interrupt,
+}
+
+/// Interrupts one session when the service stops hard; dropping it unlinks.
+pub struct StopLink(Option<tokio::task::JoinHandle<()>>);
+
+impl Drop for StopLink {
+    fn drop(&mut self) {
+        if let Some(task) = self.0.take() {
+            task.abort();
+        }
+    }
+}
+
+impl App {
+    /// A fresh component instance with an open client.
+    async fn session(&self) -> Result<Session, Problem> {
+        Session::open(&self.runtime, &self.cfg).await.map_err(Problem::from)
+    }
+
+    fn link(&self, session: &Session) -> StopLink {
+        let interrupt = session.interrupt();
+        if self.hard_stop.triggered() {
+            interrupt.trigger();
+            return StopLink(None);
+        }
+        let stop = self.hard_stop.next();
+        StopLink(Some(tokio::spawn(async move {
+            stop.await;
+            interrupt.trigger();
+        })))
+    }
+
+    /// One line per mutating request: never the token, only its id.
+    fn audit(&self, op: &str, key: &str, status: u16, bytes: u64) {
+        tracing::info!(target: "spaces::audit", op, key, status, bytes, caller = %self.token.id, "audit");
+    }
+}
+
+/// `bytes` random bytes from the OS, as lower-case hex.
+fn random_hex(bytes: usize) -> Result<String, String> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).map_err(|e| format!("the OS gave no randomness: {e}"))?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn data_dir(args: &ServeArgs) -> Result<PathBuf, String> {
+    if let Some(d) = &args.data_dir {
+        return Ok(d.clone());
+    }
+    let base = match std::env::var_os("XDG_DATA_HOME") {
+        Some(d) => PathBuf::from(d),
+        None => Path::new(&std::env::var_os("HOME").ok_or("no HOME: pass --data-dir")?).join(".local/share"),
+    };
+    Ok(base.join("spaces"))
+}
+
+fn host(m: impl std::fmt::Display) -> Failure {
+    Failure::Host(m.to_string())
+}
+
+fn usage(m: impl Into<String>) -> Failure {
+    Failure::Storage(crate::bindings::types::Error::InvalidArgument(m.into()))
+}
+
+/// Runs the service until SIGTERM or Ctrl-C, then lets requests in flight finish.
+pub async fn run(conn: &Connection, args: &ServeArgs) -> Result<(), Failure> {
+    let token = match auth::configured(std::env::var("SPACES_TOKEN").ok(), args.token_file.as_deref()).map_err(usage)? {
+        Some(t) => t,
+        None if !args.listen.ip().is_loopback() => {
+            return Err(usage(format!(
+                "refusing to listen on {} without a configured token: set SPACES_TOKEN or --token-file",
+                args.listen
+            )))
+        }
+        None => {
+            let path = auth::default_file().ok_or("no HOME for the token file: set SPACES_TOKEN").map_err(usage)?;
+            auth::load_or_generate(&path).map_err(host)?
+        }
+    };
+    let (token, origin) = token;
+    let instances = args.max_in_flight + 2;
+    let (runtime, cfg, embedded, backend) = match &conn.endpoint {
+        Some(endpoint) => {
+            let cfg = conn.storage_config().map_err(usage)?;
+            let backend = format!("{endpoint}, bucket {}", cfg.bucket);
+            (conn.runtime(instances, None).map_err(host)?, cfg, None, backend)
+        }
+        None => {
+            let dir = data_dir(args).map_err(usage)?;
+            let bucket = conn.bucket.clone().unwrap_or_else(|| "spaces".into());
+            let store = embedded::start(&dir, &bucket).await.map_err(host)?;
+            let mut local = conn.clone();
+            local.endpoint = Some(store.endpoint.clone());
+            let runtime = local.runtime(instances, Some(store.credentials.clone())).map_err(host)?;
+            let cfg = Config { addressing: AddressingStyle::Path, ..local.storage_config_for(bucket.clone()) };
+            let backend = format!("the embedded store in {} (bucket {bucket})", dir.display());
+            (runtime, cfg, Some(store), backend)
+        }
+    };
+    let app = Arc::new(App {
+        runtime: Arc::new(runtime),
+        cfg,
+        token,
+        admission: Admission::new(args.max_in_flight as usize, args.max_queued, Duration::from_secs(30)),
+        readiness: health::Readiness::default(),
+        max_upload: args.max_upload,
+        hard_stop: Interrupt::default(),
+    });
+    // Fail before listening if the component cannot even open this configuration.
+    app.session().await.map_err(|p| usage(p.detail))?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| host(format!("cannot listen on {}: {e}", args.listen)))?;
+    let local = listener.local_addr().map_err(host)?;
+    eprintln!("spaces: serving http://{local} (API under /v1, docs at /openapi.json), storing in {backend}");
+    match origin {
+        auth::Origin::Environment => eprintln!("spaces: bearer token from SPACES_TOKEN"),
+        auth::Origin::File(p) => eprintln!("spaces: bearer token from {}", p.display()),
+        auth::Origin::Generated(p, t) => {
+            eprintln!("spaces: generated a bearer token, stored in {} (shown this once):", p.display());
+            println!("{t}");
+        }
+    }
+    let probe = tokio::spawn(health::probe(Arc::clone(&app)));
+    let (stopping_tx, stopping) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, routes::router(Arc::clone(&app))).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        eprintln!("spaces: stopping; finishing requests in flight");
+        let _ = stopping_tx.send(());
+    });
+    let server = std::future::IntoFuture::into_future(server);
+    let grace = Duration::from_secs(args.shutdown_grace);
+    tokio::pin!(server);
+    let outcome = tokio::select! {
+        r = &mut server => r.map_err(host),
+        () = async move {
+            if stopping.await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep(grace).await;
+        } => {
+            eprintln!("spaces: grace period over; aborting uploads still running");
+            app.hard_stop.trigger();
+            // Aborting a multipart upload is one request; give the aborts a moment, then leave.
+            tokio::time::timeout(Duration::from_secs(10), server).await.unwrap_or(Ok(())).map_err(host)
+        }
+    };
+    probe.abort();
+    drop(embedded);
+    outcome
+}
+
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+}

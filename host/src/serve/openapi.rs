@@ -1,0 +1,55 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations and types (utoipa) and served at
+//! `/openapi.json`. The route table in `routes.rs` is checked against it, so no route goes undocumented.
+
+use super::{health, objects, problem};
+use axum::response::{IntoResponse, Response};
+use std::sync::LazyLock;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "spaces",
+        description = "Object storage on DigitalOcean Spaces (or any S3-compatible store) over a small JSON API. \
+            Every /v1 route needs `Authorization: Bearer <token>`. Errors are RFC 9457 problem documents."
+    ),
+    paths(
+        objects::put,
+        objects::get,
+        objects::head,
+        objects::delete,
+        objects::list,
+        objects::delete_many,
+        objects::presign,
+        objects::url,
+        health::healthz,
+        health::readyz,
+        health::metrics,
+        document,
+    ),
+    components(schemas(problem::Problem)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "objects", description = "Store, fetch, list and delete objects"),
+        (name = "urls", description = "Public, CDN and presigned URLs"),
+        (name = "health", description = "Liveness, readiness, metrics and this document"),
+    )
+)]
+pub struct Doc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+#[utoipa::path(get, path = "/openapi.json", tag = "health",
+    responses((status = 200, description = "This OpenAPI 3.1 document", content_type = "application/json")))]
+pub async fn document() -> Response {
+    static JSON: LazyLock<String> = LazyLock::new(|| Doc::openapi().to_json().unwrap_or_default());
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], JSON.as_str()).into_response()
+}
