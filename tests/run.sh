@@ -13,6 +13,7 @@ trap 'tests/scripts/rgw.sh stop' EXIT
 export SPACES_TEST_ENDPOINT="http://127.0.0.1:$RGW_PORT"
 export SPACES_TEST_ACCESS_KEY=${RGW_ACCESS_KEY:-SPACESTESTACCESSKEY0}
 export SPACES_TEST_SECRET_KEY=${RGW_SECRET_KEY:-spacesTestSecretKey0000000000000000000000}
+export SPACES_TEST_PYTHON="${SPACES_TEST_VENV:-$HOME/.cache/spaces-test-venv}/bin/python"
 
 cargo fmt --all -- --check
 # The benchmark is its own workspace (so the tests never build the AWS SDK); its formatting is checked here too.

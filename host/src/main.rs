@@ -29,6 +29,7 @@ fn main() {
             if serving { "warn,spaces::audit=info" } else { "warn" }.into()
         }))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing need on a fresh machine, and nothing that is already there:
 # the pinned Rust toolchain with the wasm32-wasip2 target, rustfmt and clippy; curl; and (via rgw.sh) Ceph RGW,
-# s3cmd and rclone from Debian's packages.
+# s3cmd and rclone from Debian's packages; and a Python virtualenv with openapi-spec-validator, which checks the
+# service's OpenAPI document.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -24,3 +25,13 @@ if ! command -v curl >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null
 fi
 tests/scripts/rgw.sh install
+
+# The validator is not packaged by Debian; it goes into a virtualenv beside the build cache, made once.
+venv="${SPACES_TEST_VENV:-$HOME/.cache/spaces-test-venv}"
+if ! "$venv/bin/python" -c 'import openapi_spec_validator' 2>/dev/null; then
+  if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+  fi
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q 'openapi-spec-validator>=0.7'
+fi

@@ -2,6 +2,7 @@
 //! binary from this build, one fresh bucket per test, and the s3cmd/curl peers used to check interoperability.
 
 pub mod fault_proxy;
+pub mod service;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

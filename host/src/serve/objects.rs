@@ -224,6 +224,15 @@ pub async fn get(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap) -> A
         }
     };
     let (meta, download) = session.get(&key, &opts).await.map_err(Problem::from)?;
+    // Stores that ignore conditional GETs (the embedded one does) still get the conditions' meaning.
+    match http_headers::evaluate(&meta.etag, opts.if_match.as_deref(), opts.if_none_match.as_deref()) {
+        Verdict::Proceed => {}
+        Verdict::PreconditionFailed => {
+            let detail = format!("{key:?} has ETag \"{}\", which If-Match does not name", meta.etag);
+            return Err(Problem::new(StatusCode::PRECONDITION_FAILED, "precondition-failed", detail));
+        }
+        Verdict::NotModified => return Ok(not_modified(&meta.etag)),
+    }
     let mut response = Response::new(Body::empty());
     meta_headers(&meta, response.headers_mut());
     if let Some(r) = &opts.range {
@@ -283,14 +292,17 @@ pub async fn head(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap) -> 
     match http_headers::evaluate(&meta.etag, if_match, if_none_match) {
         Verdict::Proceed => meta_headers(&meta, response.headers_mut()),
         Verdict::PreconditionFailed => *response.status_mut() = StatusCode::PRECONDITION_FAILED,
-        Verdict::NotModified => {
-            *response.status_mut() = StatusCode::NOT_MODIFIED;
-            if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", meta.etag)) {
-                response.headers_mut().insert(header::ETAG, v);
-            }
-        }
+        Verdict::NotModified => return Ok(not_modified(&meta.etag)),
     }
     Ok(response)
+}
+
+fn not_modified(etag: &str) -> Response {
+    let mut response = StatusCode::NOT_MODIFIED.into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{etag}\"")) {
+        response.headers_mut().insert(header::ETAG, v);
+    }
+    response
 }
 
 #[utoipa::path(delete, path = "/v1/objects/{key}", tag = "objects",

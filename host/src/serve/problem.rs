@@ -63,6 +63,9 @@ impl From<Failure> for Problem {
         let (status, kind) = match &e {
             E::NotFound(_) => (StatusCode::NOT_FOUND, "not-found"),
             E::AccessDenied(_) => (StatusCode::FORBIDDEN, "access-denied"),
+            E::InvalidArgument(m) if m.starts_with("InvalidRange") => {
+                (StatusCode::RANGE_NOT_SATISFIABLE, "range-not-satisfiable")
+            }
             E::InvalidArgument(_) => (StatusCode::BAD_REQUEST, "invalid-argument"),
             E::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             E::PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, "precondition-failed"),

@@ -1,0 +1,157 @@
+//! A running `spaces serve` for the service tests: started on a free loopback port (it prints the address it
+//! bound), with a token the test knows, its stderr (including the audit lines) collected, and an HTTP client
+//! that does not treat 4xx/5xx as errors. Stopped by SIGTERM, as an operator would; killed if a test panics.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub struct Service {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    pub token: String,
+    log: Arc<Mutex<String>>,
+    pub agent: ureq::Agent,
+}
+
+pub type Answer = ureq::http::Response<ureq::Body>;
+
+impl Service {
+    /// Starts `command` (a `spaces` command configured by the caller) as `serve --listen 127.0.0.1:0 ARGS` with
+    /// `token` in SPACES_TOKEN (none when empty), and waits until it listens.
+    pub fn start(mut command: Command, token: &str, args: &[&str]) -> Self {
+        command.args(["serve", "--listen", "127.0.0.1:0"]).args(args);
+        if token.is_empty() {
+            command.env_remove("SPACES_TOKEN");
+        } else {
+            command.env("SPACES_TOKEN", token);
+        }
+        let mut child = command
+            .env("SPACES_LOG", "warn,spaces::audit=info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn spaces serve");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = mpsc::channel();
+        let stderr = child.stderr.take().expect("stderr");
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix("spaces: serving ") {
+                    let _ = tx.send(rest.split_whitespace().next().unwrap_or_default().to_string());
+                }
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let base = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(b) => b,
+            Err(_) => {
+                let _ = child.kill();
+                let status = child.wait();
+                panic!("spaces serve did not start ({status:?}):\n{}", log.lock().unwrap());
+            }
+        };
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(120)))
+            .build()
+            .into();
+        Service { child, base, token: token.to_string(), log, agent }
+    }
+
+    /// Everything the service wrote to stderr so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Standard output so far is only ever the generated token; take it.
+    pub fn take_stdout(&mut self) -> Option<std::process::ChildStdout> {
+        self.child.stdout.take()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn bearer(&self) -> String {
+        format!("Bearer {}", self.token)
+    }
+
+    /// A request with the token.
+    pub fn call(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Answer {
+        let bearer = self.bearer();
+        let auth: [(&str, &str); 1] = [("authorization", &bearer)];
+        self.raw(method, path, &[&auth[..], headers].concat(), body)
+    }
+
+    /// A request with exactly these headers.
+    pub fn raw(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Answer {
+        let mut req = ureq::http::Request::builder().method(method).uri(self.url(path));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let result = match body {
+            Some(b) => self.agent.run(req.body(b.to_vec()).expect("request")),
+            None => self.agent.run(req.body(()).expect("request")),
+        };
+        result.unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    /// Waits until `/readyz` answers 200.
+    pub fn wait_ready(&self, within: Duration) {
+        let started = Instant::now();
+        loop {
+            let mut r = self.raw("GET", "/readyz", &[], None);
+            if r.status() == 200 {
+                return;
+            }
+            assert!(
+                started.elapsed() < within,
+                "not ready after {within:?}: {}",
+                r.body_mut().read_to_string().unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Peak resident memory of the service process so far, in bytes (VmHWM).
+    pub fn peak_rss(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).expect("proc status");
+        let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("VmHWM");
+        line.split_whitespace().nth(1).and_then(|kb| kb.parse::<u64>().ok()).expect("VmHWM kB") * 1024
+    }
+
+    /// SIGTERM, then waits for the process to end (at most `within`).
+    pub fn terminate(mut self, within: Duration) -> ExitStatus {
+        let pid = libc::pid_t::try_from(self.child.id()).expect("pid fits");
+        // SAFETY: kill(2) on the pid of a child this test started and has not yet reaped.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0, "SIGTERM delivered");
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(started.elapsed() < within, "spaces serve still running {within:?} after SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
