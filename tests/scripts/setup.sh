@@ -3,6 +3,7 @@
 # the pinned Rust toolchain with the wasm32-wasip2 target, rustfmt and clippy; curl; and (via rgw.sh) Ceph RGW,
 # s3cmd and rclone from Debian's packages; and a Python virtualenv with openapi-spec-validator, which checks the
 # service's OpenAPI document.
+# With --toolchain-only it installs just the toolchain pieces and curl (enough to build and run the service).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -24,6 +25,7 @@ done
 if ! command -v curl >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null
 fi
+[ "${1:-}" = --toolchain-only ] && exit 0
 tests/scripts/rgw.sh install
 
 # The validator is not packaged by Debian; it goes into a virtualenv beside the build cache, made once.
