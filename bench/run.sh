@@ -2,7 +2,8 @@
 # The benchmark (not a test): builds the release `spaces` and the bench program, starts a private RGW on
 # loopback, and prints spaces side by side with aws-sdk-s3, rclone and curl-presigned, with ratios.
 # Knobs (environment): BENCH_LARGE_MIB (1024), BENCH_RUNS (3), BENCH_SETTLE_S (7), BENCH_SMALL_COUNT (1000), BENCH_SMALL_BYTES
-# (16384), BENCH_CONCURRENCY (16), BENCH_DIR (/tmp/spaces-bench).
+# (16384), BENCH_CONCURRENCY (16), BENCH_DIR (/tmp/spaces-bench), BENCH_SERVICE_COUNT (3000),
+# BENCH_SERVICE_CONCURRENCY (32), BENCH_ONLY (large,small,presign,service: the sections to run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -3,6 +3,8 @@
 //! the ratio ours/anchor. Run it with `bench/run.sh`, which builds the release binary and starts RGW; it is not
 //! part of the test suite because timings on a shared machine are evidence, not pass/fail.
 
+mod service;
+
 use aws_sdk_s3::config::{
     BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
 };
@@ -40,6 +42,10 @@ struct Settings {
     /// Part size and parts in flight for every multipart client (spaces' defaults).
     part_bytes: u64,
     part_concurrency: usize,
+    /// Sections to run: `large`, `small`, `presign`, `service` (BENCH_ONLY, comma-separated; default all).
+    only: Vec<String>,
+    service_count: usize,
+    service_concurrency: usize,
 }
 
 fn env(name: &str, default: &str) -> String {
@@ -67,7 +73,14 @@ impl Settings {
             settle: Duration::from_secs(env_num("BENCH_SETTLE_S", 7)),
             part_bytes: 8 * MIB,
             part_concurrency: 4,
+            only: env("BENCH_ONLY", "large,small,presign,service").split(',').map(|p| p.trim().to_string()).collect(),
+            service_count: env_num("BENCH_SERVICE_COUNT", 3000) as usize,
+            service_concurrency: env_num("BENCH_SERVICE_CONCURRENCY", 32) as usize,
         }
+    }
+
+    fn runs(&self, section: &str) -> bool {
+        self.only.iter().any(|p| p == section)
     }
 
     fn sdk(&self) -> Client {
@@ -291,6 +304,56 @@ async fn main() -> Result<()> {
     std::fs::create_dir_all(&s.work)?;
     let sdk = s.sdk();
     let _ = sdk.create_bucket().bucket(&s.bucket).send().await;
+    // Warm the compiled-component cache so the first timed run is not a cold start.
+    timed(&mut s.spaces(&["url", "warm-up"]))?;
+    let mut rows = Vec::new();
+    let (mut put_rss, mut get_rss) = (0, 0);
+    if s.runs("large") {
+        (put_rss, get_rss) = large(&s, &sdk, &mut rows).await?;
+    }
+    if s.runs("small") {
+        small(&s, &sdk, &mut rows).await?;
+    }
+    if s.runs("presign") {
+        presigning(&s, &sdk, &mut rows).await?;
+    }
+    if s.runs("service") {
+        serving(&s, &sdk, &mut rows).await?;
+    }
+    println!("\nspaces benchmark — RGW on loopback, best of {} runs; ×N = ours/anchor (higher is better)", s.runs);
+    for row in &rows {
+        row.print();
+    }
+    if s.runs("large") {
+        println!(
+            "{:<34} spaces PUT {:.1} MiB, GET {:.1} MiB (target ≤ 64 MiB)",
+            "peak RSS, large transfer",
+            put_rss as f64 / MIB as f64,
+            get_rss as f64 / MIB as f64
+        );
+    }
+    Ok(())
+}
+
+fn presign(s: &Settings, method: &str, key: &str) -> Result<String> {
+    let out = s.spaces(&["presign", "--method", &method.to_lowercase(), key]).output()?;
+    if !out.status.success() {
+        return Err(format!("presign failed: {}", String::from_utf8_lossy(&out.stderr)).into());
+    }
+    Ok(String::from_utf8(out.stdout)?.trim().to_string())
+}
+
+fn check_len(path: &Path, expected: u64) -> Result<()> {
+    let got = std::fs::metadata(path)?.len();
+    if got == expected {
+        Ok(())
+    } else {
+        Err(format!("{} has {got} bytes, expected {expected}", path.display()).into())
+    }
+}
+
+/// 1 and 4: one large object, PUT then GET; returns spaces' peak memory for each.
+async fn large(s: &Settings, sdk: &Client, rows: &mut Vec<Row>) -> Result<(u64, u64)> {
     let big = s.work.join("large.bin");
     let out = s.work.join("large.out");
     let size = s.large_bytes;
@@ -298,9 +361,6 @@ async fn main() -> Result<()> {
     write_random_file(&big, size, 0x5eed)?;
     let big_str = big.to_str().ok_or("work dir must be UTF-8")?.to_string();
     let out_str = out.to_str().ok_or("work dir must be UTF-8")?.to_string();
-    // Warm the compiled-component cache so the first timed run is not a cold start.
-    timed(&mut s.spaces(&["url", "warm-up"]))?;
-    let mut rows = Vec::new();
 
     // 1 and 4: one large object, PUT then GET, and spaces' peak memory. Tools take turns within each round, so a
     // drift in background load hits them alike; before each PUT the previous copy is deleted and RGW's garbage
@@ -378,6 +438,12 @@ async fn main() -> Result<()> {
         });
     }
 
+    let _ = std::fs::remove_file(&big);
+    Ok((put_rss, get_rss))
+}
+
+/// 2: many small objects at equal concurrency.
+async fn small(s: &Settings, sdk: &Client, rows: &mut Vec<Row>) -> Result<()> {
     // 2: many small objects at equal concurrency.
     eprintln!("bench: {} objects of {} bytes at concurrency {}", s.small_count, s.small_bytes, s.small_concurrency);
     let small_dir = s.work.join("small");
@@ -433,6 +499,13 @@ async fn main() -> Result<()> {
         });
     }
 
+    let _ = std::fs::remove_dir_all(&small_dir);
+    let _ = std::fs::remove_dir_all(&small_back);
+    Ok(())
+}
+
+/// 3: presigned URLs.
+async fn presigning(s: &Settings, sdk: &Client, rows: &mut Vec<Row>) -> Result<()> {
     // 3: presigned URLs.
     eprintln!("bench: presigning");
     let count = 10_000u32;
@@ -471,35 +544,32 @@ async fn main() -> Result<()> {
         lower_is_better: true,
     });
 
-    println!("\nspaces benchmark — RGW on loopback, best of {} runs; ×N = ours/anchor (higher is better)", s.runs);
-    for row in &rows {
-        row.print();
-    }
-    println!(
-        "{:<34} spaces PUT {:.1} MiB, GET {:.1} MiB (target ≤ 64 MiB)",
-        "peak RSS, large transfer",
-        put_rss as f64 / MIB as f64,
-        get_rss as f64 / MIB as f64
-    );
-    let _ = std::fs::remove_dir_all(&small_dir);
-    let _ = std::fs::remove_dir_all(&small_back);
-    let _ = std::fs::remove_file(&big);
     Ok(())
 }
 
-fn presign(s: &Settings, method: &str, key: &str) -> Result<String> {
-    let out = s.spaces(&["presign", "--method", &method.to_lowercase(), key]).output()?;
-    if !out.status.success() {
-        return Err(format!("presign failed: {}", String::from_utf8_lossy(&out.stderr)).into());
+/// 5: small requests through `spaces serve` against aws-sdk-s3 calling RGW directly.
+async fn serving(s: &Settings, sdk: &Client, rows: &mut Vec<Row>) -> Result<()> {
+    let (count, concurrency) = (s.service_count, s.service_concurrency);
+    eprintln!("bench: service, {count} × {} B per operation at concurrency {concurrency}", s.small_bytes);
+    for (op, ours, sdk_direct) in service::run(s, sdk, count, concurrency).await? {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let figure = |what: &str| format!("service {op} {} B {what}", s.small_bytes);
+        rows.push(Row {
+            figure: figure("(req/s)"),
+            ours: ours.per_s,
+            unit: "req/s",
+            anchors: vec![("aws-sdk-s3 direct", sdk_direct.per_s)],
+            lower_is_better: false,
+        });
+        for (what, o, t) in [("p50 (ms)", ours.p50, sdk_direct.p50), ("p99 (ms)", ours.p99, sdk_direct.p99)] {
+            rows.push(Row {
+                figure: figure(what),
+                ours: ms(o),
+                unit: "ms",
+                anchors: vec![("aws-sdk-s3 direct", ms(t))],
+                lower_is_better: true,
+            });
+        }
     }
-    Ok(String::from_utf8(out.stdout)?.trim().to_string())
-}
-
-fn check_len(path: &Path, expected: u64) -> Result<()> {
-    let got = std::fs::metadata(path)?.len();
-    if got == expected {
-        Ok(())
-    } else {
-        Err(format!("{} has {got} bytes, expected {expected}", path.display()).into())
-    }
+    Ok(())
 }
