@@ -85,17 +85,30 @@ fn flatten<T>(r: wasmtime::Result<Result<T, types::Error>>) -> Outcome<T> {
     r?.map_err(Failure::Storage)
 }
 
+/// `flatten`, noting in `broken` that the instance faulted.
+fn settle<T>(broken: &mut bool, r: wasmtime::Result<Result<T, types::Error>>) -> Outcome<T> {
+    *broken |= r.is_err();
+    flatten(r)
+}
+
 pub struct Session {
     store: Store<HostState>,
     bindings: Client,
     client: ResourceAny,
+    /// A call trapped or failed in the host: the instance must not be used again.
+    broken: bool,
 }
 
 impl Session {
     pub async fn open(runtime: &Runtime, cfg: &types::Config) -> Outcome<Self> {
         let (mut store, bindings) = runtime.instantiate().await?;
         let client = flatten(bindings.spaces_storage_storage().client().call_open(&mut store, cfg).await)?;
-        Ok(Session { store, bindings, client })
+        Ok(Session { store, bindings, client, broken: false })
+    }
+
+    /// Can this instance serve another call? Not after a trap or host fault, nor once interrupted.
+    pub fn reusable(&self) -> bool {
+        !self.broken && !self.store.data().interrupt.triggered()
     }
 
     /// Where this session's progress events go from now on.
@@ -120,15 +133,16 @@ impl Session {
         let body: Resource<DynInputStream> =
             self.store.data_mut().table.push(stream).map_err(|e| Failure::Host(e.to_string()))?;
         let c = self.bindings.spaces_storage_storage().client();
-        flatten(c.call_put_object(&mut self.store, self.client, key, body, size, opts).await)
+        settle(&mut self.broken, c.call_put_object(&mut self.store, self.client, key, body, size, opts).await)
     }
 
     /// Starts a download: the metadata arrives first; `write_to` moves the body into a writer.
     pub async fn get(&mut self, key: &str, opts: &GetOptions) -> Outcome<(ObjectMeta, ResourceAny)> {
         let c = self.bindings.spaces_storage_storage().client();
-        let download = flatten(c.call_get_object(&mut self.store, self.client, key, opts).await)?;
-        let meta = self.bindings.spaces_storage_storage().download().call_meta(&mut self.store, download).await?;
-        Ok((meta, download))
+        let download = settle(&mut self.broken, c.call_get_object(&mut self.store, self.client, key, opts).await)?;
+        let meta = self.bindings.spaces_storage_storage().download().call_meta(&mut self.store, download).await;
+        self.broken |= meta.is_err();
+        Ok((meta?, download))
     }
 
     /// Moves a download's body into a file.
@@ -143,64 +157,69 @@ impl Session {
         let borrowed = Resource::new_borrow(sink.rep());
         let d = self.bindings.spaces_storage_storage().download();
         let result = d.call_write_to(&mut self.store, download, borrowed).await;
+        self.broken |= result.is_err();
         self.store.data_mut().table.delete(sink).map_err(|e| Failure::Host(e.to_string()))?;
-        download.resource_drop_async(&mut self.store).await?;
+        let dropped = download.resource_drop_async(&mut self.store).await;
+        self.broken |= dropped.is_err();
+        dropped?;
         flatten(result)
     }
 
     pub async fn head(&mut self, key: &str) -> Outcome<ObjectMeta> {
         let c = self.bindings.spaces_storage_storage().client();
-        flatten(c.call_head_object(&mut self.store, self.client, key).await)
+        settle(&mut self.broken, c.call_head_object(&mut self.store, self.client, key).await)
     }
 
     pub async fn exists(&mut self, key: &str) -> Outcome<bool> {
         let c = self.bindings.spaces_storage_storage().client();
-        flatten(c.call_exists(&mut self.store, self.client, key).await)
+        settle(&mut self.broken, c.call_exists(&mut self.store, self.client, key).await)
     }
 
     pub async fn delete(&mut self, key: &str) -> Outcome<()> {
         let c = self.bindings.spaces_storage_storage().client();
-        flatten(c.call_delete_object(&mut self.store, self.client, key).await)
+        settle(&mut self.broken, c.call_delete_object(&mut self.store, self.client, key).await)
     }
 
     pub async fn delete_many(&mut self, keys: &[String]) -> Outcome<Vec<DeleteFailure>> {
         let c = self.bindings.spaces_storage_storage().client();
-        flatten(c.call_delete_objects(&mut self.store, self.client, keys).await)
+        settle(&mut self.broken, c.call_delete_objects(&mut self.store, self.client, keys).await)
     }
 
     pub async fn list(&mut self, req: &ListRequest) -> Outcome<ListPage> {
         let c = self.bindings.spaces_storage_storage().client();
-        flatten(c.call_list_objects(&mut self.store, self.client, req).await)
+        settle(&mut self.broken, c.call_list_objects(&mut self.store, self.client, req).await)
     }
 
     pub async fn copy(&mut self, src: &str, dst: &str) -> Outcome<String> {
         let c = self.bindings.spaces_storage_storage().client();
-        flatten(c.call_copy_object(&mut self.store, self.client, src, dst).await)
+        settle(&mut self.broken, c.call_copy_object(&mut self.store, self.client, src, dst).await)
     }
 
     pub async fn public_url(&mut self, key: &str) -> Outcome<String> {
         let c = self.bindings.spaces_storage_storage().client();
-        flatten(c.call_public_url(&mut self.store, self.client, key).await)
+        settle(&mut self.broken, c.call_public_url(&mut self.store, self.client, key).await)
     }
 
     pub async fn cdn_url(&mut self, key: &str) -> Outcome<String> {
         let c = self.bindings.spaces_storage_storage().client();
-        flatten(c.call_cdn_url(&mut self.store, self.client, key).await)
+        settle(&mut self.broken, c.call_cdn_url(&mut self.store, self.client, key).await)
     }
 
     pub async fn presign_many(&mut self, reqs: &[PresignRequest]) -> Outcome<Vec<Result<Presigned, types::Error>>> {
         let c = self.bindings.spaces_storage_storage().client();
-        Ok(c.call_presign_many(&mut self.store, self.client, reqs).await?)
+        let result = c.call_presign_many(&mut self.store, self.client, reqs).await;
+        self.broken |= result.is_err();
+        Ok(result?)
     }
 
     /// One signed HEAD of the bucket; its latency in microseconds.
     pub async fn health(&mut self) -> Outcome<u64> {
         let c = self.bindings.spaces_storage_storage().client();
-        flatten(c.call_health(&mut self.store, self.client).await)
+        settle(&mut self.broken, c.call_health(&mut self.store, self.client).await)
     }
 
     pub async fn presign(&mut self, req: &PresignRequest) -> Outcome<Presigned> {
         let c = self.bindings.spaces_storage_storage().client();
-        flatten(c.call_presign(&mut self.store, self.client, req).await)
+        settle(&mut self.broken, c.call_presign(&mut self.store, self.client, req).await)
     }
 }

@@ -142,6 +142,7 @@ pub async fn put(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, body
     });
     let reader = tokio_util::io::StreamReader::new(stream);
     let result = session.put(&key, reader, size, &opts).await;
+    app.recycle(session);
     let received = watch.received.load(Ordering::Relaxed);
     let outcome = match result {
         Ok(r) => Ok(r),
@@ -246,6 +247,7 @@ pub async fn get(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap) -> A
     let sink = ChannelSink::new(sender.clone());
     tokio::spawn(async move {
         let written = session.write_to(download, Box::new(sink)).await;
+        app.recycle(session);
         let (status, bytes) = match &written {
             Ok(n) => (200, *n),
             Err(e) => {
@@ -287,7 +289,9 @@ pub async fn head(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap) -> 
     let if_none_match = header_str(&headers, &header::IF_NONE_MATCH)?;
     let _slot = app.admission.admit().await?;
     let mut session = app.session().await?;
-    let meta = session.head(&key).await.map_err(Problem::from)?;
+    let meta = session.head(&key).await;
+    app.recycle(session);
+    let meta = meta.map_err(Problem::from)?;
     let mut response = Response::new(Body::empty());
     match http_headers::evaluate(&meta.etag, if_match, if_none_match) {
         Verdict::Proceed => meta_headers(&meta, response.headers_mut()),
@@ -316,6 +320,7 @@ pub async fn delete(State(app): State<Arc<App>>, uri: Uri) -> Answer {
     let _slot = app.admission.admit().await?;
     let mut session = app.session().await?;
     let outcome = session.delete(&key).await.map_err(Problem::from);
+    app.recycle(session);
     app.audit("delete", &key, outcome.as_ref().map_or_else(|p| p.status, |_| 204), 0);
     outcome?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -365,7 +370,9 @@ pub async fn list(State(app): State<Arc<App>>, query: Result<Query<ListQuery>, Q
     let _slot = app.admission.admit().await?;
     let mut session = app.session().await?;
     let req = ListRequest { prefix: q.prefix, delimiter: q.delimiter, continuation: q.cursor, max_keys: q.limit };
-    let page = session.list(&req).await.map_err(Problem::from)?;
+    let page = session.list(&req).await;
+    app.recycle(session);
+    let page = page.map_err(Problem::from)?;
     Ok(Json(Page {
         objects: page
             .objects
@@ -424,6 +431,7 @@ pub async fn delete_many(State(app): State<Arc<App>>, body: Result<Json<DeleteMa
     let _slot = app.admission.admit().await?;
     let mut session = app.session().await?;
     let outcome = session.delete_many(&req.keys).await.map_err(Problem::from);
+    app.recycle(session);
     let summary = format!("{} keys", req.keys.len());
     app.audit("delete-many", &summary, outcome.as_ref().map_or_else(|p| p.status, |_| 200), 0);
     let failures = outcome?;
@@ -481,8 +489,9 @@ pub async fn presign(State(app): State<Arc<App>>, body: Result<Json<PresignBody>
             expires_seconds: req.expires.unwrap_or(3600),
             signed_headers: req.content_type.map(|c| ("content-type".to_string(), c)).into_iter().collect(),
         })
-        .await
-        .map_err(Problem::from)?;
+        .await;
+    app.recycle(session);
+    let p = p.map_err(Problem::from)?;
     Ok(Json(Presigned { url: p.url, expires_at: p.expires_at }).into_response())
 }
 
@@ -511,5 +520,6 @@ pub async fn url(State(app): State<Arc<App>>, uri: Uri, query: Result<Query<UrlQ
     let _slot = app.admission.admit().await?;
     let mut session = app.session().await?;
     let url = if q.cdn { session.cdn_url(&key).await } else { session.public_url(&key).await };
+    app.recycle(session);
     Ok(Json(Url { url: url.map_err(Problem::from)? }).into_response())
 }
