@@ -1,6 +1,7 @@
 //! The `/v1` routes: objects (PUT, GET with Range and conditions, HEAD, DELETE), listing, batch delete,
-//! presigned and public URLs. Each request gets a fresh component instance and a slot from [`Admission`];
-//! bodies stream both ways through wasi:io streams, so memory stays flat whatever the object size.
+//! presigned and public URLs. Each request gets a slot from [`Admission`] and an instance of its own, handed
+//! back (`App::recycle`) once its calls completed; bodies stream both ways through wasi:io streams, so memory
+//! stays flat whatever the object size.
 //!
 //! [`Admission`]: super::admission::Admission
 
