@@ -54,6 +54,9 @@ pub async fn probe(app: Arc<App>) {
                 }
             };
             app.readiness.store(outcome);
+            if session.as_ref().is_some_and(|s| !s.reusable()) {
+                session = None;
+            }
         }
         tokio::time::sleep(PROBE_INTERVAL).await;
     }
