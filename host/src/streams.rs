@@ -155,22 +155,32 @@ pub type BodyChunk = Result<Bytes, std::io::Error>;
 
 /// A download sink that feeds an HTTP response body through a bounded channel: the component writes only while
 /// the client keeps reading (`check-write` says 0 and `ready` waits otherwise), so a slow client holds a few
-/// chunks in memory, not the object. A client that went away breaks the sink, which stops the download.
+/// chunks in memory, not the object. A client that went away, or read nothing for `stall`, breaks the sink,
+/// which stops the download and frees what it held.
 pub struct ChannelSink {
     sender: Option<mpsc::Sender<BodyChunk>>,
     permit: Option<mpsc::OwnedPermit<BodyChunk>>,
+    /// How long the client may go without reading before the sink gives up on it.
+    stall: std::time::Duration,
+    stalled: bool,
 }
 
 impl ChannelSink {
     /// A sink into `sender`, whose channel's capacity bounds the chunks waiting for the client.
-    pub fn new(sender: mpsc::Sender<BodyChunk>) -> Self {
-        ChannelSink { sender: Some(sender), permit: None }
+    pub fn new(sender: mpsc::Sender<BodyChunk>, stall: std::time::Duration) -> Self {
+        ChannelSink { sender: Some(sender), permit: None, stall, stalled: false }
     }
 
     /// Takes a free slot without waiting, if there is one.
     fn try_reserve(&mut self) -> Result<bool, StreamError> {
         if self.permit.is_some() {
             return Ok(true);
+        }
+        if self.stalled {
+            let secs = self.stall.as_secs();
+            return Err(StreamError::LastOperationFailed(wasmtime::format_err!(
+                "the client read nothing for {secs} s"
+            )));
         }
         let sender = self.sender.take().ok_or(StreamError::Closed)?;
         match sender.try_reserve_owned() {
@@ -215,9 +225,11 @@ impl Pollable for ChannelSink {
             return;
         }
         if let Some(sender) = self.sender.take() {
-            // A closed channel leaves both empty; the next `check-write` reports it.
-            if let Ok(permit) = sender.reserve_owned().await {
-                self.permit = Some(permit);
+            // A closed channel leaves both empty, a stall sets `stalled`; the next `check-write` reports either.
+            match tokio::time::timeout(self.stall, sender.reserve_owned()).await {
+                Ok(Ok(permit)) => self.permit = Some(permit),
+                Ok(Err(_)) => {}
+                Err(_) => self.stalled = true,
             }
         }
     }

@@ -428,6 +428,18 @@ fn beyond_its_limits_the_service_answers_503_not_memory() {
     problem(s.call("GET", "/v1/objects/held", &[], None), 503, "overloaded");
     assert_eq!(sha256(&bytes(held)), sha256(&large));
     assert_eq!(s.call("HEAD", "/v1/objects/held", &[], None).status(), 200, "the slot is free again");
+    drop(s);
+
+    // A client that stops reading is cut off after --client-stall, and its slot serves others again.
+    let s = on_rgw(&b, &["--max-in-flight", "1", "--max-queued", "4", "--client-stall", "1"]);
+    let mut stalled = s.call("GET", "/v1/objects/held", &[], None);
+    let started = Instant::now();
+    assert_eq!(s.call("HEAD", "/v1/objects/held", &[], None).status(), 200, "queued until the stall timed out");
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(900) && waited < Duration::from_secs(10), "{waited:?}");
+    let mut rest = Vec::new();
+    let cut = stalled.body_mut().with_config().limit(u64::MAX).reader().read_to_end(&mut rest);
+    assert!(cut.is_err() || rest.len() < large.len(), "a stalled download must not look complete");
 }
 
 #[test]

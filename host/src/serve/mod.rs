@@ -50,6 +50,9 @@ pub struct ServeArgs {
     /// Largest request body accepted for an object, in bytes [default: 5 TiB]
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_UPLOAD)]
     pub max_upload: u64,
+    /// Seconds a client may read nothing of a download before it is cut off and its slot freed
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub client_stall: u64,
     /// On SIGTERM or Ctrl-C, seconds to let requests in flight finish before uploads are aborted
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub shutdown_grace: u64,
@@ -63,6 +66,7 @@ pub struct App {
     admission: Admission,
     readiness: health::Readiness,
     max_upload: u64,
+    client_stall: Duration,
     /// Triggered when the shutdown grace period ends: uploads still running abort themselves.
     hard_stop: Interrupt,
     /// Instances that finished a request cleanly, ready for the next (at most `max_in_flight`).
@@ -187,6 +191,7 @@ pub async fn run(conn: &Connection, args: &ServeArgs) -> Result<(), Failure> {
         admission: Admission::new(args.max_in_flight as usize, args.max_queued, Duration::from_secs(30)),
         readiness: health::Readiness::default(),
         max_upload: args.max_upload,
+        client_stall: Duration::from_secs(args.client_stall),
         hard_stop: Interrupt::default(),
         idle: std::sync::Mutex::default(),
         max_idle: args.max_in_flight as usize,

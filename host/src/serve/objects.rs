@@ -245,21 +245,20 @@ pub async fn get(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap) -> A
         }
     }
     let (sender, mut receiver) = mpsc::channel(BODY_DEPTH);
-    let sink = ChannelSink::new(sender.clone());
+    let sink = ChannelSink::new(sender.clone(), app.client_stall);
     tokio::spawn(async move {
         let written = session.write_to(download, Box::new(sink)).await;
         app.recycle(session);
-        let (status, bytes) = match &written {
-            Ok(n) => (200, *n),
+        drop((slot, stop));
+        match written {
+            Ok(bytes) => tracing::debug!(key = %key, bytes, "download done"),
             Err(e) => {
                 tracing::warn!(key = %key, error = %e, "download broke off");
-                // The client sees a body shorter than its Content-Length, never a clean end.
-                let _ = sender.send(Err(std::io::Error::other(e.to_string()))).await;
-                (502, 0)
+                // An error in the body makes hyper cut the connection; were the queue full (a stalled client),
+                // the body still ends short of its Content-Length, which no client takes for a clean end.
+                let _ = sender.try_send(Err(std::io::Error::other(e.to_string())));
             }
-        };
-        tracing::debug!(key = %key, status, bytes, "download done");
-        drop((slot, stop));
+        }
     });
     *response.body_mut() = Body::from_stream(futures_util::stream::poll_fn(move |cx| receiver.poll_recv(cx)));
     Ok(response)
