@@ -197,7 +197,8 @@ pub async fn run(conn: &Connection, args: &ServeArgs) -> Result<(), Failure> {
         max_idle: args.max_in_flight as usize,
     });
     // Fail before listening if the component cannot even open this configuration.
-    app.session().await.map_err(|p| usage(p.detail))?;
+    let first = app.session().await.map_err(|p| usage(p.detail))?;
+    app.recycle(first);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| host(format!("cannot listen on {}: {e}", args.listen)))?;
