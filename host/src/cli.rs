@@ -130,7 +130,8 @@ pub enum Command {
         content_type: Option<String>,
     },
     /// Run the storage service: a JSON API under /v1 (bearer token), /healthz, /readyz, /metrics and
-    /// /openapi.json. With no endpoint configured it stores into an embedded S3 store under --data-dir.
+    /// /openapi.json. With no endpoint configured it stores into an embedded S3 store under --data-dir
+    /// (bucket "spaces" unless --bucket says otherwise).
     Serve(crate::serve::ServeArgs),
     /// Time presigning inside the component: COUNT URLs in one call, then one call per URL (for bench/)
     #[command(hide = true)]

@@ -31,6 +31,7 @@ use std::time::Duration;
 const DEFAULT_MAX_UPLOAD: u64 = 5 << 40;
 
 #[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Service")]
 pub struct ServeArgs {
     /// Address and port to listen on; anything but loopback needs a configured token
     #[arg(long, env = "SPACES_LISTEN", default_value = "127.0.0.1:7070")]
@@ -48,7 +49,7 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 1024)]
     pub max_queued: usize,
     /// Largest request body accepted for an object, in bytes [default: 5 TiB]
-    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_UPLOAD)]
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_UPLOAD, hide_default_value = true)]
     pub max_upload: u64,
     /// Seconds a client may read nothing of a download before it is cut off and its slot freed
     #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
