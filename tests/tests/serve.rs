@@ -278,6 +278,7 @@ fn missing_or_wrong_token_is_401_and_changes_nothing() {
         let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("authorization", *a)).collect();
         let r = s.raw("PUT", "/v1/objects/keep", &headers, Some(b"overwritten"));
         assert_eq!(header(&r, "www-authenticate").as_deref(), Some("Bearer realm=\"spaces\""));
+        assert_eq!(header(&r, "connection").as_deref(), Some("close"), "a refused upload's connection is not reused");
         problem(r, 401, "unauthorized");
         problem(s.raw("PUT", "/v1/objects/new", &headers, Some(b"x")), 401, "unauthorized");
         problem(s.raw("DELETE", "/v1/objects/keep", &headers, None), 401, "unauthorized");

@@ -111,8 +111,14 @@ async fn observe(State(app): State<Arc<App>>, req: Request, next: Next) -> Respo
     let started = Instant::now();
     let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_string();
     let method = req.method().clone();
-    let response = next.run(req).await;
-    app.runtime.shared().metrics.record_served(method.as_str(), &route, response.status().as_u16(), started.elapsed());
+    let mut response = next.run(req).await;
+    let status = response.status();
+    app.runtime.shared().metrics.record_served(method.as_str(), &route, status.as_u16(), started.elapsed());
+    // A refused upload may leave its body unread, and the server then closes the connection; saying so keeps a
+    // pooling client from sending its next request into a closed connection.
+    if (status.is_client_error() || status.is_server_error()) && matches!(method, Method::PUT | Method::POST) {
+        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     response
 }
 
