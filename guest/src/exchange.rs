@@ -1,13 +1,14 @@
-//! One S3 call signed, sent and retried: the single place for signing, retries and metrics. An [`Exchange`] is a
-//! state machine that never blocks, so a multipart upload can keep several parts in flight side by side;
-//! [`Client::execute`] runs one to completion.
+//! One call authorised, sent and retried: the single place for retries and metrics, for every service the
+//! component talks to. What differs between them (S3's SigV4 and XML errors, DigitalOcean's bearer token and JSON
+//! errors) is a [`Service`]. An [`Exchange`] is a state machine that never blocks, so a multipart upload can keep
+//! several parts in flight side by side; [`execute`] runs one to completion.
 
 use crate::addressing::Target;
 use crate::client::Client;
 use crate::encode::UtcTime;
 use crate::errors;
 use crate::http::{self, Attempt, Failure, Payload, Request, Response};
-use crate::retry;
+use crate::retry::{self, Policy};
 use crate::sigv4::{self, Credentials, Scope, SignableRequest, UNSIGNED_PAYLOAD};
 use crate::spaces::storage::credentials;
 use crate::spaces::storage::metrics::{self, RequestEvent};
@@ -29,10 +30,26 @@ pub struct Call<'a> {
     pub key: Option<&'a str>,
 }
 
+/// How one service authorises requests and explains refusals; the retry loop is the same for all.
+pub(crate) trait Service {
+    fn retry_policy(&self) -> &Policy;
+    /// Authorises one attempt of `call`: adds to `headers` (a signature, a token) and returns the query string to
+    /// send. An error is final (no credentials, say).
+    fn authorize(&self, call: &Call, headers: &mut Vec<(String, String)>) -> Result<String, Error>;
+    /// What a non-2xx answer means: the error, whether another attempt may help, and how many milliseconds the
+    /// service asked us to wait first.
+    fn refusal(&self, call: &Call, resp: Response) -> Refusal;
+}
+
+pub(crate) struct Refusal {
+    pub error: Error,
+    pub retryable: bool,
+    pub wait_ms: Option<u64>,
+}
+
 /// A call on its way: between attempts, or with one attempt on the wire.
 pub struct Exchange<'a> {
     call: Call<'a>,
-    payload_hash: String,
     attempts: u32,
     started_ms: u64,
     started_us: u64,
@@ -55,22 +72,12 @@ enum Verdict {
 
 impl<'a> Exchange<'a> {
     pub fn new(mut call: Call<'a>) -> Self {
-        // A body whose Content-MD5 is signed cannot be altered unnoticed, so it is not hashed a second time with
-        // SHA-256 (the slowest step of an upload inside the component); other bodies are small XML and are signed.
-        let payload_hash = if call.body.is_empty() {
-            EMPTY_SHA256.to_string()
-        } else if call.headers.iter().any(|(k, _)| k == "content-md5") {
-            UNSIGNED_PAYLOAD.to_string()
-        } else {
-            sigv4::sha256_hex(&call.body.chunks().concat())
-        };
         // Without a length hyper would send a bodiless DELETE or POST chunked, which S3 servers refuse (501).
         if !matches!(call.method, "GET" | "HEAD") {
             call.headers.push(("content-length".into(), call.body.len().to_string()));
         }
         Exchange {
             call,
-            payload_hash,
             attempts: 0,
             started_ms: http::monotonic_ms(),
             started_us: http::monotonic_us(),
@@ -112,61 +119,146 @@ impl<'a> Exchange<'a> {
     }
 }
 
-impl Client {
-    /// Signs, sends and retries one call; returns the first 2xx response. Every call ends in one metrics event.
-    pub(crate) fn execute(&self, call: Call) -> Result<Response, Error> {
-        let mut exchange = Exchange::new(call);
-        loop {
-            if let Some(outcome) = self.advance(&mut exchange) {
-                return outcome;
-            }
-            http::wait_any(&exchange.pollables());
+/// Authorises, sends and retries one call; returns the first 2xx response. Every call ends in one metrics event.
+pub(crate) fn execute(svc: &impl Service, call: Call) -> Result<Response, Error> {
+    let mut exchange = Exchange::new(call);
+    loop {
+        if let Some(outcome) = advance(svc, &mut exchange) {
+            return outcome;
         }
+        http::wait_any(&exchange.pollables());
     }
+}
 
-    /// Moves `ex` as far as it goes without blocking; `Some` once it has succeeded or failed for good.
-    pub(crate) fn advance(&self, ex: &mut Exchange) -> Option<Result<Response, Error>> {
-        loop {
-            let outcome = match &mut ex.state {
-                State::Backoff(until_ms) if http::monotonic_ms() < *until_ms => return None,
-                State::Ready | State::Backoff(_) => match self.start_attempt(ex) {
-                    Ok(attempt) => {
-                        ex.state = State::Sending(attempt);
-                        continue;
-                    }
-                    Err(Ok(failure)) => Err(failure),
-                    Err(Err(error)) => return Some(Err(error)),
-                },
-                State::Sending(attempt) => attempt.advance(&ex.call.body)?,
-            };
-            match self.judge(ex, outcome) {
-                Verdict::Done(result) => return Some(result),
-                Verdict::RetryAt(until_ms) => ex.state = State::Backoff(until_ms),
-            }
-        }
-    }
-
-    /// Signs and starts the next attempt. The inner error is final (no credentials); a failure may be retried.
-    fn start_attempt(&self, ex: &mut Exchange) -> Result<Attempt, Result<Failure, Error>> {
-        ex.attempts += 1;
-        let creds = Self::credentials().map_err(Err)?;
-        let mut req = SignableRequest {
-            method: ex.call.method.into(),
-            host: ex.call.target.host.clone(),
-            path: ex.call.target.path.clone(),
-            query: ex.call.query.clone(),
-            headers: ex.call.headers.clone(),
+/// Moves `ex` as far as it goes without blocking; `Some` once it has succeeded or failed for good.
+pub(crate) fn advance(svc: &impl Service, ex: &mut Exchange) -> Option<Result<Response, Error>> {
+    loop {
+        let outcome = match &mut ex.state {
+            State::Backoff(until_ms) if http::monotonic_ms() < *until_ms => return None,
+            State::Ready | State::Backoff(_) => match start_attempt(svc, ex) {
+                Ok(attempt) => {
+                    ex.state = State::Sending(attempt);
+                    continue;
+                }
+                Err(Ok(failure)) => Err(failure),
+                Err(Err(error)) => return Some(Err(error)),
+            },
+            State::Sending(attempt) => attempt.advance(&ex.call.body)?,
         };
-        let query = self.sign(&creds, &mut req, &ex.payload_hash);
-        let path_and_query = if query.is_empty() { req.path.clone() } else { format!("{}?{query}", req.path) };
-        http::start(&Request {
-            method: ex.call.method,
-            scheme: ex.call.target.scheme,
-            authority: &ex.call.target.host,
-            path_and_query: &path_and_query,
-            headers: &req.headers,
-        })
-        .map_err(Ok)
+        match judge(svc, ex, outcome) {
+            Verdict::Done(result) => return Some(result),
+            Verdict::RetryAt(until_ms) => ex.state = State::Backoff(until_ms),
+        }
+    }
+}
+
+/// Authorises and starts the next attempt. The inner error is final (no credentials); a failure may be retried.
+fn start_attempt(svc: &impl Service, ex: &mut Exchange) -> Result<Attempt, Result<Failure, Error>> {
+    ex.attempts += 1;
+    let mut headers = ex.call.headers.clone();
+    let query = svc.authorize(&ex.call, &mut headers).map_err(Err)?;
+    let path = &ex.call.target.path;
+    let path_and_query = if query.is_empty() { path.clone() } else { format!("{path}?{query}") };
+    http::start(&Request {
+        method: ex.call.method,
+        scheme: ex.call.target.scheme,
+        authority: &ex.call.target.host,
+        path_and_query: &path_and_query,
+        headers: &headers,
+    })
+    .map_err(Ok)
+}
+
+/// Turns an attempt's outcome into a result, or into the time of the next attempt.
+fn judge(svc: &impl Service, ex: &Exchange, outcome: Result<Response, Failure>) -> Verdict {
+    let (error, retry_after_ms, retryable, status) = match outcome {
+        Ok(resp) if (200..300).contains(&resp.status) => {
+            let length = resp.header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+            ex.record(resp.status, length);
+            return Verdict::Done(Ok(resp));
+        }
+        Ok(resp) => {
+            let status = resp.status;
+            let r = svc.refusal(&ex.call, resp);
+            (r.error, r.wait_ms, r.retryable, status)
+        }
+        Err(Failure::Transient { timeout, detail }) => {
+            let error = if timeout { Error::Timeout(detail) } else { Error::Transport(detail) };
+            (error, None, true, 0)
+        }
+        Err(Failure::CircuitOpen(m)) => (Error::CircuitOpen(m), None, false, 0),
+        Err(Failure::Denied(m)) | Err(Failure::Fatal(m)) => (Error::Transport(m), None, false, 0),
+    };
+    let now = http::monotonic_ms();
+    let elapsed = now.saturating_sub(ex.started_ms);
+    let delay = if retryable {
+        svc.retry_policy().next_delay(ex.attempts, elapsed, retry_after_ms, http::random_u64())
+    } else {
+        None
+    };
+    if let Some(ms) = delay {
+        return Verdict::RetryAt(now + ms);
+    }
+    ex.record(status, 0);
+    let attempts = ex.attempts;
+    Verdict::Done(Err(match error {
+        Error::Transport(m) if retryable => Error::Transport(format!("{m} (after {attempts} attempts)")),
+        Error::Timeout(m) if retryable => Error::Timeout(format!("{m} (after {attempts} attempts)")),
+        other => other,
+    }))
+}
+
+/// S3: SigV4 in the headers, errors from the S3 XML error document.
+impl Service for Client {
+    fn retry_policy(&self) -> &Policy {
+        &self.retry
+    }
+
+    fn authorize(&self, call: &Call, headers: &mut Vec<(String, String)>) -> Result<String, Error> {
+        // A body whose Content-MD5 is signed cannot be altered unnoticed, so it is not hashed a second time with
+        // SHA-256 (the slowest step of an upload inside the component); other bodies are small XML and are signed.
+        let payload_hash = if call.body.is_empty() {
+            EMPTY_SHA256.to_string()
+        } else if call.headers.iter().any(|(k, _)| k == "content-md5") {
+            UNSIGNED_PAYLOAD.to_string()
+        } else {
+            sigv4::sha256_hex(&call.body.chunks().concat())
+        };
+        let creds = Self::credentials()?;
+        let mut req = SignableRequest {
+            method: call.method.into(),
+            host: call.target.host.clone(),
+            path: call.target.path.clone(),
+            query: call.query.clone(),
+            headers: std::mem::take(headers),
+        };
+        let query = self.sign(&creds, &mut req, &payload_hash);
+        *headers = req.headers;
+        Ok(query)
+    }
+
+    fn refusal(&self, call: &Call, resp: Response) -> Refusal {
+        let status = resp.status;
+        let request_id = resp.header("x-amz-request-id").map(String::from);
+        let wait_ms = resp.header("retry-after").and_then(retry::parse_retry_after);
+        let body = if call.method == "HEAD" { Vec::new() } else { resp.read_body(64 << 10).unwrap_or_default() };
+        let s3 = xml::parse_error(&body).ok();
+        let retryable = retry::is_retryable(status, s3.as_ref().map(|e| e.code.as_str()));
+        let retry_after_s = wait_ms.map(|ms| (ms / 1000) as u32);
+        let error = errors::from_status(status, s3, request_id, &self.subject(call.key), retry_after_s);
+        Refusal { error, retryable, wait_ms }
+    }
+}
+
+impl Client {
+    /// Signs, sends and retries one S3 call; see [`execute`].
+    pub(crate) fn execute(&self, call: Call) -> Result<Response, Error> {
+        execute(self, call)
+    }
+
+    /// Moves an S3 exchange on; see [`advance`].
+    pub(crate) fn advance(&self, ex: &mut Exchange) -> Option<Result<Response, Error>> {
+        advance(self, ex)
     }
 
     /// The host's credentials, or access denied saying what is missing.
@@ -188,51 +280,5 @@ impl Client {
         };
         let scope = Scope { time: UtcTime::from_unix(http::unix_now()), region: &self.region, service: "s3" };
         self.signer.borrow_mut().sign_headers(&creds, &scope, req, payload_hash)
-    }
-
-    /// Turns an attempt's outcome into a result, or into the time of the next attempt.
-    fn judge(&self, ex: &Exchange, outcome: Result<Response, Failure>) -> Verdict {
-        let (error, retry_after_ms, retryable, status) = match outcome {
-            Ok(resp) if (200..300).contains(&resp.status) => {
-                let length = resp.header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
-                ex.record(resp.status, length);
-                return Verdict::Done(Ok(resp));
-            }
-            Ok(resp) => {
-                let status = resp.status;
-                let request_id = resp.header("x-amz-request-id").map(String::from);
-                let retry_after = resp.header("retry-after").and_then(retry::parse_retry_after);
-                let body =
-                    if ex.call.method == "HEAD" { Vec::new() } else { resp.read_body(64 << 10).unwrap_or_default() };
-                let s3 = xml::parse_error(&body).ok();
-                let retryable = retry::is_retryable(status, s3.as_ref().map(|e| e.code.as_str()));
-                let retry_after_s = retry_after.map(|ms| (ms / 1000) as u32);
-                let error = errors::from_status(status, s3, request_id, &self.subject(ex.call.key), retry_after_s);
-                (error, retry_after, retryable, status)
-            }
-            Err(Failure::Transient { timeout, detail }) => {
-                let error = if timeout { Error::Timeout(detail) } else { Error::Transport(detail) };
-                (error, None, true, 0)
-            }
-            Err(Failure::CircuitOpen(m)) => (Error::CircuitOpen(m), None, false, 0),
-            Err(Failure::Denied(m)) | Err(Failure::Fatal(m)) => (Error::Transport(m), None, false, 0),
-        };
-        let now = http::monotonic_ms();
-        let elapsed = now.saturating_sub(ex.started_ms);
-        let delay = if retryable {
-            self.retry.next_delay(ex.attempts, elapsed, retry_after_ms, http::random_u64())
-        } else {
-            None
-        };
-        if let Some(ms) = delay {
-            return Verdict::RetryAt(now + ms);
-        }
-        ex.record(status, 0);
-        let attempts = ex.attempts;
-        Verdict::Done(Err(match error {
-            Error::Transport(m) if retryable => Error::Transport(format!("{m} (after {attempts} attempts)")),
-            Error::Timeout(m) if retryable => Error::Timeout(format!("{m} (after {attempts} attempts)")),
-            other => other,
-        }))
     }
 }
