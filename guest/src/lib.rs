@@ -10,7 +10,9 @@ wit_bindgen::generate!({
 });
 
 mod addressing;
+mod cdn;
 mod client;
+mod do_api;
 mod encode;
 mod errors;
 mod exchange;
@@ -22,6 +24,7 @@ mod sigv4;
 mod upload;
 mod xml;
 
+use exports::spaces::storage::cdn::{ApiConfig, Endpoint as CdnEndpoint, EndpointSettings, PurgeReport};
 use exports::spaces::storage::storage::{
     DeleteFailure, GetOptions, Guest, GuestClient, GuestDownload, ListPage, ListRequest, ObjectSummary, PresignMethod,
     PresignRequest, Presigned, PutOptions, PutResult,
@@ -35,6 +38,37 @@ struct Component;
 impl Guest for Component {
     type Client = ClientResource;
     type Download = client::Download;
+}
+
+impl exports::spaces::storage::cdn::Guest for Component {
+    type CdnClient = cdn::CdnClient;
+}
+
+impl exports::spaces::storage::cdn::GuestCdnClient for cdn::CdnClient {
+    fn open(cfg: ApiConfig) -> Result<exports::spaces::storage::cdn::CdnClient, Error> {
+        Ok(exports::spaces::storage::cdn::CdnClient::new(cdn::CdnClient::new(&cfg)?))
+    }
+    fn list_endpoints(&self) -> Result<Vec<CdnEndpoint>, Error> {
+        self.list()
+    }
+    fn get_endpoint(&self, id: String) -> Result<CdnEndpoint, Error> {
+        self.get(&id)
+    }
+    fn create_endpoint(&self, origin: String, settings: EndpointSettings) -> Result<CdnEndpoint, Error> {
+        self.create(&origin, &settings)
+    }
+    fn update_endpoint(&self, id: String, settings: EndpointSettings) -> Result<CdnEndpoint, Error> {
+        self.update(&id, &settings)
+    }
+    fn delete_endpoint(&self, id: String) -> Result<(), Error> {
+        self.delete(&id)
+    }
+    fn find_endpoint(&self, origin: String) -> Result<Option<CdnEndpoint>, Error> {
+        self.find(&origin)
+    }
+    fn purge(&self, id: String, paths: Vec<String>) -> Result<PurgeReport, Error> {
+        cdn::CdnClient::purge(self, &id, &paths)
+    }
 }
 
 /// The exported `client` resource; downloads share its configuration and signer to resume broken bodies.

@@ -129,6 +129,15 @@ pub enum Command {
         #[arg(long)]
         content_type: Option<String>,
     },
+    /// Manage DigitalOcean CDN endpoints (list, show, create, update, rm) and purge cached files; needs
+    /// DIGITALOCEAN_TOKEN
+    Cdn {
+        #[command(subcommand)]
+        action: crate::cdn::Action,
+        /// Print JSON instead of a table
+        #[arg(long, global = true)]
+        json: bool,
+    },
     /// Run the storage service: a JSON API under /v1 (bearer token), /healthz, /readyz, /metrics and
     /// /openapi.json. With no endpoint configured it stores into an embedded S3 store under --data-dir
     /// (bucket "spaces" unless --bucket says otherwise).
@@ -173,8 +182,17 @@ pub fn host(m: impl std::fmt::Display) -> Failure {
 
 /// Runs the parsed command.
 pub async fn run(cli: &Cli) -> Outcome<()> {
-    if let Command::Serve(args) = &cli.command {
-        return crate::serve::run(&cli.conn, args).await;
+    match &cli.command {
+        Command::Serve(args) => return crate::serve::run(&cli.conn, args).await,
+        Command::Cdn { action, json } => {
+            let runtime = cli.conn.runtime(1, None).map_err(host)?;
+            let result = crate::cdn::run(&runtime, &cli.conn, action, *json).await;
+            if cli.print_metrics {
+                eprint!("{}", runtime.shared().metrics.render());
+            }
+            return result;
+        }
+        _ => {}
     }
     let cfg = cli.conn.storage_config().map_err(usage)?;
     let workers = match &cli.command {
@@ -285,7 +303,9 @@ async fn execute(s: &mut Session, command: &Command) -> Outcome<()> {
             }
         }
         Command::BenchPresign { count } => bench_presign(s, *count).await?,
-        Command::Serve(_) => return Err(host("serve is handled before a session is opened")),
+        Command::Serve(_) | Command::Cdn { .. } => {
+            return Err(host("serve and cdn are handled before a storage session is opened"))
+        }
     }
     Ok(())
 }

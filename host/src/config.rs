@@ -48,6 +48,15 @@ pub struct Connection {
     /// Seconds to wait for an answer once a request (its body included) has been sent
     #[arg(long, value_name = "SECONDS", default_value_t = 120, global = true, value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: u64,
+    /// DigitalOcean API base URL for `cdn` commands
+    #[arg(
+        long,
+        env = "DIGITALOCEAN_API_URL",
+        value_name = "URL",
+        global = true,
+        default_value = "https://api.digitalocean.com"
+    )]
+    pub api_url: String,
     /// Requests in flight: parts of one large upload, or files of `put -r` (1-64) [default: 4]
     #[arg(long, short = 'j', value_name = "N", global = true, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub concurrency: Option<u32>,
@@ -82,6 +91,7 @@ impl Connection {
             Some(e) => allow.allow_endpoint(e)?,
             None => allow.allow_domain("digitaloceanspaces.com", 443),
         }
+        allow.allow_endpoint(&self.api_url).map_err(|e| format!("--api-url: {e}"))?;
         Ok(allow)
     }
 
@@ -108,7 +118,8 @@ impl Connection {
         if let Ok(c) = &creds {
             tracing::debug!(access_key_id = %c.access_key_id, source = c.source, "credentials found");
         }
-        let shared = Shared { pool, credentials: Arc::new(creds), metrics };
+        let api_token = credentials::api_token(&|k| std::env::var(k).ok(), &cwd);
+        let shared = Shared { pool, credentials: Arc::new(creds), api_token: Arc::new(api_token), metrics };
         let bytes = match &self.component {
             Some(path) => std::fs::read(path).map_err(|e| format!("reading component {}: {e}", path.display()))?,
             None => EMBEDDED_COMPONENT.to_vec(),

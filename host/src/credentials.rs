@@ -71,6 +71,20 @@ pub fn resolve(
         .into())
 }
 
+/// The DigitalOcean API token: `DIGITALOCEAN_TOKEN` in the environment, else in the `.env` file.
+pub fn api_token(env: Lookup, dotenv_dir: &Path) -> Result<Secret, String> {
+    let from_file = || read_dotenv(&dotenv_dir.join(".env")).remove("DIGITALOCEAN_TOKEN");
+    env("DIGITALOCEAN_TOKEN")
+        .or_else(from_file)
+        .filter(|t| !t.trim().is_empty())
+        .map(|t| Secret::new(t.trim()))
+        .ok_or_else(|| {
+            "no DigitalOcean API token: set DIGITALOCEAN_TOKEN (a token with the cdn scopes, from the control \
+             panel's API page) or put it in a .env file"
+                .into()
+        })
+}
+
 /// `KEY=VALUE` lines; `#` comments, `export ` prefixes and surrounding quotes allowed. A missing file is empty.
 fn read_dotenv(path: &Path) -> HashMap<String, String> {
     let Ok(text) = std::fs::read_to_string(path) else {
@@ -139,6 +153,15 @@ mod tests {
         let dir = tmp("missing", None);
         let err = resolve(None, None, &env(&[("SPACES_ACCESS_KEY_ID", "only-the-key")]), &dir).unwrap_err();
         assert!(err.contains("SPACES_SECRET_ACCESS_KEY"), "{err}");
+    }
+
+    #[test]
+    fn api_token_from_env_then_dotenv() {
+        let dir = tmp("api", Some("DIGITALOCEAN_TOKEN=dop_v1_file\n"));
+        assert_eq!(api_token(&env(&[("DIGITALOCEAN_TOKEN", "dop_v1_env")]), &dir).unwrap().expose(), "dop_v1_env");
+        assert_eq!(api_token(&env(&[]), &dir).unwrap().expose(), "dop_v1_file");
+        let none = tmp("api-none", None);
+        assert!(api_token(&env(&[]), &none).unwrap_err().contains("DIGITALOCEAN_TOKEN"));
     }
 
     #[test]

@@ -4,6 +4,7 @@ mod allowlist;
 mod batch;
 mod bindings;
 mod breaker;
+mod cdn;
 mod cli;
 mod config;
 mod content_type;

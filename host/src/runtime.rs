@@ -4,7 +4,7 @@
 
 use crate::bindings::spaces::storage::{credentials, metrics as metrics_wit, progress, types};
 use crate::bindings::{Client, ClientPre};
-use crate::credentials::Credentials;
+use crate::credentials::{Credentials, Secret};
 use crate::interrupt::Interrupt;
 use crate::metrics::{Metrics, OperationEvent};
 use crate::outbound::{HttpPool, Outbound};
@@ -29,6 +29,8 @@ pub struct Shared {
     pub pool: Arc<HttpPool>,
     /// `Err` holds the message the component will pass on when it needs to sign.
     pub credentials: Arc<Result<Credentials, String>>,
+    /// The DigitalOcean API token, or what the component should say about its absence.
+    pub api_token: Arc<Result<Secret, String>>,
     pub metrics: Arc<Metrics>,
 }
 
@@ -69,6 +71,13 @@ impl credentials::Host for HostState {
                 secret_access_key: c.secret_access_key.expose().to_string(),
                 session_token: c.session_token.as_ref().map(|t| t.expose().to_string()),
             }),
+            Err(message) => Err(message.clone()),
+        }
+    }
+
+    async fn api_token(&mut self) -> Result<String, String> {
+        match &*self.shared.api_token {
+            Ok(t) => Ok(t.expose().to_string()),
             Err(message) => Err(message.clone()),
         }
     }

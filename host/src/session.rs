@@ -81,7 +81,7 @@ impl fmt::Display for Failure {
 
 pub type Outcome<T> = Result<T, Failure>;
 
-fn flatten<T>(r: wasmtime::Result<Result<T, types::Error>>) -> Outcome<T> {
+pub(crate) fn flatten<T>(r: wasmtime::Result<Result<T, types::Error>>) -> Outcome<T> {
     r?.map_err(Failure::Storage)
 }
 

@@ -1,0 +1,176 @@
+//! `spaces cdn`: DigitalOcean CDN endpoints through the component's `cdn` interface (API v2 with the
+//! DIGITALOCEAN_TOKEN), shown as a table or key/value lines for people and as JSON with `--json`.
+
+use crate::bindings::exports::spaces::storage::cdn::{ApiConfig, Endpoint, EndpointSettings};
+use crate::bindings::Client;
+use crate::config::Connection;
+use crate::runtime::{HostState, Runtime};
+use crate::session::{flatten, Failure, Outcome};
+use clap::Subcommand;
+use wasmtime::component::ResourceAny;
+use wasmtime::Store;
+
+#[derive(Subcommand, Debug)]
+pub enum Action {
+    /// List every CDN endpoint of the account
+    Ls,
+    /// Show one endpoint
+    Show { id: String },
+    /// Put a CDN in front of a Space
+    Create {
+        /// The Space's host name [default: BUCKET.REGION.digitaloceanspaces.com of the configured bucket]
+        #[arg(long)]
+        origin: Option<String>,
+        /// Seconds the edge caches content: 60, 600, 3600, 86400 or 604800 [default: 3600]
+        #[arg(long)]
+        ttl: Option<u32>,
+        /// Custom domain to serve from (needs --certificate)
+        #[arg(long, requires = "certificate")]
+        domain: Option<String>,
+        /// ID of the DigitalOcean-managed TLS certificate for --domain
+        #[arg(long, requires = "domain")]
+        certificate: Option<String>,
+    },
+    /// Change an endpoint's TTL or custom domain
+    Update {
+        id: String,
+        #[arg(long)]
+        ttl: Option<u32>,
+        #[arg(long)]
+        domain: Option<String>,
+        #[arg(long)]
+        certificate: Option<String>,
+    },
+    /// Delete an endpoint
+    Rm { id: String },
+    /// Purge cached copies of PATHs (keys, `dir/*` wildcards, or `*` for everything), 50 per request, paced
+    /// to DigitalOcean's limit of 50 files per 20 s
+    Purge {
+        /// The endpoint [default: the one whose origin is the configured bucket]
+        #[arg(long)]
+        id: Option<String>,
+        #[arg(required = true)]
+        paths: Vec<String>,
+        /// Pacing window in milliseconds (DigitalOcean's limit is 20000)
+        #[arg(long, hide = true)]
+        purge_window_ms: Option<u32>,
+    },
+}
+
+struct CdnSession {
+    store: Store<HostState>,
+    bindings: Client,
+    client: ResourceAny,
+}
+
+impl CdnSession {
+    async fn open(runtime: &Runtime, cfg: &ApiConfig) -> Outcome<Self> {
+        let (mut store, bindings) = runtime.instantiate().await?;
+        let client = flatten(bindings.spaces_storage_cdn().cdn_client().call_open(&mut store, cfg).await)?;
+        Ok(CdnSession { store, bindings, client })
+    }
+}
+
+/// The origin host of the configured bucket on DigitalOcean.
+fn bucket_origin(conn: &Connection) -> Outcome<String> {
+    let bucket = conn.bucket.as_deref().ok_or_else(|| {
+        crate::cli::usage("no bucket: pass --bucket (or SPACES_BUCKET), or name the endpoint with --id / --origin")
+    })?;
+    Ok(format!("{bucket}.{}.digitaloceanspaces.com", conn.region))
+}
+
+fn print(endpoints: &[Endpoint], json: bool) -> Outcome<()> {
+    if json {
+        let list: Vec<_> = endpoints.iter().map(to_json).collect();
+        println!("{}", serde_json::to_string_pretty(&list).map_err(crate::cli::host)?);
+        return Ok(());
+    }
+    println!("{:<36}  {:<6}  {:<44}  {:<44}  CUSTOM DOMAIN", "ID", "TTL", "ORIGIN", "ENDPOINT");
+    for e in endpoints {
+        let domain = e.custom_domain.as_deref().unwrap_or("-");
+        println!("{:<36}  {:<6}  {:<44}  {:<44}  {domain}", e.id, e.ttl, e.origin, e.endpoint);
+    }
+    Ok(())
+}
+
+fn print_one(e: &Endpoint, json: bool) -> Outcome<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(&to_json(e)).map_err(crate::cli::host)?);
+        return Ok(());
+    }
+    println!("id:             {}", e.id);
+    println!("origin:         {}", e.origin);
+    println!("endpoint:       {}", e.endpoint);
+    println!("ttl:            {} s", e.ttl);
+    println!("custom domain:  {}", e.custom_domain.as_deref().unwrap_or("-"));
+    println!("certificate id: {}", e.certificate_id.as_deref().unwrap_or("-"));
+    println!("created:        {}", e.created_at);
+    Ok(())
+}
+
+fn to_json(e: &Endpoint) -> serde_json::Value {
+    serde_json::json!({
+        "id": e.id,
+        "origin": e.origin,
+        "endpoint": e.endpoint,
+        "ttl": e.ttl,
+        "certificate_id": e.certificate_id,
+        "custom_domain": e.custom_domain,
+        "created_at": e.created_at,
+    })
+}
+
+/// Runs one `cdn` action.
+pub async fn run(runtime: &Runtime, conn: &Connection, action: &Action, json: bool) -> Outcome<()> {
+    let window = match action {
+        Action::Purge { purge_window_ms, .. } => *purge_window_ms,
+        _ => None,
+    };
+    let cfg = ApiConfig { base_url: Some(conn.api_url.clone()), retry: None, purge_window_ms: window };
+    let CdnSession { mut store, bindings, client } = CdnSession::open(runtime, &cfg).await?;
+    let c = bindings.spaces_storage_cdn().cdn_client();
+    let s = &mut store;
+    match action {
+        Action::Ls => print(&flatten(c.call_list_endpoints(s, client).await)?, json)?,
+        Action::Show { id } => print_one(&flatten(c.call_get_endpoint(s, client, id).await)?, json)?,
+        Action::Create { origin, ttl, domain, certificate } => {
+            let origin = match origin {
+                Some(o) => o.clone(),
+                None => bucket_origin(conn)?,
+            };
+            let settings =
+                EndpointSettings { ttl: *ttl, certificate_id: certificate.clone(), custom_domain: domain.clone() };
+            print_one(&flatten(c.call_create_endpoint(s, client, &origin, &settings).await)?, json)?
+        }
+        Action::Update { id, ttl, domain, certificate } => {
+            let settings =
+                EndpointSettings { ttl: *ttl, certificate_id: certificate.clone(), custom_domain: domain.clone() };
+            print_one(&flatten(c.call_update_endpoint(s, client, id, &settings).await)?, json)?
+        }
+        Action::Rm { id } => {
+            flatten(c.call_delete_endpoint(s, client, id).await)?;
+            println!("deleted CDN endpoint {id}");
+        }
+        Action::Purge { id, paths, .. } => {
+            let id = match id {
+                Some(id) => id.clone(),
+                None => {
+                    let origin = bucket_origin(conn)?;
+                    match flatten(c.call_find_endpoint(&mut *s, client, &origin).await)? {
+                        Some(e) => e.id,
+                        None => return Err(Failure::Storage(crate::bindings::types::Error::NotFound(format!(
+                            "no CDN endpoint has the origin {origin}; create one with `spaces cdn create` or pass --id"
+                        )))),
+                    }
+                }
+            };
+            let report = flatten(c.call_purge(s, client, &id, paths).await)?;
+            if json {
+                println!("{}", serde_json::json!({"id": id, "files": report.files, "requests": report.requests}));
+            } else {
+                println!("purged {} paths from CDN endpoint {id} in {} requests", report.files, report.requests);
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,297 @@
+//! A local stand-in for DigitalOcean's API v2 CDN endpoints, since the real one cannot be reached from here. It
+//! follows the published OpenAPI description (`shared/reference/digitalocean-api-cdn-spaces-keys.openapi.yaml`):
+//! paths, methods, the bearer token, `Content-Type`, request bodies (required fields, the ttl enum, uuid and
+//! hostname formats, no read-only fields), and answers with the documented shapes and statuses — 200/201/204,
+//! 401, 404, 422 and 429 with the `ratelimit-*` headers, `links.pages.next` and `meta.total` on lists (at most
+//! 200 per page). It records every request and when each purge arrived. One request per connection.
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+#[derive(Default)]
+pub struct State {
+    pub endpoints: Vec<Value>,
+    /// `METHOD /path?query` of every request, in order.
+    pub requests: Vec<String>,
+    /// Each purge request's files and arrival time.
+    pub purges: Vec<(Instant, Vec<String>)>,
+    /// Answer this many coming requests with 429.
+    pub throttle: usize,
+    next_id: u32,
+}
+
+pub struct FakeDo {
+    pub url: String,
+    pub token: String,
+    pub state: Arc<Mutex<State>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for FakeDo {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+impl FakeDo {
+    pub fn start(token: &str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let state = Arc::new(Mutex::new(State::default()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (s, st, t) = (Arc::clone(&state), Arc::clone(&stop), token.to_string());
+        std::thread::spawn(move || {
+            while !st.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((conn, _)) => {
+                        let (s, t) = (Arc::clone(&s), t.clone());
+                        std::thread::spawn(move || {
+                            let _ = serve(conn, &t, &s);
+                        });
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        FakeDo { url, token: token.to_string(), state, stop }
+    }
+
+    /// Adds an endpoint as the API would have made it; returns its id.
+    pub fn seed(&self, origin: &str, ttl: u32) -> String {
+        let mut st = self.state.lock().unwrap();
+        let id = new_id(&mut st);
+        st.endpoints.push(endpoint(&id, origin, u64::from(ttl), None, None));
+        id
+    }
+
+    pub fn requests(&self) -> Vec<String> {
+        self.state.lock().unwrap().requests.clone()
+    }
+}
+
+fn new_id(st: &mut State) -> String {
+    st.next_id += 1;
+    format!("19f06b6a-3ace-4315-b086-{:012x}", st.next_id)
+}
+
+fn endpoint(id: &str, origin: &str, ttl: u64, cert: Option<&str>, domain: Option<&str>) -> Value {
+    let cdn = origin.replacen(".digitaloceanspaces.com", ".cdn.digitaloceanspaces.com", 1);
+    let mut e = json!({"id": id, "origin": origin, "endpoint": cdn, "created_at": "2026-11-28T12:00:00Z", "ttl": ttl});
+    if let Some(c) = cert {
+        e["certificate_id"] = json!(c);
+    }
+    if let Some(d) = domain {
+        e["custom_domain"] = json!(d);
+    }
+    e
+}
+
+struct Answer {
+    status: u16,
+    body: Option<Value>,
+    reset_in: u64,
+}
+
+fn error(status: u16, id: &str, message: &str) -> Answer {
+    Answer { status, body: Some(json!({"id": id, "message": message, "request_id": "fake-request-1"})), reset_in: 60 }
+}
+
+fn ok(status: u16, body: Value) -> Answer {
+    Answer { status, body: Some(body), reset_in: 60 }
+}
+
+fn is_uuid(s: &str) -> bool {
+    let g: Vec<&str> = s.split('-').collect();
+    g.len() == 5
+        && g.iter().zip([8, 4, 4, 4, 12]).all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn is_hostname(s: &str) -> bool {
+    s.contains('.') && s.split('.').all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+}
+
+/// Checks a create/update body against `cdn_endpoint` / `update_endpoint`; `None` when it conforms.
+fn invalid_body(body: &Value, create: bool) -> Option<String> {
+    let obj = body.as_object()?;
+    let allowed = ["origin", "ttl", "certificate_id", "custom_domain"];
+    if let Some(k) = obj.keys().find(|k| !allowed.contains(&k.as_str()) || (!create && *k == "origin")) {
+        return Some(format!("unexpected or read-only field {k}"));
+    }
+    if create {
+        match obj.get("origin") {
+            Some(Value::String(o)) if is_hostname(o) => {}
+            _ => return Some("origin is required and must be a hostname".into()),
+        }
+    }
+    if let Some(ttl) = obj.get("ttl") {
+        if !ttl.as_u64().is_some_and(|t| [60, 600, 3600, 86400, 604800].contains(&t)) {
+            return Some("ttl must be one of 60, 600, 3600, 86400, 604800".into());
+        }
+    }
+    if let Some(c) = obj.get("certificate_id") {
+        if !c.as_str().is_some_and(is_uuid) {
+            return Some("certificate_id must be a uuid".into());
+        }
+    }
+    if let Some(d) = obj.get("custom_domain") {
+        if !d.as_str().is_some_and(is_hostname) {
+            return Some("custom_domain must be a hostname".into());
+        }
+    }
+    None
+}
+
+fn route(method: &str, target: &str, headers: &[(String, String)], body: &[u8], st: &mut State, token: &str) -> Answer {
+    let header = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+    if header("authorization") != Some(&format!("Bearer {token}")) {
+        return error(401, "unauthorized", "Unable to authenticate you.");
+    }
+    if st.throttle > 0 {
+        st.throttle -= 1;
+        return Answer { reset_in: 1, ..error(429, "too_many_requests", "API rate limit exceeded.") };
+    }
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let json_body = || -> Result<Value, Answer> {
+        if header("content-type").is_none_or(|c| !c.starts_with("application/json")) {
+            return Err(error(415, "unsupported_media_type", "Content-Type must be application/json"));
+        }
+        serde_json::from_slice(body).map_err(|_| error(400, "bad_request", "the body is not JSON"))
+    };
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match (method, segments.as_slice()) {
+        ("GET", ["v2", "cdn", "endpoints"]) => {
+            let param = |name: &str| query.split('&').find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='));
+            let page: usize = match param("page").map(str::parse) {
+                None => 1,
+                Some(Ok(p)) if p >= 1 => p,
+                _ => return error(400, "bad_request", "page must be an integer of at least 1"),
+            };
+            let per_page: usize = match param("per_page").map(str::parse) {
+                None => 20,
+                Some(Ok(n)) if (1..=200).contains(&n) => n,
+                _ => return error(400, "bad_request", "per_page must be 1-200"),
+            };
+            let total = st.endpoints.len();
+            let items: Vec<Value> = st.endpoints.iter().skip((page - 1) * per_page).take(per_page).cloned().collect();
+            let last = total.div_ceil(per_page).max(1);
+            let link = |p: usize| format!("https://api.digitalocean.com/v2/cdn/endpoints?page={p}&per_page={per_page}");
+            let links =
+                if page < last { json!({"pages": {"next": link(page + 1), "last": link(last)}}) } else { json!({}) };
+            ok(200, json!({"endpoints": items, "links": links, "meta": {"total": total}}))
+        }
+        ("POST", ["v2", "cdn", "endpoints"]) => {
+            let b = match json_body() {
+                Ok(b) => b,
+                Err(a) => return a,
+            };
+            if let Some(why) = invalid_body(&b, true) {
+                return error(422, "unprocessable_entity", &why);
+            }
+            let id = new_id(st);
+            let e = endpoint(
+                &id,
+                b["origin"].as_str().unwrap_or_default(),
+                b["ttl"].as_u64().unwrap_or(3600),
+                b["certificate_id"].as_str(),
+                b["custom_domain"].as_str(),
+            );
+            st.endpoints.push(e.clone());
+            ok(201, json!({"endpoint": e}))
+        }
+        (_, ["v2", "cdn", "endpoints", id, rest @ ..]) => {
+            if !is_uuid(id) {
+                return error(404, "not_found", "The resource you requested could not be found.");
+            }
+            let Some(i) = st.endpoints.iter().position(|e| e["id"] == *id) else {
+                return error(404, "not_found", "The resource you requested could not be found.");
+            };
+            match (method, rest) {
+                ("GET", []) => ok(200, json!({"endpoint": st.endpoints[i]})),
+                ("PUT", []) => {
+                    let b = match json_body() {
+                        Ok(b) => b,
+                        Err(a) => return a,
+                    };
+                    if let Some(why) = invalid_body(&b, false) {
+                        return error(422, "unprocessable_entity", &why);
+                    }
+                    for (k, v) in b.as_object().into_iter().flatten() {
+                        st.endpoints[i][k] = v.clone();
+                    }
+                    ok(200, json!({"endpoint": st.endpoints[i]}))
+                }
+                ("DELETE", []) => {
+                    st.endpoints.remove(i);
+                    Answer { status: 204, body: None, reset_in: 60 }
+                }
+                ("DELETE", ["cache"]) => {
+                    let b = match json_body() {
+                        Ok(b) => b,
+                        Err(a) => return a,
+                    };
+                    let files: Option<Vec<String>> = b
+                        .get("files")
+                        .and_then(Value::as_array)
+                        .and_then(|a| a.iter().map(|f| f.as_str().map(String::from)).collect());
+                    match files {
+                        Some(f) if b.as_object().is_some_and(|o| o.len() == 1) => {
+                            st.purges.push((Instant::now(), f));
+                            Answer { status: 204, body: None, reset_in: 60 }
+                        }
+                        _ => error(422, "unprocessable_entity", "files must be an array of strings"),
+                    }
+                }
+                _ => error(405, "method_not_allowed", "method not allowed"),
+            }
+        }
+        _ => error(404, "not_found", "The resource you requested could not be found."),
+    }
+}
+
+fn serve(conn: TcpStream, token: &str, state: &Mutex<State>) -> std::io::Result<()> {
+    conn.set_nonblocking(false)?;
+    conn.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut reader = BufReader::new(conn.try_clone()?);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        reader.read_line(&mut h)?;
+        if h == "\r\n" || h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
+    }
+    let length: usize =
+        headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    let mut parts = line.split_whitespace();
+    let (method, target) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+    let answer = {
+        let mut st = state.lock().unwrap();
+        st.requests.push(format!("{method} {target}"));
+        route(method, target, &headers, &body, &mut st, token)
+    };
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+    let payload = answer.body.map(|b| b.to_string()).unwrap_or_default();
+    let mut out = conn;
+    write!(
+        out,
+        "HTTP/1.1 {} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nratelimit-limit: 5000\r\n\
+         ratelimit-remaining: {}\r\nratelimit-reset: {}\r\nConnection: close\r\n\r\n{payload}",
+        answer.status,
+        payload.len(),
+        if answer.status == 429 { 0 } else { 4999 },
+        now + answer.reset_in,
+    )?;
+    out.flush()
+}

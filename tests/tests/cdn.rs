@@ -1,0 +1,160 @@
+//! `spaces cdn` end to end: the real binary and component against the local fake of DigitalOcean's API v2 (the
+//! published OpenAPI shapes; see tests/src/fake_do.rs): pagination, create/show/update/rm, purge batching and
+//! pacing, finding the bucket's endpoint, a 429 waited out, and every check made before a request is sent.
+
+use spaces_tests::fake_do::FakeDo;
+use spaces_tests::{describe, spaces_bin};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+const TOKEN: &str = "dop_v1_fake_token_0123456789";
+const ORIGIN: &str = "static-images.nyc3.digitaloceanspaces.com";
+
+fn spaces(api: &FakeDo, args: &[&str]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    Command::new(spaces_bin())
+        .current_dir(dir.path())
+        .env("DIGITALOCEAN_API_URL", &api.url)
+        .env("DIGITALOCEAN_TOKEN", TOKEN)
+        .env("SPACES_BUCKET", "static-images")
+        .env("SPACES_REGION", "nyc3")
+        .env("SPACES_CACHE_DIR", std::env::temp_dir().join("spaces-test-cache"))
+        .env_remove("SPACES_ENDPOINT")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(api: &FakeDo, args: &[&str]) -> String {
+    let out = spaces(api, args);
+    assert!(out.status.success(), "spaces {args:?}: {}", describe(&out));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn fails(api: &FakeDo, args: &[&str], code: i32) -> String {
+    let out = spaces(api, args);
+    assert_eq!(out.status.code(), Some(code), "spaces {args:?}: {}", describe(&out));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn lists_every_page() {
+    let api = FakeDo::start(TOKEN);
+    for i in 0..450 {
+        api.seed(&format!("space-{i}.nyc3.digitaloceanspaces.com"), 3600);
+    }
+    let listed: serde_json::Value = serde_json::from_str(&ok(&api, &["cdn", "ls", "--json"])).unwrap();
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 450);
+    assert_eq!(listed[449]["origin"], "space-449.nyc3.digitaloceanspaces.com");
+    assert_eq!(
+        api.requests(),
+        [1, 2, 3].map(|p| format!("GET /v2/cdn/endpoints?page={p}&per_page=200")),
+        "three pages of at most 200"
+    );
+    let table = ok(&api, &["cdn", "ls"]);
+    assert!(table.starts_with("ID") && table.contains("space-7.nyc3.cdn.digitaloceanspaces.com"), "{table}");
+}
+
+#[test]
+fn create_show_update_delete() {
+    let api = FakeDo::start(TOKEN);
+    let made: serde_json::Value =
+        serde_json::from_str(&ok(&api, &["cdn", "create", "--ttl", "600", "--json"])).unwrap();
+    assert_eq!(made["origin"], ORIGIN, "the configured bucket's origin by default");
+    assert_eq!(made["ttl"], 600);
+    let id = made["id"].as_str().unwrap().to_string();
+    let shown = ok(&api, &["cdn", "show", &id]);
+    assert!(shown.contains("static-images.nyc3.cdn.digitaloceanspaces.com") && shown.contains("600 s"), "{shown}");
+    let cert = "892071a0-bb95-49bc-8021-3afd67a210bf";
+    let updated: serde_json::Value = serde_json::from_str(&ok(
+        &api,
+        &["cdn", "update", &id, "--ttl", "86400", "--domain", "static.example.com", "--certificate", cert, "--json"],
+    ))
+    .unwrap();
+    assert_eq!((updated["ttl"].as_u64(), updated["custom_domain"].as_str()), (Some(86400), Some("static.example.com")));
+    ok(&api, &["cdn", "rm", &id]);
+    let gone = fails(&api, &["cdn", "show", &id], 3);
+    assert!(gone.contains("could not be found"), "{gone}");
+    fails(&api, &["cdn", "rm", &id], 3);
+}
+
+#[test]
+fn bad_input_is_refused_before_any_request() {
+    let api = FakeDo::start(TOKEN);
+    for (args, says) in [
+        (&["cdn", "create", "--ttl", "61"][..], "ttl 61"),
+        (&["cdn", "create", "--origin", "not a host"][..], "host name"),
+        (&["cdn", "create", "--domain", "cdn.example.com", "--certificate", "nope"][..], "UUID"),
+        (&["cdn", "show", "../../v2/account"][..], "UUID"),
+        (&["cdn", "update", "19f06b6a-3ace-4315-b086-499a0e521b76"][..], "nothing to update"),
+        (&["cdn", "purge", "--id", "19f06b6a-3ace-4315-b086-499a0e521b76", " "][..], "empty path"),
+    ] {
+        let err = fails(&api, args, 2);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    assert_eq!(api.requests(), Vec::<String>::new());
+}
+
+#[test]
+fn purges_in_paced_batches_of_fifty_for_the_buckets_endpoint() {
+    let api = FakeDo::start(TOKEN);
+    api.seed("other.nyc3.digitaloceanspaces.com", 3600);
+    let id = api.seed(ORIGIN, 3600);
+    let mut args = vec!["cdn".to_string(), "purge".into(), "--purge-window-ms".into(), "400".into()];
+    args.extend((0..119).map(|i| format!("/img/{i}.png")));
+    args.push("img/0.png".into());
+    args.push("css/*".into());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let said = ok(&api, &args);
+    assert!(said.contains(&format!("purged 120 paths from CDN endpoint {id} in 3 requests")), "{said}");
+    let purges = api.state.lock().unwrap().purges.clone();
+    let sizes: Vec<usize> = purges.iter().map(|(_, f)| f.len()).collect();
+    assert_eq!(sizes, [50, 50, 20]);
+    assert_eq!(purges[0].1[0], "img/0.png", "leading slashes dropped");
+    assert!(purges[2].1.contains(&"css/*".to_string()));
+    assert!(!purges[2].1.contains(&"img/0.png".to_string()), "duplicates dropped");
+    // Batches start a window apart on the component's millisecond clock; arrival here may differ by a few ms.
+    for pair in purges.windows(2) {
+        let gap = pair[1].0 - pair[0].0;
+        assert!(gap >= Duration::from_millis(390), "batches are paced: {gap:?}");
+    }
+    // `*` alone is one request however many other paths come with it.
+    let said = ok(&api, &["cdn", "purge", "--id", &id, "a.png", "*", "b.png"]);
+    assert!(said.contains("purged 1 paths"), "{said}");
+    assert_eq!(api.state.lock().unwrap().purges.last().unwrap().1, ["*"]);
+    // No endpoint for the bucket: a clear not-found.
+    let other = FakeDo::start(TOKEN);
+    let err = fails(&other, &["cdn", "purge", "x.png"], 3);
+    assert!(err.contains(ORIGIN) && err.contains("cdn create"), "{err}");
+}
+
+#[test]
+fn a_rate_limited_request_waits_for_the_reset_and_succeeds() {
+    let api = FakeDo::start(TOKEN);
+    api.seed(ORIGIN, 3600);
+    api.state.lock().unwrap().throttle = 1;
+    let started = std::time::Instant::now();
+    let listed = ok(&api, &["cdn", "ls", "--json"]);
+    assert!(listed.contains(ORIGIN));
+    assert_eq!(api.requests().len(), 2, "one 429, then the answer");
+    assert!(started.elapsed() >= Duration::from_millis(500), "waited for ratelimit-reset");
+}
+
+#[test]
+fn token_problems_name_digitalocean_token() {
+    let api = FakeDo::start("another-token");
+    let err = fails(&api, &["cdn", "ls"], 4);
+    assert!(err.contains("DIGITALOCEAN_TOKEN") && err.contains("Unable to authenticate you"), "{err}");
+    assert!(!err.contains(TOKEN), "the token never appears in errors");
+    let out = Command::new(spaces_bin())
+        .env("DIGITALOCEAN_API_URL", &api.url)
+        .env_remove("DIGITALOCEAN_TOKEN")
+        .current_dir(tempfile::tempdir().unwrap().path())
+        .args(["cdn", "ls"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("DIGITALOCEAN_TOKEN"));
+    assert_eq!(api.requests().len(), 1, "no request without a token");
+}
