@@ -1,7 +1,7 @@
 //! `spaces cdn`: DigitalOcean CDN endpoints through the component's `cdn` interface (API v2 with the
 //! DIGITALOCEAN_TOKEN), shown as a table or key/value lines for people and as JSON with `--json`.
 
-use crate::bindings::exports::spaces::storage::cdn::{ApiConfig, Endpoint, EndpointSettings};
+use crate::bindings::exports::spaces::storage::cdn::{ApiConfig, Endpoint, EndpointSettings, PurgeReport};
 use crate::bindings::Client;
 use crate::config::Connection;
 use crate::runtime::{HostState, Runtime};
@@ -57,26 +57,76 @@ pub enum Action {
     },
 }
 
-struct CdnSession {
+/// One component instance with an open `cdn-client`.
+pub struct CdnSession {
     store: Store<HostState>,
     bindings: Client,
     client: ResourceAny,
 }
 
 impl CdnSession {
-    async fn open(runtime: &Runtime, cfg: &ApiConfig) -> Outcome<Self> {
+    pub async fn open(runtime: &Runtime, cfg: &ApiConfig) -> Outcome<Self> {
         let (mut store, bindings) = runtime.instantiate().await?;
         let client = flatten(bindings.spaces_storage_cdn().cdn_client().call_open(&mut store, cfg).await)?;
         Ok(CdnSession { store, bindings, client })
     }
+
+    pub async fn list(&mut self) -> Outcome<Vec<Endpoint>> {
+        let c = self.bindings.spaces_storage_cdn().cdn_client();
+        flatten(c.call_list_endpoints(&mut self.store, self.client).await)
+    }
+
+    pub async fn get(&mut self, id: &str) -> Outcome<Endpoint> {
+        let c = self.bindings.spaces_storage_cdn().cdn_client();
+        flatten(c.call_get_endpoint(&mut self.store, self.client, id).await)
+    }
+
+    pub async fn create(&mut self, origin: &str, settings: &EndpointSettings) -> Outcome<Endpoint> {
+        let c = self.bindings.spaces_storage_cdn().cdn_client();
+        flatten(c.call_create_endpoint(&mut self.store, self.client, origin, settings).await)
+    }
+
+    pub async fn update(&mut self, id: &str, settings: &EndpointSettings) -> Outcome<Endpoint> {
+        let c = self.bindings.spaces_storage_cdn().cdn_client();
+        flatten(c.call_update_endpoint(&mut self.store, self.client, id, settings).await)
+    }
+
+    pub async fn delete(&mut self, id: &str) -> Outcome<()> {
+        let c = self.bindings.spaces_storage_cdn().cdn_client();
+        flatten(c.call_delete_endpoint(&mut self.store, self.client, id).await)
+    }
+
+    /// The endpoint to purge: `id` when given, else the one whose origin is `origin`.
+    pub async fn resolve(&mut self, id: Option<&str>, origin: &str) -> Outcome<String> {
+        if let Some(id) = id {
+            return Ok(id.to_string());
+        }
+        let c = self.bindings.spaces_storage_cdn().cdn_client();
+        match flatten(c.call_find_endpoint(&mut self.store, self.client, origin).await)? {
+            Some(e) => Ok(e.id),
+            None => Err(Failure::Storage(crate::bindings::types::Error::NotFound(format!(
+                "no CDN endpoint has the origin {origin}; create one with `spaces cdn create` or name it by id"
+            )))),
+        }
+    }
+
+    pub async fn purge(&mut self, id: &str, paths: &[String]) -> Outcome<PurgeReport> {
+        let c = self.bindings.spaces_storage_cdn().cdn_client();
+        flatten(c.call_purge(&mut self.store, self.client, id, paths).await)
+    }
 }
 
-/// The origin host of the configured bucket on DigitalOcean.
-fn bucket_origin(conn: &Connection) -> Outcome<String> {
+/// The origin host of `bucket` in `region` on DigitalOcean Spaces.
+pub fn bucket_origin(bucket: &str, region: &str) -> String {
+    format!("{bucket}.{region}.digitaloceanspaces.com")
+}
+
+/// The configured bucket's origin, or a usage error saying how to name the endpoint instead.
+fn configured_origin(conn: &Connection) -> Outcome<String> {
     let bucket = conn.bucket.as_deref().ok_or_else(|| {
         crate::cli::usage("no bucket: pass --bucket (or SPACES_BUCKET), or name the endpoint with --id / --origin")
     })?;
-    Ok(format!("{bucket}.{}.digitaloceanspaces.com", conn.region))
+    Ok(bucket_origin(bucket, &conn.region))
 }
 
 fn print(endpoints: &[Endpoint], json: bool) -> Outcome<()> {
@@ -108,7 +158,8 @@ fn print_one(e: &Endpoint, json: bool) -> Outcome<()> {
     Ok(())
 }
 
-fn to_json(e: &Endpoint) -> serde_json::Value {
+/// An endpoint as JSON, with the API's field names.
+pub fn to_json(e: &Endpoint) -> serde_json::Value {
     serde_json::json!({
         "id": e.id,
         "origin": e.origin,
@@ -127,44 +178,32 @@ pub async fn run(runtime: &Runtime, conn: &Connection, action: &Action, json: bo
         _ => None,
     };
     let cfg = ApiConfig { base_url: Some(conn.api_url.clone()), retry: None, purge_window_ms: window };
-    let CdnSession { mut store, bindings, client } = CdnSession::open(runtime, &cfg).await?;
-    let c = bindings.spaces_storage_cdn().cdn_client();
-    let s = &mut store;
+    let mut s = CdnSession::open(runtime, &cfg).await?;
     match action {
-        Action::Ls => print(&flatten(c.call_list_endpoints(s, client).await)?, json)?,
-        Action::Show { id } => print_one(&flatten(c.call_get_endpoint(s, client, id).await)?, json)?,
+        Action::Ls => print(&s.list().await?, json)?,
+        Action::Show { id } => print_one(&s.get(id).await?, json)?,
         Action::Create { origin, ttl, domain, certificate } => {
             let origin = match origin {
                 Some(o) => o.clone(),
-                None => bucket_origin(conn)?,
+                None => configured_origin(conn)?,
             };
             let settings =
                 EndpointSettings { ttl: *ttl, certificate_id: certificate.clone(), custom_domain: domain.clone() };
-            print_one(&flatten(c.call_create_endpoint(s, client, &origin, &settings).await)?, json)?
+            print_one(&s.create(&origin, &settings).await?, json)?
         }
         Action::Update { id, ttl, domain, certificate } => {
             let settings =
                 EndpointSettings { ttl: *ttl, certificate_id: certificate.clone(), custom_domain: domain.clone() };
-            print_one(&flatten(c.call_update_endpoint(s, client, id, &settings).await)?, json)?
+            print_one(&s.update(id, &settings).await?, json)?
         }
         Action::Rm { id } => {
-            flatten(c.call_delete_endpoint(s, client, id).await)?;
+            s.delete(id).await?;
             println!("deleted CDN endpoint {id}");
         }
         Action::Purge { id, paths, .. } => {
-            let id = match id {
-                Some(id) => id.clone(),
-                None => {
-                    let origin = bucket_origin(conn)?;
-                    match flatten(c.call_find_endpoint(&mut *s, client, &origin).await)? {
-                        Some(e) => e.id,
-                        None => return Err(Failure::Storage(crate::bindings::types::Error::NotFound(format!(
-                            "no CDN endpoint has the origin {origin}; create one with `spaces cdn create` or pass --id"
-                        )))),
-                    }
-                }
-            };
-            let report = flatten(c.call_purge(s, client, &id, paths).await)?;
+            let origin = if id.is_some() { String::new() } else { configured_origin(conn)? };
+            let id = s.resolve(id.as_deref(), &origin).await?;
+            let report = s.purge(&id, paths).await?;
             if json {
                 println!("{}", serde_json::json!({"id": id, "files": report.files, "requests": report.requests}));
             } else {

@@ -78,6 +78,7 @@ impl Bucket {
             .env_remove("AWS_ACCESS_KEY_ID")
             .env_remove("AWS_SECRET_ACCESS_KEY")
             .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("DIGITALOCEAN_TOKEN")
             .env_remove("SPACES_PATH_STYLE");
         c
     }

@@ -3,6 +3,7 @@
 //! pacing, finding the bucket's endpoint, a 429 waited out, and every check made before a request is sent.
 
 use spaces_tests::fake_do::FakeDo;
+use spaces_tests::service::Service;
 use spaces_tests::{describe, spaces_bin};
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -157,4 +158,43 @@ fn token_problems_name_digitalocean_token() {
     assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("DIGITALOCEAN_TOKEN"));
     assert_eq!(api.requests().len(), 1, "no request without a token");
+}
+
+#[test]
+fn the_service_manages_endpoints_and_purges_for_its_bucket() {
+    let api = FakeDo::start(TOKEN);
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(spaces_bin());
+    cmd.current_dir(dir.path())
+        .env("DIGITALOCEAN_API_URL", &api.url)
+        .env("DIGITALOCEAN_TOKEN", TOKEN)
+        .env("SPACES_REGION", "nyc3")
+        .env("SPACES_DATA_DIR", dir.path().join("data"))
+        .env("SPACES_CACHE_DIR", std::env::temp_dir().join("spaces-test-cache"))
+        .env_remove("SPACES_ENDPOINT")
+        .env_remove("SPACES_BUCKET");
+    let s = Service::start(cmd, "service-token-for-cdn", &[]);
+    let json = |r: spaces_tests::service::Answer| -> serde_json::Value {
+        let mut r = r;
+        serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap()
+    };
+    let ct = [("content-type", "application/json")];
+    let made = s.call("POST", "/v1/cdn/endpoints", &ct, Some(br#"{"ttl": 60}"#));
+    assert_eq!(made.status(), 201);
+    let made = json(made);
+    assert_eq!(made["origin"], "spaces.nyc3.digitaloceanspaces.com", "the service's bucket by default");
+    let id = made["id"].as_str().unwrap().to_string();
+    let path = format!("/v1/cdn/endpoints/{id}");
+    assert_eq!(json(s.call("GET", &path, &[], None))["ttl"], 60);
+    assert_eq!(json(s.call("PUT", &path, &ct, Some(br#"{"ttl": 604800}"#)))["ttl"], 604800);
+    assert_eq!(json(s.call("GET", "/v1/cdn/endpoints", &[], None)).as_array().unwrap().len(), 1);
+    let bad = s.call("POST", "/v1/cdn/endpoints", &ct, Some(br#"{"ttl": 5}"#));
+    assert_eq!(bad.status(), 400);
+    let purged = json(s.call("POST", "/v1/cdn/purge", &ct, Some(br#"{"paths": ["/a.png", "b/*", "a.png"]}"#)));
+    assert_eq!(purged, serde_json::json!({"id": id, "files": 2, "requests": 1}));
+    assert_eq!(api.state.lock().unwrap().purges[0].1, ["a.png", "b/*"]);
+    assert_eq!(s.call("DELETE", &path, &[], None).status(), 204);
+    assert_eq!(s.call("GET", &path, &[], None).status(), 404);
+    assert_eq!(s.raw("GET", "/v1/cdn/endpoints", &[], None).status(), 401, "the service token guards these too");
+    assert!(s.log().contains("op=\"cdn-purge\""), "{}", s.log());
 }

@@ -5,6 +5,7 @@
 
 mod admission;
 mod auth;
+mod cdn;
 mod embedded;
 mod health;
 mod http_headers;
@@ -68,6 +69,8 @@ pub struct App {
     readiness: health::Readiness,
     max_upload: u64,
     client_stall: Duration,
+    /// DigitalOcean API base for the `/v1/cdn` routes.
+    api_url: String,
     /// Triggered when the shutdown grace period ends: uploads still running abort themselves.
     hard_stop: Interrupt,
     /// Instances that finished a request cleanly, ready for the next (at most `max_in_flight`).
@@ -193,6 +196,7 @@ pub async fn run(conn: &Connection, args: &ServeArgs) -> Result<(), Failure> {
         readiness: health::Readiness::default(),
         max_upload: args.max_upload,
         client_stall: Duration::from_secs(args.client_stall),
+        api_url: conn.api_url.clone(),
         hard_stop: Interrupt::default(),
         idle: std::sync::Mutex::default(),
         max_idle: args.max_in_flight as usize,

@@ -363,7 +363,7 @@ pub struct Page {
     security(("bearer" = []))
 )]
 pub async fn list(State(app): State<Arc<App>>, query: Result<Query<ListQuery>, QueryRejection>) -> Answer {
-    let Query(q) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let Query(q) = query?;
     if q.limit.is_some_and(|l| !(1..=1000).contains(&l)) {
         return Err(Problem::bad_request("limit must be 1-1000"));
     }
@@ -421,7 +421,7 @@ const MAX_BATCH: usize = 10_000;
     security(("bearer" = []))
 )]
 pub async fn delete_many(State(app): State<Arc<App>>, body: Result<Json<DeleteMany>, JsonRejection>) -> Answer {
-    let Json(req) = body.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let Json(req) = body?;
     if req.keys.len() > MAX_BATCH {
         return Err(Problem::bad_request(format!("{} keys; at most {MAX_BATCH} per request", req.keys.len())));
     }
@@ -474,7 +474,7 @@ pub struct Presigned {
     security(("bearer" = []))
 )]
 pub async fn presign(State(app): State<Arc<App>>, body: Result<Json<PresignBody>, JsonRejection>) -> Answer {
-    let Json(req) = body.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let Json(req) = body?;
     keys::check(&req.key).map_err(Problem::bad_request)?;
     let _slot = app.admission.admit().await?;
     let mut session = app.session().await?;
@@ -516,7 +516,7 @@ pub struct Url {
 )]
 pub async fn url(State(app): State<Arc<App>>, uri: Uri, query: Result<Query<UrlQuery>, QueryRejection>) -> Answer {
     let key = keys::from_path(uri.path(), URLS).map_err(Problem::bad_request)?;
-    let Query(q) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let Query(q) = query?;
     let _slot = app.admission.admit().await?;
     let mut session = app.session().await?;
     let url = if q.cdn { session.cdn_url(&key).await } else { session.public_url(&key).await };

@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations and types (utoipa) and served at
 //! `/openapi.json`. The route table in `routes.rs` is checked against it, so no route goes undocumented.
 
-use super::{health, objects, problem};
+use super::{cdn, health, objects, problem};
 use axum::response::{IntoResponse, Response};
 use std::sync::LazyLock;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -23,6 +23,12 @@ use utoipa::{Modify, OpenApi};
         objects::delete_many,
         objects::presign,
         objects::url,
+        cdn::list,
+        cdn::create,
+        cdn::get,
+        cdn::update,
+        cdn::delete,
+        cdn::purge,
         health::healthz,
         health::readyz,
         health::metrics,
@@ -33,6 +39,7 @@ use utoipa::{Modify, OpenApi};
     tags(
         (name = "objects", description = "Store, fetch, list and delete objects"),
         (name = "urls", description = "Public, CDN and presigned URLs"),
+        (name = "cdn", description = "DigitalOcean CDN endpoints and cache purges (needs DIGITALOCEAN_TOKEN)"),
         (name = "health", description = "Liveness, readiness, metrics and this document"),
     )
 )]

@@ -91,6 +91,22 @@ impl From<Failure> for Problem {
     }
 }
 
+/// Bodies, queries and path segments that did not parse are the caller's mistake, told as a problem document.
+macro_rules! rejection_is_bad_request {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Problem {
+            fn from(e: $t) -> Self {
+                Problem::bad_request(e.body_text())
+            }
+        }
+    )*};
+}
+rejection_is_bad_request!(
+    axum::extract::rejection::JsonRejection,
+    axum::extract::rejection::QueryRejection,
+    axum::extract::rejection::PathRejection
+);
+
 /// The seconds in the host's "… the next attempt goes out in N s" refusal.
 fn circuit_wait(message: &str) -> Option<u64> {
     let rest = &message[message.rfind(" in ")? + 4..];

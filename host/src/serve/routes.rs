@@ -3,7 +3,7 @@
 //! `/v1` routes sit behind the bearer-token check; every route is timed into the metrics.
 
 use super::problem::Problem;
-use super::{health, objects, openapi, App};
+use super::{cdn, health, objects, openapi, App};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
@@ -34,6 +34,12 @@ const ROUTES: &[Route] = &[
     Route { method: Method::POST, path: "/v1/objects/delete", handler: || routing::post(objects::delete_many) },
     Route { method: Method::POST, path: "/v1/presign", handler: || routing::post(objects::presign) },
     Route { method: Method::GET, path: "/v1/url/{key}", handler: || routing::get(objects::url) },
+    Route { method: Method::GET, path: "/v1/cdn/endpoints", handler: || routing::get(cdn::list) },
+    Route { method: Method::POST, path: "/v1/cdn/endpoints", handler: || routing::post(cdn::create) },
+    Route { method: Method::GET, path: "/v1/cdn/endpoints/{id}", handler: || routing::get(cdn::get) },
+    Route { method: Method::PUT, path: "/v1/cdn/endpoints/{id}", handler: || routing::put(cdn::update) },
+    Route { method: Method::DELETE, path: "/v1/cdn/endpoints/{id}", handler: || routing::delete(cdn::delete) },
+    Route { method: Method::POST, path: "/v1/cdn/purge", handler: || routing::post(cdn::purge) },
     Route { method: Method::GET, path: "/healthz", handler: || routing::get(health::healthz) },
     Route { method: Method::GET, path: "/readyz", handler: || routing::get(health::readyz) },
     Route { method: Method::GET, path: "/metrics", handler: || routing::get(health::metrics) },
