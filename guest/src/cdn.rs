@@ -9,8 +9,8 @@ use crate::exchange::{self, Call, Refusal, Service};
 use crate::exports::spaces::storage::cdn::{ApiConfig, Endpoint as CdnEndpoint, EndpointSettings, PurgeReport};
 use crate::http::{self, Payload, Response};
 use crate::retry::Policy;
+use crate::spaces::storage::credentials;
 use crate::spaces::storage::types::Error;
-use crate::spaces::storage::{credentials, progress};
 
 /// Largest JSON answer read.
 const MAX_JSON: usize = 4 << 20;
@@ -200,8 +200,7 @@ impl CdnClient {
             let body = Self::json(&PurgeBody { files: batch })?;
             self.call("cdn-purge", "DELETE", path.clone(), Vec::new(), Some(body)).map(drop)
         };
-        let requests =
-            do_api::paced_purge(&files, self.purge_window_ms, &mut WasiClock, send, |n| progress::advanced(n as u64))?;
+        let requests = do_api::paced_purge(&files, self.purge_window_ms, &mut WasiClock, send)?;
         Ok(PurgeReport { files: files.len() as u32, requests })
     }
 }

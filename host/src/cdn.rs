@@ -207,7 +207,12 @@ pub async fn run(runtime: &Runtime, conn: &Connection, action: &Action, json: bo
             if json {
                 println!("{}", serde_json::json!({"id": id, "files": report.files, "requests": report.requests}));
             } else {
-                println!("purged {} paths from CDN endpoint {id} in {} requests", report.files, report.requests);
+                let plural = |n: u32, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+                println!(
+                    "purged {} from CDN endpoint {id} in {}",
+                    plural(report.files, "path"),
+                    plural(report.requests, "request")
+                );
             }
         }
     }

@@ -122,7 +122,7 @@ fn purges_in_paced_batches_of_fifty_for_the_buckets_endpoint() {
     }
     // `*` alone is one request however many other paths come with it.
     let said = ok(&api, &["cdn", "purge", "--id", &id, "a.png", "*", "b.png"]);
-    assert!(said.contains("purged 1 paths"), "{said}");
+    assert!(said.contains("purged 1 path from") && said.contains("in 1 request"), "{said}");
     assert_eq!(api.state.lock().unwrap().purges.last().unwrap().1, ["*"]);
     // No endpoint for the bucket: a clear not-found.
     let other = FakeDo::start(TOKEN);
