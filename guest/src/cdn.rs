@@ -75,17 +75,9 @@ impl CdnClient {
     pub fn new(cfg: &ApiConfig) -> Result<Self, Error> {
         let base =
             addressing::parse_endpoint(cfg.base_url.as_deref().unwrap_or(do_api::DEFAULT_BASE)).map_err(invalid)?;
-        let retry = match &cfg.retry {
-            Some(r) => Policy {
-                max_attempts: r.max_attempts,
-                base_delay_ms: r.base_delay_ms.into(),
-                max_delay_ms: r.max_delay_ms.into(),
-                max_elapsed_ms: r.max_elapsed_ms.into(),
-            },
-            // A 429 may ask for most of a minute; the storage default of 30 s in all would give up first.
-            None => Policy { max_elapsed_ms: 90_000, max_delay_ms: 60_000, ..Policy::default() },
-        };
-        retry.validate().map_err(invalid)?;
+        // A 429 may ask for most of a minute; the storage default of 30 s in all would give up first.
+        let patient = Policy { max_elapsed_ms: 90_000, max_delay_ms: 60_000, ..Policy::default() };
+        let retry = Policy::from_config(cfg.retry.as_ref(), patient).map_err(invalid)?;
         let purge_window_ms = cfg.purge_window_ms.map_or(do_api::PURGE_WINDOW_MS, u64::from);
         Ok(CdnClient { base, retry, purge_window_ms })
     }

@@ -48,16 +48,7 @@ impl Client {
         addressing::validate_bucket(&cfg.bucket).map_err(invalid)?;
         let endpoint_url = cfg.endpoint.clone().unwrap_or_else(|| addressing::region_endpoint(&cfg.region));
         let endpoint = addressing::parse_endpoint(&endpoint_url).map_err(invalid)?;
-        let retry = match &cfg.retry {
-            Some(r) => Policy {
-                max_attempts: r.max_attempts,
-                base_delay_ms: r.base_delay_ms.into(),
-                max_delay_ms: r.max_delay_ms.into(),
-                max_elapsed_ms: r.max_elapsed_ms.into(),
-            },
-            None => Policy::default(),
-        };
-        retry.validate().map_err(invalid)?;
+        let retry = Policy::from_config(cfg.retry.as_ref(), Policy::default()).map_err(invalid)?;
         let multipart_threshold = cfg.multipart_threshold.unwrap_or(multipart::DEFAULT_THRESHOLD);
         multipart::validate("multipart threshold", multipart_threshold).map_err(invalid)?;
         let part_size = cfg.part_size.unwrap_or(multipart::DEFAULT_PART);

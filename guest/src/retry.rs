@@ -18,6 +18,24 @@ impl Default for Policy {
 }
 
 impl Policy {
+    /// The caller's policy from the WIT config, or `default`; checked either way.
+    pub fn from_config(
+        given: Option<&crate::spaces::storage::types::RetryPolicy>,
+        default: Policy,
+    ) -> Result<Policy, String> {
+        let policy = match given {
+            Some(r) => Policy {
+                max_attempts: r.max_attempts,
+                base_delay_ms: r.base_delay_ms.into(),
+                max_delay_ms: r.max_delay_ms.into(),
+                max_elapsed_ms: r.max_elapsed_ms.into(),
+            },
+            None => default,
+        };
+        policy.validate()?;
+        Ok(policy)
+    }
+
     pub fn validate(&self) -> Result<(), String> {
         if self.max_attempts == 0 || self.max_attempts > 100 {
             return Err(format!("retry max-attempts must be 1..=100, got {}", self.max_attempts));
