@@ -2,10 +2,10 @@
 //! [`Client::execute`] (signing, retries, metrics: the one place for those, in `exchange`) and reads the answer.
 //! Uploads live in `upload`; downloads, metadata, listings, batch delete and URLs here.
 
-use crate::addressing::{self, Addressing};
+use crate::addressing::{self, Addressing, Target};
 use crate::encode::{uri_encode, UtcTime};
 use crate::errors::{self, Subject};
-use crate::exchange::Call;
+use crate::exchange::{self, Call, SignedWith};
 use crate::headers;
 use crate::http::{self, Body, Payload, Response, SpliceEnd};
 use crate::multipart;
@@ -250,6 +250,24 @@ impl Client {
             key: None,
         };
         self.execute(call)?;
+        Ok(http::monotonic_us().saturating_sub(started))
+    }
+
+    /// Latency in microseconds of one ListBuckets signed with `creds`: it needs no permission on any bucket,
+    /// so it proves that the key itself is known and its secret right.
+    pub fn verify_credentials(&self, creds: credentials::Credentials) -> Result<u64, Error> {
+        let started = http::monotonic_us();
+        let endpoint = &self.addressing.endpoint;
+        let call = Call {
+            operation: "verify-credentials",
+            method: "GET",
+            target: Target { scheme: endpoint.scheme, host: endpoint.host.clone(), path: "/".into() },
+            query: Vec::new(),
+            headers: Vec::new(),
+            body: Payload::default(),
+            key: None,
+        };
+        exchange::execute(&SignedWith { client: self, creds }, call)?;
         Ok(http::monotonic_us().saturating_sub(started))
     }
 

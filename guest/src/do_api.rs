@@ -1,4 +1,4 @@
-//! DigitalOcean API v2 for CDN endpoints, as its published OpenAPI description shapes it: the JSON bodies, what an
+//! DigitalOcean API v2 for CDN endpoints and Spaces keys, as its published OpenAPI description shapes it: the JSON bodies, what an
 //! error answer means, the checks made before any request, and purge planning and pacing. Pure: the pacing loop
 //! takes its clock and its sender from the caller, so tests run it without sleeping.
 
@@ -107,6 +107,94 @@ impl EndpointBody<'_> {
 #[derive(Serialize)]
 pub struct PurgeBody<'a> {
     pub files: &'a [String],
+}
+
+/// One grant as the API writes it: `permission` is `read`, `readwrite` or `fullaccess` (the description also
+/// allows an empty string, read here as no access).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct GrantJson {
+    pub bucket: String,
+    pub permission: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct KeyJson {
+    #[serde(default)]
+    pub name: String,
+    pub access_key: String,
+    #[serde(default)]
+    pub grants: Vec<GrantJson>,
+    #[serde(default)]
+    pub created_at: String,
+    /// Only in the answer to a create.
+    pub secret_key: Option<String>,
+}
+
+/// One page of `GET /v2/spaces/keys`.
+#[derive(Deserialize)]
+pub struct KeyPage {
+    pub keys: Vec<KeyJson>,
+    #[serde(default)]
+    pub links: Links,
+}
+
+/// The answer to `GET/PUT /v2/spaces/keys/{access_key}` and `POST /v2/spaces/keys`. The published schema of the
+/// GET answer says `keys` (an array) where its example and the create answer say `key`; both are accepted.
+#[derive(Deserialize)]
+pub struct KeyAnswer {
+    key: Option<KeyJson>,
+    keys: Option<Vec<KeyJson>>,
+}
+
+impl KeyAnswer {
+    pub fn into_key(self) -> Option<KeyJson> {
+        self.key.or_else(|| self.keys.and_then(|k| k.into_iter().next()))
+    }
+}
+
+/// Body of `POST /v2/spaces/keys` (with grants) and `PUT /v2/spaces/keys/{access_key}` (name only).
+#[derive(Serialize)]
+pub struct KeyBody<'a> {
+    pub name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grants: Option<&'a [GrantJson]>,
+}
+
+/// Checks a key's name and grants before anything is sent: full access is one grant with an empty bucket and
+/// is not mixed with scoped grants (the API refuses that); scoped grants name valid buckets, each once.
+pub fn check_key(name: &str, grants: &[GrantJson]) -> Result<(), String> {
+    if name.trim().is_empty() || name.len() > 255 || name.chars().any(char::is_control) {
+        return Err(format!("key name {name:?} must be 1-255 printable characters"));
+    }
+    let full = grants.iter().filter(|g| g.permission == "fullaccess").count();
+    if full > 0 && grants.len() > full {
+        return Err("full access cannot be mixed with grants on single buckets: give one or the other".into());
+    }
+    for g in grants {
+        match g.permission.as_str() {
+            "fullaccess" if !g.bucket.is_empty() => {
+                return Err(format!("full access covers every bucket; drop the bucket {:?}", g.bucket))
+            }
+            "fullaccess" => {}
+            "read" | "readwrite" => {
+                crate::addressing::validate_bucket(&g.bucket)?;
+                if grants.iter().filter(|o| o.bucket == g.bucket).count() > 1 {
+                    return Err(format!("bucket {:?} is granted more than once", g.bucket));
+                }
+            }
+            other => return Err(format!("permission {other:?} is not read, readwrite or fullaccess")),
+        }
+    }
+    Ok(())
+}
+
+/// An access key id as a path segment: letters and digits only, so it cannot change the path.
+pub fn check_access_key(id: &str) -> Result<(), String> {
+    if !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        Ok(())
+    } else {
+        Err(format!("access key {id:?} is not an access key id (letters and digits)"))
+    }
 }
 
 /// The API's error document.
@@ -346,6 +434,32 @@ mod tests {
         assert!(matches!(refusal(503, b"", None), (Error::Unavailable(_), true)));
         assert_eq!(reset_wait_ms(Some("1005"), 1000), Some(5000));
         assert_eq!(reset_wait_ms(Some("900"), 1000), Some(0));
+    }
+
+    #[test]
+    fn grants_are_checked_before_sending() {
+        let g = |bucket: &str, permission: &str| GrantJson { bucket: bucket.into(), permission: permission.into() };
+        assert!(check_key("ci", &[g("my-bucket", "read"), g("other-bucket", "readwrite")]).is_ok());
+        assert!(check_key("admin", &[g("", "fullaccess")]).is_ok());
+        assert!(check_key("none", &[]).is_ok(), "the API allows a key without grants");
+        let mixed = check_key("x", &[g("", "fullaccess"), g("my-bucket", "read")]).unwrap_err();
+        assert!(mixed.contains("cannot be mixed"), "{mixed}");
+        assert!(check_key("x", &[g("my-bucket", "fullaccess")]).is_err());
+        assert!(check_key("x", &[g("my-bucket", "write")]).is_err());
+        assert!(check_key("x", &[g("Bad_Bucket", "read")]).is_err());
+        assert!(check_key("x", &[g("my-bucket", "read"), g("my-bucket", "readwrite")]).is_err());
+        assert!(check_key(" ", &[]).is_err());
+        assert!(check_access_key("DOACCESSKEYEXAMPLE").is_ok());
+        assert!(check_access_key("../account").is_err());
+    }
+
+    #[test]
+    fn a_key_answer_may_say_key_or_keys() {
+        let one: KeyAnswer =
+            serde_json::from_str(r#"{"key":{"name":"n","access_key":"AK","grants":[],"created_at":"t"}}"#).unwrap();
+        assert_eq!(one.into_key().unwrap().access_key, "AK");
+        let listed: KeyAnswer = serde_json::from_str(r#"{"keys":[{"name":"n","access_key":"AK2"}]}"#).unwrap();
+        assert_eq!(listed.into_key().unwrap().access_key, "AK2");
     }
 
     #[test]

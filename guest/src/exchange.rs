@@ -215,26 +215,7 @@ impl Service for Client {
     }
 
     fn authorize(&self, call: &Call, headers: &mut Vec<(String, String)>) -> Result<String, Error> {
-        // A body whose Content-MD5 is signed cannot be altered unnoticed, so it is not hashed a second time with
-        // SHA-256 (the slowest step of an upload inside the component); other bodies are small XML and are signed.
-        let payload_hash = if call.body.is_empty() {
-            EMPTY_SHA256.to_string()
-        } else if call.headers.iter().any(|(k, _)| k == "content-md5") {
-            UNSIGNED_PAYLOAD.to_string()
-        } else {
-            sigv4::sha256_hex(&call.body.chunks().concat())
-        };
-        let creds = Self::credentials()?;
-        let mut req = SignableRequest {
-            method: call.method.into(),
-            host: call.target.host.clone(),
-            path: call.target.path.clone(),
-            query: call.query.clone(),
-            headers: std::mem::take(headers),
-        };
-        let query = self.sign(&creds, &mut req, &payload_hash);
-        *headers = req.headers;
-        Ok(query)
+        Ok(self.sign_call(&Self::credentials()?, call, headers))
     }
 
     fn refusal(&self, call: &Call, resp: Response) -> Refusal {
@@ -250,7 +231,50 @@ impl Service for Client {
     }
 }
 
+/// The S3 client signing with credentials other than the host's: to prove that a new key works.
+pub(crate) struct SignedWith<'a> {
+    pub client: &'a Client,
+    pub creds: credentials::Credentials,
+}
+
+impl Service for SignedWith<'_> {
+    fn retry_policy(&self) -> &Policy {
+        &self.client.retry
+    }
+
+    fn authorize(&self, call: &Call, headers: &mut Vec<(String, String)>) -> Result<String, Error> {
+        Ok(self.client.sign_call(&self.creds, call, headers))
+    }
+
+    fn refusal(&self, call: &Call, resp: Response) -> Refusal {
+        self.client.refusal(call, resp)
+    }
+}
+
 impl Client {
+    /// Signs `call` with `creds` into `headers`; returns the query string to send.
+    fn sign_call(&self, creds: &credentials::Credentials, call: &Call, headers: &mut Vec<(String, String)>) -> String {
+        // A body whose Content-MD5 is signed cannot be altered unnoticed, so it is not hashed a second time with
+        // SHA-256 (the slowest step of an upload inside the component); other bodies are small XML and are signed.
+        let payload_hash = if call.body.is_empty() {
+            EMPTY_SHA256.to_string()
+        } else if call.headers.iter().any(|(k, _)| k == "content-md5") {
+            UNSIGNED_PAYLOAD.to_string()
+        } else {
+            sigv4::sha256_hex(&call.body.chunks().concat())
+        };
+        let mut req = SignableRequest {
+            method: call.method.into(),
+            host: call.target.host.clone(),
+            path: call.target.path.clone(),
+            query: call.query.clone(),
+            headers: std::mem::take(headers),
+        };
+        let query = self.sign(creds, &mut req, &payload_hash);
+        *headers = req.headers;
+        query
+    }
+
     /// Signs, sends and retries one S3 call; see [`execute`].
     pub(crate) fn execute(&self, call: Call) -> Result<Response, Error> {
         execute(self, call)

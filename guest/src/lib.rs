@@ -13,23 +13,26 @@ mod addressing;
 mod cdn;
 mod client;
 mod do_api;
+mod do_http;
 mod encode;
 mod errors;
 mod exchange;
 mod headers;
 mod http;
+mod keys;
 mod multipart;
 mod retry;
 mod sigv4;
 mod upload;
 mod xml;
 
-use exports::spaces::storage::cdn::{ApiConfig, Endpoint as CdnEndpoint, EndpointSettings, PurgeReport};
+use exports::spaces::storage::cdn::{Endpoint as CdnEndpoint, EndpointSettings, PurgeReport};
+use exports::spaces::storage::keys::{AccessKey, Grant, KeyFilter, NewKey};
 use exports::spaces::storage::storage::{
     DeleteFailure, GetOptions, Guest, GuestClient, GuestDownload, ListPage, ListRequest, ObjectSummary, PresignMethod,
     PresignRequest, Presigned, PutOptions, PutResult,
 };
-use spaces::storage::types::{Config, Error, ObjectMeta};
+use spaces::storage::types::{ApiConfig, Config, Error, ObjectMeta};
 use std::rc::Rc;
 use wasi::io::streams::{InputStream, OutputStream};
 
@@ -38,6 +41,31 @@ struct Component;
 impl Guest for Component {
     type Client = ClientResource;
     type Download = client::Download;
+}
+
+impl exports::spaces::storage::keys::Guest for Component {
+    type KeysClient = keys::KeysClient;
+}
+
+impl exports::spaces::storage::keys::GuestKeysClient for keys::KeysClient {
+    fn open(cfg: ApiConfig) -> Result<exports::spaces::storage::keys::KeysClient, Error> {
+        Ok(exports::spaces::storage::keys::KeysClient::new(keys::KeysClient::new(&cfg)?))
+    }
+    fn list_keys(&self, filter: KeyFilter) -> Result<Vec<AccessKey>, Error> {
+        self.list(&filter)
+    }
+    fn get_key(&self, access_key: String) -> Result<AccessKey, Error> {
+        self.get(&access_key)
+    }
+    fn create_key(&self, name: String, grants: Vec<Grant>) -> Result<NewKey, Error> {
+        self.create(&name, &grants)
+    }
+    fn rename_key(&self, access_key: String, name: String) -> Result<AccessKey, Error> {
+        self.rename(&access_key, &name)
+    }
+    fn delete_key(&self, access_key: String) -> Result<(), Error> {
+        self.delete(&access_key)
+    }
 }
 
 impl exports::spaces::storage::cdn::Guest for Component {
@@ -174,6 +202,10 @@ impl GuestClient for ClientResource {
 
     fn health(&self) -> Result<u64, Error> {
         self.0.health()
+    }
+
+    fn verify_credentials(&self, creds: spaces::storage::credentials::Credentials) -> Result<u64, Error> {
+        self.0.verify_credentials(creds)
     }
 }
 

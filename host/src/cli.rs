@@ -138,6 +138,14 @@ pub enum Command {
         #[arg(long, global = true)]
         json: bool,
     },
+    /// Manage Spaces access keys (list, show, create with grants, rename, rm, rotate); needs DIGITALOCEAN_TOKEN
+    Keys {
+        #[command(subcommand)]
+        action: crate::keys::Action,
+        /// Print JSON instead of a table
+        #[arg(long, global = true)]
+        json: bool,
+    },
     /// Run the storage service: a JSON API under /v1 (bearer token), /healthz, /readyz, /metrics and
     /// /openapi.json. With no endpoint configured it stores into an embedded S3 store under --data-dir
     /// (bucket "spaces" unless --bucket says otherwise).
@@ -184,9 +192,13 @@ pub fn host(m: impl std::fmt::Display) -> Failure {
 pub async fn run(cli: &Cli) -> Outcome<()> {
     match &cli.command {
         Command::Serve(args) => return crate::serve::run(&cli.conn, args).await,
-        Command::Cdn { action, json } => {
-            let runtime = cli.conn.runtime(1, None).map_err(host)?;
-            let result = crate::cdn::run(&runtime, &cli.conn, action, *json).await;
+        Command::Cdn { .. } | Command::Keys { .. } => {
+            let runtime = cli.conn.runtime(2, None).map_err(host)?;
+            let result = match &cli.command {
+                Command::Cdn { action, json } => crate::cdn::run(&runtime, &cli.conn, action, *json).await,
+                Command::Keys { action, json } => crate::keys::run(&runtime, &cli.conn, action, *json).await,
+                _ => Ok(()),
+            };
             if cli.print_metrics {
                 eprint!("{}", runtime.shared().metrics.render());
             }
@@ -303,8 +315,8 @@ async fn execute(s: &mut Session, command: &Command) -> Outcome<()> {
             }
         }
         Command::BenchPresign { count } => bench_presign(s, *count).await?,
-        Command::Serve(_) | Command::Cdn { .. } => {
-            return Err(host("serve and cdn are handled before a storage session is opened"))
+        Command::Serve(_) | Command::Cdn { .. } | Command::Keys { .. } => {
+            return Err(host("serve, cdn and keys are handled before a storage session is opened"))
         }
     }
     Ok(())

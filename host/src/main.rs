@@ -10,6 +10,7 @@ mod config;
 mod content_type;
 mod credentials;
 mod interrupt;
+mod keys;
 mod metrics;
 mod outbound;
 mod progress;

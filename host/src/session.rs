@@ -212,6 +212,15 @@ impl Session {
         Ok(result?)
     }
 
+    /// One ListBuckets signed with `creds` instead of the host's: proves a new key works.
+    pub async fn verify_credentials(
+        &mut self,
+        creds: &crate::bindings::spaces::storage::credentials::Credentials,
+    ) -> Outcome<u64> {
+        let c = self.bindings.spaces_storage_storage().client();
+        settle(&mut self.broken, c.call_verify_credentials(&mut self.store, self.client, creds).await)
+    }
+
     /// One signed HEAD of the bucket; its latency in microseconds.
     pub async fn health(&mut self) -> Outcome<u64> {
         let c = self.bindings.spaces_storage_storage().client();

@@ -1,9 +1,12 @@
-//! A local stand-in for DigitalOcean's API v2 CDN endpoints, since the real one cannot be reached from here. It
+//! A local stand-in for DigitalOcean's API v2 CDN endpoints and Spaces keys, since the real one cannot be reached
+//! from here. It
 //! follows the published OpenAPI description (`shared/reference/digitalocean-api-cdn-spaces-keys.openapi.yaml`):
 //! paths, methods, the bearer token, `Content-Type`, request bodies (required fields, the ttl enum, uuid and
 //! hostname formats, no read-only fields), and answers with the documented shapes and statuses — 200/201/204,
 //! 401, 404, 422 and 429 with the `ratelimit-*` headers, `links.pages.next` and `meta.total` on lists (at most
 //! 200 per page). It records every request and when each purge arrived. One request per connection.
+//! Given a Ceph config (`with_rgw`), keys it creates or deletes are created or deleted in RGW too
+//! (`radosgw-admin`), so a new key really works against the S3 endpoint, as a new Spaces key does.
 
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -21,6 +24,12 @@ pub struct State {
     pub purges: Vec<(Instant, Vec<String>)>,
     /// Answer this many coming requests with 429.
     pub throttle: usize,
+    pub keys: Vec<Value>,
+    /// Refuse key creation (422), or the deletion of this access key (403).
+    pub refuse_create: bool,
+    pub refuse_delete: Option<String>,
+    /// `ceph.conf` of the RGW that keys are mirrored into.
+    pub rgw_conf: Option<String>,
     next_id: u32,
 }
 
@@ -59,6 +68,12 @@ impl FakeDo {
             }
         });
         FakeDo { url, token: token.to_string(), state, stop }
+    }
+
+    /// Mirrors the keys it creates and deletes into the RGW configured by `conf` (its `ceph.conf`).
+    pub fn with_rgw(self, conf: &str) -> Self {
+        self.state.lock().unwrap().rgw_conf = Some(conf.to_string());
+        self
     }
 
     /// Adds an endpoint as the API would have made it; returns its id.
@@ -249,8 +264,134 @@ fn route(method: &str, target: &str, headers: &[(String, String)], body: &[u8], 
                 _ => error(405, "method_not_allowed", "method not allowed"),
             }
         }
+        ("GET", ["v2", "spaces", "keys"]) => {
+            let param = |name: &str| query.split('&').find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='));
+            let per_page: usize = match param("per_page").map(str::parse) {
+                None => 20,
+                Some(Ok(n)) if (1..=200).contains(&n) => n,
+                _ => return error(400, "bad_request", "per_page must be 1-200"),
+            };
+            let page: usize = param("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
+            let chosen: Vec<Value> = st
+                .keys
+                .iter()
+                .filter(|k| param("name").is_none_or(|n| k["name"] == n))
+                .filter(|k| {
+                    let grants = k["grants"].as_array().cloned().unwrap_or_default();
+                    param("bucket").is_none_or(|b| grants.iter().any(|g| g["bucket"] == b))
+                        && param("permission").is_none_or(|p| grants.iter().any(|g| g["permission"] == p))
+                })
+                .cloned()
+                .collect();
+            let total = chosen.len();
+            let items: Vec<Value> = chosen.into_iter().skip((page - 1) * per_page).take(per_page).collect();
+            let last = total.div_ceil(per_page).max(1);
+            let links = if page < last {
+                json!({"pages": {"next": format!("https://api.digitalocean.com/v2/spaces/keys?page={}&per_page={per_page}", page + 1)}})
+            } else {
+                json!({})
+            };
+            ok(200, json!({"keys": items, "links": links, "meta": {"total": total}}))
+        }
+        ("POST", ["v2", "spaces", "keys"]) => {
+            let b = match json_body() {
+                Ok(b) => b,
+                Err(a) => return a,
+            };
+            if let Some(why) = invalid_key(&b, true) {
+                return error(422, "unprocessable_entity", &why);
+            }
+            let grants = b["grants"].as_array().cloned().unwrap_or_default();
+            let full = grants.iter().any(|g| g["permission"] == "fullaccess");
+            if full && grants.iter().any(|g| g["permission"] != "fullaccess") {
+                return error(400, "bad_request", "cannot mix fullaccess permission with scoped permissions.");
+            }
+            if st.refuse_create {
+                return error(422, "unprocessable_entity", "key limit reached");
+            }
+            st.next_id += 1;
+            let access_key = format!("DOFAKE{:014}", st.next_id);
+            let secret = format!("fakeSecret{:030}", st.next_id);
+            if let Some(conf) = &st.rgw_conf {
+                let made = rgw_admin(
+                    conf,
+                    &["user", "create", "--uid", &access_key, "--display-name", "fake-do key"],
+                    &["--access-key", &access_key, "--secret", &secret],
+                );
+                if !made {
+                    return error(500, "server_error", "could not mirror the key into RGW");
+                }
+            }
+            let key = json!({"name": b["name"], "access_key": access_key, "grants": grants, "created_at": "2026-11-28T12:00:00Z"});
+            st.keys.push(key.clone());
+            let mut answer = key;
+            answer["secret_key"] = json!(secret);
+            ok(201, json!({"key": answer}))
+        }
+        (_, ["v2", "spaces", "keys", access_key]) => {
+            let Some(i) = st.keys.iter().position(|k| k["access_key"] == *access_key) else {
+                return error(404, "not_found", "The resource you requested could not be found.");
+            };
+            match method {
+                "GET" => ok(200, json!({"key": st.keys[i]})),
+                "PUT" | "PATCH" => {
+                    let b = match json_body() {
+                        Ok(b) => b,
+                        Err(a) => return a,
+                    };
+                    if let Some(why) = invalid_key(&b, false) {
+                        return error(422, "unprocessable_entity", &why);
+                    }
+                    st.keys[i]["name"] = b["name"].clone();
+                    ok(200, json!({"key": st.keys[i]}))
+                }
+                "DELETE" => {
+                    if st.refuse_delete.as_deref() == Some(*access_key) {
+                        return error(403, "forbidden", "You are not authorized to perform this operation.");
+                    }
+                    st.keys.remove(i);
+                    if let Some(conf) = &st.rgw_conf {
+                        rgw_admin(conf, &["user", "rm", "--uid", access_key], &[]);
+                    }
+                    Answer { status: 204, body: None, reset_in: 60 }
+                }
+                _ => error(405, "method_not_allowed", "method not allowed"),
+            }
+        }
         _ => error(404, "not_found", "The resource you requested could not be found."),
     }
+}
+
+/// Checks a key body against the `key` schema: a string `name`; on create, `grants` of `{bucket, permission}`
+/// with permission read, readwrite, fullaccess or empty; read-only fields refused.
+fn invalid_key(body: &Value, create: bool) -> Option<String> {
+    let obj = body.as_object()?;
+    if let Some(k) = obj.keys().find(|k| !["name", "grants"].contains(&k.as_str())) {
+        return Some(format!("unexpected or read-only field {k}"));
+    }
+    if !obj.get("name").is_some_and(Value::is_string) {
+        return Some("name must be a string".into());
+    }
+    match obj.get("grants") {
+        None if !create => None,
+        Some(Value::Array(grants)) => grants.iter().find_map(|g| {
+            let ok = g.as_object().is_some_and(|o| o.len() == 2)
+                && g["bucket"].is_string()
+                && ["read", "readwrite", "fullaccess", ""].contains(&g["permission"].as_str().unwrap_or("?"));
+            (!ok).then(|| format!("grant {g} must be {{bucket, permission}} with a known permission"))
+        }),
+        _ => Some("grants must be an array".into()),
+    }
+}
+
+/// Runs `radosgw-admin -c CONF ARGS EXTRA`; true on success.
+fn rgw_admin(conf: &str, args: &[&str], extra: &[&str]) -> bool {
+    std::process::Command::new("radosgw-admin")
+        .args(["-c", conf])
+        .args(args)
+        .args(extra)
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 fn serve(conn: TcpStream, token: &str, state: &Mutex<State>) -> std::io::Result<()> {

@@ -1,0 +1,259 @@
+//! `spaces keys`: Spaces access keys through the component's `keys` interface (API v2 with DIGITALOCEAN_TOKEN),
+//! and `rotate`: a new key with the same grants, proven by a signed request to the storage endpoint before the
+//! old key is deleted. A new secret is printed once on stdout and kept nowhere.
+
+use crate::bindings::exports::spaces::storage::keys::{AccessKey, ApiConfig, Grant, KeyFilter, NewKey, Permission};
+use crate::bindings::spaces::storage::credentials::Credentials;
+use crate::bindings::Client;
+use crate::config::Connection;
+use crate::runtime::{HostState, Runtime};
+use crate::session::{flatten, Failure, Outcome, Session};
+use clap::{Subcommand, ValueEnum};
+use std::time::Duration;
+use wasmtime::component::ResourceAny;
+use wasmtime::Store;
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum Perm {
+    Read,
+    Readwrite,
+    Fullaccess,
+}
+
+impl From<Perm> for Permission {
+    fn from(p: Perm) -> Self {
+        match p {
+            Perm::Read => Permission::Read,
+            Perm::Readwrite => Permission::Readwrite,
+            Perm::Fullaccess => Permission::Fullaccess,
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Action {
+    /// List access keys
+    Ls {
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        bucket: Option<String>,
+        #[arg(long, value_enum)]
+        permission: Option<Perm>,
+    },
+    /// Show one key (never its secret)
+    Show { access_key: String },
+    /// Create a key; its secret is printed once
+    Create {
+        #[arg(long)]
+        name: String,
+        /// BUCKET:read, BUCKET:readwrite, or fullaccess (every bucket; not mixed with others)
+        #[arg(long = "grant", value_name = "BUCKET:PERMISSION", value_parser = parse_grant)]
+        grants: Vec<Grant>,
+    },
+    /// Rename a key
+    Rename {
+        access_key: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Delete a key
+    Rm { access_key: String },
+    /// Replace a key: create one with the same name and grants, prove it works against the storage endpoint,
+    /// then delete the old one. The new secret is printed once.
+    Rotate { access_key: String },
+}
+
+fn parse_grant(s: &str) -> Result<Grant, String> {
+    if s == "fullaccess" || s == ":fullaccess" {
+        return Ok(Grant { bucket: String::new(), permission: Permission::Fullaccess });
+    }
+    let (bucket, perm) = s.rsplit_once(':').ok_or_else(|| format!("grant {s:?} must be BUCKET:PERMISSION"))?;
+    let permission = match perm {
+        "read" => Permission::Read,
+        "readwrite" => Permission::Readwrite,
+        "fullaccess" => Permission::Fullaccess,
+        other => return Err(format!("permission {other:?} is not read, readwrite or fullaccess")),
+    };
+    Ok(Grant { bucket: bucket.to_string(), permission })
+}
+
+fn permission_name(p: Permission) -> &'static str {
+    match p {
+        Permission::Read => "read",
+        Permission::Readwrite => "readwrite",
+        Permission::Fullaccess => "fullaccess",
+    }
+}
+
+/// One component instance with an open `keys-client`.
+struct KeysSession {
+    store: Store<HostState>,
+    bindings: Client,
+    client: ResourceAny,
+}
+
+impl KeysSession {
+    async fn open(runtime: &Runtime, cfg: &ApiConfig) -> Outcome<Self> {
+        let (mut store, bindings) = runtime.instantiate().await?;
+        let client = flatten(bindings.spaces_storage_keys().keys_client().call_open(&mut store, cfg).await)?;
+        Ok(KeysSession { store, bindings, client })
+    }
+
+    async fn list(&mut self, filter: &KeyFilter) -> Outcome<Vec<AccessKey>> {
+        let c = self.bindings.spaces_storage_keys().keys_client();
+        flatten(c.call_list_keys(&mut self.store, self.client, filter).await)
+    }
+
+    async fn get(&mut self, access_key: &str) -> Outcome<AccessKey> {
+        let c = self.bindings.spaces_storage_keys().keys_client();
+        flatten(c.call_get_key(&mut self.store, self.client, access_key).await)
+    }
+
+    async fn create(&mut self, name: &str, grants: &[Grant]) -> Outcome<NewKey> {
+        let c = self.bindings.spaces_storage_keys().keys_client();
+        flatten(c.call_create_key(&mut self.store, self.client, name, grants).await)
+    }
+
+    async fn rename(&mut self, access_key: &str, name: &str) -> Outcome<AccessKey> {
+        let c = self.bindings.spaces_storage_keys().keys_client();
+        flatten(c.call_rename_key(&mut self.store, self.client, access_key, name).await)
+    }
+
+    async fn delete(&mut self, access_key: &str) -> Outcome<()> {
+        let c = self.bindings.spaces_storage_keys().keys_client();
+        flatten(c.call_delete_key(&mut self.store, self.client, access_key).await)
+    }
+}
+
+fn to_json(k: &AccessKey) -> serde_json::Value {
+    let grants: Vec<_> = k
+        .grants
+        .iter()
+        .map(|g| serde_json::json!({"bucket": g.bucket, "permission": permission_name(g.permission)}))
+        .collect();
+    serde_json::json!({"name": k.name, "access_key": k.access_key, "grants": grants, "created_at": k.created_at})
+}
+
+fn grants_text(k: &AccessKey) -> String {
+    let parts: Vec<String> = k
+        .grants
+        .iter()
+        .map(|g| match g.permission {
+            Permission::Fullaccess => "fullaccess".to_string(),
+            p => format!("{}:{}", g.bucket, permission_name(p)),
+        })
+        .collect();
+    if parts.is_empty() {
+        "-".into()
+    } else {
+        parts.join(",")
+    }
+}
+
+fn print_key(k: &AccessKey, json: bool) -> Outcome<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(&to_json(k)).map_err(crate::cli::host)?);
+    } else {
+        println!(
+            "name:       {}\naccess key: {}\ngrants:     {}\ncreated:    {}",
+            k.name,
+            k.access_key,
+            grants_text(k),
+            k.created_at
+        );
+    }
+    Ok(())
+}
+
+/// The new key and its secret, printed once.
+fn print_new(n: &NewKey, json: bool) -> Outcome<()> {
+    if json {
+        let mut v = to_json(&n.key);
+        v["secret_key"] = serde_json::json!(n.secret_key);
+        println!("{}", serde_json::to_string_pretty(&v).map_err(crate::cli::host)?);
+    } else {
+        print_key(&n.key, false)?;
+        println!("secret key: {}   (shown this once: store it now)", n.secret_key);
+    }
+    Ok(())
+}
+
+/// Runs one `keys` action.
+pub async fn run(runtime: &Runtime, conn: &Connection, action: &Action, json: bool) -> Outcome<()> {
+    let cfg = ApiConfig { base_url: Some(conn.api_url.clone()), retry: None, purge_window_ms: None };
+    let mut s = KeysSession::open(runtime, &cfg).await?;
+    match action {
+        Action::Ls { name, bucket, permission } => {
+            let filter =
+                KeyFilter { name: name.clone(), bucket: bucket.clone(), permission: permission.map(Permission::from) };
+            let all = s.list(&filter).await?;
+            if json {
+                let list: Vec<_> = all.iter().map(to_json).collect();
+                println!("{}", serde_json::to_string_pretty(&list).map_err(crate::cli::host)?);
+            } else {
+                println!("{:<24}  {:<28}  {:<22}  GRANTS", "ACCESS KEY", "NAME", "CREATED");
+                for k in &all {
+                    println!("{:<24}  {:<28}  {:<22}  {}", k.access_key, k.name, k.created_at, grants_text(k));
+                }
+            }
+        }
+        Action::Show { access_key } => print_key(&s.get(access_key).await?, json)?,
+        Action::Create { name, grants } => print_new(&s.create(name, grants).await?, json)?,
+        Action::Rename { access_key, name } => print_key(&s.rename(access_key, name).await?, json)?,
+        Action::Rm { access_key } => {
+            s.delete(access_key).await?;
+            println!("deleted access key {access_key}");
+        }
+        Action::Rotate { access_key } => rotate(runtime, conn, &mut s, access_key, json).await?,
+    }
+    Ok(())
+}
+
+/// Attempts to prove a new key at the storage endpoint: a new key can take a few seconds to reach it.
+const PROOF_ATTEMPTS: u32 = 5;
+
+async fn rotate(runtime: &Runtime, conn: &Connection, s: &mut KeysSession, old: &str, json: bool) -> Outcome<()> {
+    let current = s.get(old).await?;
+    let made = s.create(&current.name, &current.grants).await.map_err(|e| {
+        Failure::Host(format!("could not create the replacement key ({e}); the old key {old} is unchanged"))
+    })?;
+    let new = made.key.access_key.clone();
+    // ListBuckets needs no bucket; a name is only needed to open the storage client.
+    let bucket = conn
+        .bucket
+        .clone()
+        .or_else(|| current.grants.iter().find(|g| !g.bucket.is_empty()).map(|g| g.bucket.clone()))
+        .unwrap_or_else(|| "spaces".into());
+    let creds =
+        Credentials { access_key_id: new.clone(), secret_access_key: made.secret_key.clone(), session_token: None };
+    let mut proof = Err(Failure::Host("not tried".into()));
+    if let Ok(mut storage) = Session::open(runtime, &conn.storage_config_for(bucket)).await {
+        for attempt in 1..=PROOF_ATTEMPTS {
+            proof = storage.verify_credentials(&creds).await;
+            if proof.is_ok() || attempt == PROOF_ATTEMPTS {
+                break;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+    if let Err(e) = proof {
+        let cleanup = match s.delete(&new).await {
+            Ok(()) => format!("the new key {new} was deleted"),
+            Err(d) => format!("deleting the new key {new} failed too ({d}): delete it yourself"),
+        };
+        return Err(Failure::Host(format!(
+            "the new key did not work at the storage endpoint ({e}); {cleanup}; the old key {old} is unchanged and still works"
+        )));
+    }
+    print_new(&made, json)?;
+    match s.delete(old).await {
+        Ok(()) => {
+            eprintln!("spaces: rotated: {new} replaces {old}, which is deleted");
+            Ok(())
+        }
+        Err(e) => Err(Failure::Host(format!(
+            "the new key {new} works (its secret is above), but deleting the old key {old} failed ({e}): both work until you delete {old}"
+        ))),
+    }
+}
