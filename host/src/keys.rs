@@ -4,6 +4,7 @@
 
 use crate::bindings::exports::spaces::storage::keys::{AccessKey, ApiConfig, Grant, KeyFilter, NewKey, Permission};
 use crate::bindings::spaces::storage::credentials::Credentials;
+use crate::bindings::types::Config;
 use crate::bindings::Client;
 use crate::config::Connection;
 use crate::runtime::{HostState, Runtime};
@@ -87,46 +88,47 @@ fn permission_name(p: Permission) -> &'static str {
 }
 
 /// One component instance with an open `keys-client`.
-struct KeysSession {
+pub struct KeysSession {
     store: Store<HostState>,
     bindings: Client,
     client: ResourceAny,
 }
 
 impl KeysSession {
-    async fn open(runtime: &Runtime, cfg: &ApiConfig) -> Outcome<Self> {
+    pub async fn open(runtime: &Runtime, cfg: &ApiConfig) -> Outcome<Self> {
         let (mut store, bindings) = runtime.instantiate().await?;
         let client = flatten(bindings.spaces_storage_keys().keys_client().call_open(&mut store, cfg).await)?;
         Ok(KeysSession { store, bindings, client })
     }
 
-    async fn list(&mut self, filter: &KeyFilter) -> Outcome<Vec<AccessKey>> {
+    pub async fn list(&mut self, filter: &KeyFilter) -> Outcome<Vec<AccessKey>> {
         let c = self.bindings.spaces_storage_keys().keys_client();
         flatten(c.call_list_keys(&mut self.store, self.client, filter).await)
     }
 
-    async fn get(&mut self, access_key: &str) -> Outcome<AccessKey> {
+    pub async fn get(&mut self, access_key: &str) -> Outcome<AccessKey> {
         let c = self.bindings.spaces_storage_keys().keys_client();
         flatten(c.call_get_key(&mut self.store, self.client, access_key).await)
     }
 
-    async fn create(&mut self, name: &str, grants: &[Grant]) -> Outcome<NewKey> {
+    pub async fn create(&mut self, name: &str, grants: &[Grant]) -> Outcome<NewKey> {
         let c = self.bindings.spaces_storage_keys().keys_client();
         flatten(c.call_create_key(&mut self.store, self.client, name, grants).await)
     }
 
-    async fn rename(&mut self, access_key: &str, name: &str) -> Outcome<AccessKey> {
+    pub async fn rename(&mut self, access_key: &str, name: &str) -> Outcome<AccessKey> {
         let c = self.bindings.spaces_storage_keys().keys_client();
         flatten(c.call_rename_key(&mut self.store, self.client, access_key, name).await)
     }
 
-    async fn delete(&mut self, access_key: &str) -> Outcome<()> {
+    pub async fn delete(&mut self, access_key: &str) -> Outcome<()> {
         let c = self.bindings.spaces_storage_keys().keys_client();
         flatten(c.call_delete_key(&mut self.store, self.client, access_key).await)
     }
 }
 
-fn to_json(k: &AccessKey) -> serde_json::Value {
+/// A key as JSON, with the API's field names.
+pub fn to_json(k: &AccessKey) -> serde_json::Value {
     let grants: Vec<_> = k
         .grants
         .iter()
@@ -166,11 +168,17 @@ fn print_key(k: &AccessKey, json: bool) -> Outcome<()> {
     Ok(())
 }
 
+/// A new key with its secret, as JSON.
+pub fn new_key_json(n: &NewKey) -> serde_json::Value {
+    let mut v = to_json(&n.key);
+    v["secret_key"] = serde_json::json!(n.secret_key);
+    v
+}
+
 /// The new key and its secret, printed once.
 fn print_new(n: &NewKey, json: bool) -> Outcome<()> {
     if json {
-        let mut v = to_json(&n.key);
-        v["secret_key"] = serde_json::json!(n.secret_key);
+        let v = new_key_json(n);
         println!("{}", serde_json::to_string_pretty(&v).map_err(crate::cli::host)?);
     } else {
         print_key(&n.key, false)?;
@@ -205,7 +213,15 @@ pub async fn run(runtime: &Runtime, conn: &Connection, action: &Action, json: bo
             s.delete(access_key).await?;
             println!("deleted access key {access_key}");
         }
-        Action::Rotate { access_key } => rotate(runtime, conn, &mut s, access_key, json).await?,
+        Action::Rotate { access_key } => {
+            // ListBuckets needs no bucket; a valid name is only needed to open the storage client.
+            let storage = conn.storage_config_for(conn.bucket.clone().unwrap_or_else(|| "spaces".into()));
+            let rotation = rotate(runtime, &storage, &mut s, access_key).await?;
+            print_new(&rotation.new, json)?;
+            let new = &rotation.new.key.access_key;
+            rotation.old_deleted?;
+            eprintln!("spaces: rotated: {new} replaces {access_key}, which is deleted");
+        }
     }
     Ok(())
 }
@@ -213,22 +229,25 @@ pub async fn run(runtime: &Runtime, conn: &Connection, action: &Action, json: bo
 /// Attempts to prove a new key at the storage endpoint: a new key can take a few seconds to reach it.
 const PROOF_ATTEMPTS: u32 = 5;
 
-async fn rotate(runtime: &Runtime, conn: &Connection, s: &mut KeysSession, old: &str, json: bool) -> Outcome<()> {
+/// A working replacement key, and whether the old key is gone (if not, both work; the error says so).
+pub struct Rotation {
+    pub new: NewKey,
+    pub old_deleted: Outcome<()>,
+}
+
+/// Creates a key with the old key's name and grants, proves it with a signed request to the storage endpoint,
+/// then deletes the old key. An `Err` means the old key is unchanged (and no new key is left behind if it
+/// could be deleted); once the new key works it is returned whatever becomes of the old one.
+pub async fn rotate(runtime: &Runtime, storage: &Config, s: &mut KeysSession, old: &str) -> Outcome<Rotation> {
     let current = s.get(old).await?;
     let made = s.create(&current.name, &current.grants).await.map_err(|e| {
         Failure::Host(format!("could not create the replacement key ({e}); the old key {old} is unchanged"))
     })?;
     let new = made.key.access_key.clone();
-    // ListBuckets needs no bucket; a name is only needed to open the storage client.
-    let bucket = conn
-        .bucket
-        .clone()
-        .or_else(|| current.grants.iter().find(|g| !g.bucket.is_empty()).map(|g| g.bucket.clone()))
-        .unwrap_or_else(|| "spaces".into());
     let creds =
         Credentials { access_key_id: new.clone(), secret_access_key: made.secret_key.clone(), session_token: None };
-    let mut proof = Err(Failure::Host("not tried".into()));
-    if let Ok(mut storage) = Session::open(runtime, &conn.storage_config_for(bucket)).await {
+    let mut proof = Err(Failure::Host("the storage client could not be opened".into()));
+    if let Ok(mut storage) = Session::open(runtime, storage).await {
         for attempt in 1..=PROOF_ATTEMPTS {
             proof = storage.verify_credentials(&creds).await;
             if proof.is_ok() || attempt == PROOF_ATTEMPTS {
@@ -246,14 +265,10 @@ async fn rotate(runtime: &Runtime, conn: &Connection, s: &mut KeysSession, old: 
             "the new key did not work at the storage endpoint ({e}); {cleanup}; the old key {old} is unchanged and still works"
         )));
     }
-    print_new(&made, json)?;
-    match s.delete(old).await {
-        Ok(()) => {
-            eprintln!("spaces: rotated: {new} replaces {old}, which is deleted");
-            Ok(())
-        }
-        Err(e) => Err(Failure::Host(format!(
+    let old_deleted = s.delete(old).await.map_err(|e| {
+        Failure::Host(format!(
             "the new key {new} works (its secret is above), but deleting the old key {old} failed ({e}): both work until you delete {old}"
-        ))),
-    }
+        ))
+    });
+    Ok(Rotation { new: made, old_deleted })
 }

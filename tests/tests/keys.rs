@@ -3,7 +3,8 @@
 //! RGW (the fake mirrors its keys into RGW with radosgw-admin) — with each way it can fail midway.
 
 use spaces_tests::fake_do::FakeDo;
-use spaces_tests::{describe, rgw, spaces_bin};
+use spaces_tests::service::Service;
+use spaces_tests::{describe, rgw, spaces_bin, Bucket};
 use std::process::{Command, Output};
 
 const TOKEN: &str = "dop_v1_fake_token_for_keys";
@@ -170,4 +171,41 @@ fn a_rotate_that_cannot_delete_the_old_key_says_both_work() {
     for k in keys {
         ok(&api, &["keys", "rm", &k]);
     }
+}
+
+#[test]
+fn the_service_creates_and_rotates_keys_without_logging_secrets() {
+    let api = mirrored();
+    let b = Bucket::new("keysserve");
+    let mut cmd = b.spaces();
+    cmd.env("DIGITALOCEAN_API_URL", &api.url).env("DIGITALOCEAN_TOKEN", TOKEN);
+    let s = Service::start(cmd, "service-token-for-keys", &[]);
+    let read = |r: spaces_tests::service::Answer| -> serde_json::Value {
+        let mut r = r;
+        serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap()
+    };
+    let ct = [("content-type", "application/json")];
+    let made = s.call(
+        "POST",
+        "/v1/keys",
+        &ct,
+        Some(br#"{"name": "app", "grants": [{"bucket": "assets", "permission": "read"}]}"#),
+    );
+    assert_eq!(made.status(), 201);
+    let made = read(made);
+    let (old, old_secret) =
+        (made["access_key"].as_str().unwrap().to_string(), made["secret_key"].as_str().unwrap().to_string());
+    let mixed = s.call("POST", "/v1/keys", &ct, Some(br#"{"name": "x", "grants": [{"bucket": "", "permission": "fullaccess"}, {"bucket": "assets", "permission": "read"}]}"#));
+    assert_eq!(mixed.status(), 400);
+    assert_eq!(read(s.call("GET", &format!("/v1/keys/{old}"), &[], None))["name"], "app");
+    assert_eq!(read(s.call("GET", "/v1/keys", &[], None)).as_array().unwrap().len(), 1);
+    let rotated = read(s.call("POST", &format!("/v1/keys/{old}/rotate"), &[], None));
+    assert_eq!(rotated["old_deleted"], true, "{rotated}");
+    let new = rotated["access_key"].as_str().unwrap().to_string();
+    let new_secret = rotated["secret_key"].as_str().unwrap().to_string();
+    assert_eq!(names(&api), std::slice::from_ref(&new));
+    let log = s.log();
+    assert!(log.contains("op=\"keys-rotate\""), "{log}");
+    assert!(!log.contains(&old_secret) && !log.contains(&new_secret), "secrets never reach the log");
+    assert_eq!(s.call("DELETE", &format!("/v1/keys/{new}"), &[], None).status(), 204);
 }

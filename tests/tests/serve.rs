@@ -542,8 +542,10 @@ fn the_openapi_document_is_valid_and_every_route_in_it_answers() {
     let mut operations = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in item.as_object().unwrap().keys() {
-            let concrete =
-                path.replace("{key}", "openapi-probe").replace("{id}", "19f06b6a-3ace-4315-b086-000000000000");
+            let concrete = path
+                .replace("{key}", "openapi-probe")
+                .replace("{id}", "19f06b6a-3ace-4315-b086-000000000000")
+                .replace("{access_key}", "DOPROBEKEY");
             let r = s.call(&method.to_uppercase(), &concrete, &[("content-type", "application/json")], Some(b"{}"));
             let status = r.status().as_u16();
             let body = text(r);
@@ -554,5 +556,5 @@ fn the_openapi_document_is_valid_and_every_route_in_it_answers() {
             operations += 1;
         }
     }
-    assert_eq!(operations, 18);
+    assert_eq!(operations, 24);
 }

@@ -10,6 +10,7 @@ mod embedded;
 mod health;
 mod http_headers;
 mod keys;
+mod keys_routes;
 mod objects;
 mod openapi;
 mod problem;

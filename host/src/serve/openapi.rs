@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations and types (utoipa) and served at
 //! `/openapi.json`. The route table in `routes.rs` is checked against it, so no route goes undocumented.
 
-use super::{cdn, health, objects, problem};
+use super::{cdn, health, keys_routes, objects, problem};
 use axum::response::{IntoResponse, Response};
 use std::sync::LazyLock;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -29,6 +29,12 @@ use utoipa::{Modify, OpenApi};
         cdn::update,
         cdn::delete,
         cdn::purge,
+        keys_routes::list,
+        keys_routes::create,
+        keys_routes::get,
+        keys_routes::rename,
+        keys_routes::delete,
+        keys_routes::rotate_key,
         health::healthz,
         health::readyz,
         health::metrics,
@@ -40,6 +46,7 @@ use utoipa::{Modify, OpenApi};
         (name = "objects", description = "Store, fetch, list and delete objects"),
         (name = "urls", description = "Public, CDN and presigned URLs"),
         (name = "cdn", description = "DigitalOcean CDN endpoints and cache purges (needs DIGITALOCEAN_TOKEN)"),
+        (name = "keys", description = "Spaces access keys, incl. rotation (needs DIGITALOCEAN_TOKEN)"),
         (name = "health", description = "Liveness, readiness, metrics and this document"),
     )
 )]

@@ -3,7 +3,7 @@
 //! `/v1` routes sit behind the bearer-token check; every route is timed into the metrics.
 
 use super::problem::Problem;
-use super::{cdn, health, objects, openapi, App};
+use super::{cdn, health, keys_routes, objects, openapi, App};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
@@ -40,6 +40,16 @@ const ROUTES: &[Route] = &[
     Route { method: Method::PUT, path: "/v1/cdn/endpoints/{id}", handler: || routing::put(cdn::update) },
     Route { method: Method::DELETE, path: "/v1/cdn/endpoints/{id}", handler: || routing::delete(cdn::delete) },
     Route { method: Method::POST, path: "/v1/cdn/purge", handler: || routing::post(cdn::purge) },
+    Route { method: Method::GET, path: "/v1/keys", handler: || routing::get(keys_routes::list) },
+    Route { method: Method::POST, path: "/v1/keys", handler: || routing::post(keys_routes::create) },
+    Route { method: Method::GET, path: "/v1/keys/{access_key}", handler: || routing::get(keys_routes::get) },
+    Route { method: Method::PUT, path: "/v1/keys/{access_key}", handler: || routing::put(keys_routes::rename) },
+    Route { method: Method::DELETE, path: "/v1/keys/{access_key}", handler: || routing::delete(keys_routes::delete) },
+    Route {
+        method: Method::POST,
+        path: "/v1/keys/{access_key}/rotate",
+        handler: || routing::post(keys_routes::rotate_key),
+    },
     Route { method: Method::GET, path: "/healthz", handler: || routing::get(health::healthz) },
     Route { method: Method::GET, path: "/readyz", handler: || routing::get(health::readyz) },
     Route { method: Method::GET, path: "/metrics", handler: || routing::get(health::metrics) },
