@@ -14,7 +14,9 @@ use std::time::Duration;
 use wasmtime::component::ResourceAny;
 use wasmtime::Store;
 
-#[derive(ValueEnum, Clone, Copy, Debug)]
+/// A permission as the command line and the service's JSON name it.
+#[derive(ValueEnum, Clone, Copy, Debug, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum Perm {
     Read,
     Readwrite,

@@ -5,7 +5,7 @@
 use super::problem::Problem;
 use super::App;
 use crate::bindings::exports::spaces::storage::keys::{ApiConfig, Grant, KeyFilter, Permission};
-use crate::keys::{new_key_json, rotate, to_json, KeysSession};
+use crate::keys::{new_key_json, rotate, to_json, KeysSession, Perm};
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -16,24 +16,6 @@ use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 
 type Answer = Result<Response, Problem>;
-
-#[derive(Deserialize, Serialize, ToSchema, Clone, Copy)]
-#[serde(rename_all = "lowercase")]
-pub enum Perm {
-    Read,
-    Readwrite,
-    Fullaccess,
-}
-
-impl From<Perm> for Permission {
-    fn from(p: Perm) -> Self {
-        match p {
-            Perm::Read => Permission::Read,
-            Perm::Readwrite => Permission::Readwrite,
-            Perm::Fullaccess => Permission::Fullaccess,
-        }
-    }
-}
 
 #[derive(Deserialize, Serialize, ToSchema)]
 pub struct GrantBody {
