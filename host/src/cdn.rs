@@ -96,13 +96,17 @@ impl CdnSession {
         flatten(c.call_delete_endpoint(&mut self.store, self.client, id).await)
     }
 
+    pub async fn find(&mut self, origin: &str) -> Outcome<Option<Endpoint>> {
+        let c = self.bindings.spaces_storage_cdn().cdn_client();
+        flatten(c.call_find_endpoint(&mut self.store, self.client, origin).await)
+    }
+
     /// The endpoint to purge: `id` when given, else the one whose origin is `origin`.
     pub async fn resolve(&mut self, id: Option<&str>, origin: &str) -> Outcome<String> {
         if let Some(id) = id {
             return Ok(id.to_string());
         }
-        let c = self.bindings.spaces_storage_cdn().cdn_client();
-        match flatten(c.call_find_endpoint(&mut self.store, self.client, origin).await)? {
+        match self.find(origin).await? {
             Some(e) => Ok(e.id),
             None => Err(Failure::Storage(crate::bindings::types::Error::NotFound(format!(
                 "no CDN endpoint has the origin {origin}; create one with `spaces cdn create` or name it by id"
@@ -169,6 +173,15 @@ pub fn to_json(e: &Endpoint) -> serde_json::Value {
         "custom_domain": e.custom_domain,
         "created_at": e.created_at,
     })
+}
+
+/// The host the configured bucket's CDN endpoint serves from: its custom domain, else its endpoint; `None`
+/// when the bucket has no endpoint.
+pub async fn served_host(runtime: &Runtime, conn: &Connection) -> Outcome<Option<String>> {
+    let origin = configured_origin(conn)?;
+    let cfg = ApiConfig { base_url: Some(conn.api_url.clone()), retry: None, purge_window_ms: None };
+    let found = CdnSession::open(runtime, &cfg).await?.find(&origin).await?;
+    Ok(found.map(|e| e.custom_domain.unwrap_or(e.endpoint)))
 }
 
 /// Runs one `cdn` action.

@@ -228,6 +228,20 @@ pub async fn run(cli: &Cli) -> Outcome<()> {
             let dir = file.clone().unwrap_or_else(|| PathBuf::from("."));
             batch::get_tree(&runtime, cfg, workers, key, &dir).await
         }
+        // With an API token, the bucket's CDN URL uses the endpoint DigitalOcean actually serves it from (a custom
+        // domain, say); if the API cannot say, the default CDN host still gives an answer.
+        Command::Url { key, cdn: true } if cli.conn.cdn_host.is_none() && runtime.shared().api_token.is_ok() => {
+            let mut cfg = cfg;
+            match crate::cdn::served_host(&runtime, &cli.conn).await {
+                Ok(host) => cfg.cdn_host = host,
+                Err(e) => {
+                    eprintln!("spaces: could not look up the bucket's CDN endpoint ({e}); using the default host")
+                }
+            }
+            let mut s = Session::open(&runtime, &cfg).await?;
+            println!("{}", s.cdn_url(key).await?);
+            Ok(())
+        }
         command => match Session::open(&runtime, &cfg).await {
             Ok(mut s) => execute(&mut s, command).await,
             Err(e) => Err(e),

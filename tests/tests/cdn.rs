@@ -131,6 +131,19 @@ fn purges_in_paced_batches_of_fifty_for_the_buckets_endpoint() {
 }
 
 #[test]
+fn the_cdn_url_uses_the_endpoint_the_api_names() {
+    let api = FakeDo::start(TOKEN);
+    let plain = ok(&api, &["url", "--cdn", "img/a b.png"]);
+    assert_eq!(plain.trim(), "https://static-images.nyc3.cdn.digitaloceanspaces.com/img/a%20b.png", "no endpoint yet");
+    let cert = "892071a0-bb95-49bc-8021-3afd67a210bf";
+    ok(&api, &["cdn", "create", "--domain", "static.example.com", "--certificate", cert]);
+    let custom = ok(&api, &["url", "--cdn", "img/a b.png"]);
+    assert_eq!(custom.trim(), "https://static.example.com/img/a%20b.png");
+    let explicit = ok(&api, &["url", "--cdn", "--cdn-host", "cdn.mine.example", "x"]);
+    assert_eq!(explicit.trim(), "https://cdn.mine.example/x", "an explicit host needs no lookup");
+}
+
+#[test]
 fn a_rate_limited_request_waits_for_the_reset_and_succeeds() {
     let api = FakeDo::start(TOKEN);
     api.seed(ORIGIN, 3600);
