@@ -6,6 +6,7 @@ use crate::do_api::{self, Clock, EndpointBody, EndpointJson, EndpointPage, OneEn
 use crate::do_http::Api;
 use crate::exports::spaces::storage::cdn::{Endpoint as CdnEndpoint, EndpointSettings, PurgeReport};
 use crate::http;
+use crate::spaces::storage::progress;
 use crate::spaces::storage::types::{ApiConfig, Error};
 
 pub struct CdnClient {
@@ -109,7 +110,9 @@ impl CdnClient {
             let body = Api::json(&PurgeBody { files: batch })?;
             self.api.call("cdn-purge", "DELETE", path.clone(), Vec::new(), Some(body)).map(drop)
         };
-        let requests = do_api::paced_purge(&files, self.purge_window_ms, &mut WasiClock, send)?;
+        let requests = do_api::paced_purge(&files, self.purge_window_ms, &mut WasiClock, send, |done| {
+            progress::purged(done as u32, files.len() as u32)
+        })?;
         Ok(PurgeReport { files: files.len() as u32, requests })
     }
 }

@@ -302,14 +302,16 @@ pub trait Clock {
 }
 
 /// Sends `files` in batches of at most [`PURGE_BATCH`], each batch starting at least `window_ms` after the one
-/// before it began. Returns the number of requests.
+/// before it began; `sent(done)` hears how many files have gone out after each. Returns the number of requests.
 pub fn paced_purge<E>(
     files: &[String],
     window_ms: u64,
     clock: &mut impl Clock,
     mut send: impl FnMut(&[String]) -> Result<(), E>,
+    mut sent: impl FnMut(usize),
 ) -> Result<u32, E> {
     let mut requests = 0;
+    let mut done = 0;
     let mut last_start: Option<u64> = None;
     for batch in files.chunks(PURGE_BATCH) {
         if let Some(prev) = last_start {
@@ -321,6 +323,8 @@ pub fn paced_purge<E>(
         last_start = Some(clock.now_ms());
         send(batch)?;
         requests += 1;
+        done += batch.len();
+        sent(done);
     }
     Ok(requests)
 }
@@ -353,8 +357,10 @@ mod tests {
             batches.push(b.to_vec());
             Ok(())
         };
-        let requests = paced_purge(&files, PURGE_WINDOW_MS, &mut clock, send).unwrap();
+        let mut progress = Vec::new();
+        let requests = paced_purge(&files, PURGE_WINDOW_MS, &mut clock, send, |done| progress.push(done)).unwrap();
         assert_eq!((requests, batches.iter().map(Vec::len).collect::<Vec<_>>()), (3, vec![50, 50, 20]));
+        assert_eq!(progress, [50, 100, 120]);
         assert_eq!(batches.concat(), files, "every file once, in order");
         assert_eq!(clock.slept, vec![21_000, 41_000], "each batch starts a window after the previous one");
     }
@@ -372,7 +378,7 @@ mod tests {
             }
         }
         let files: Vec<String> = (0..60).map(|i| i.to_string()).collect();
-        let r = paced_purge(&files, PURGE_WINDOW_MS, &mut Slow(0), |_: &[String]| -> Result<(), ()> { Ok(()) });
+        let r = paced_purge(&files, PURGE_WINDOW_MS, &mut Slow(0), |_: &[String]| -> Result<(), ()> { Ok(()) }, drop);
         assert_eq!(r, Ok(2));
     }
 
@@ -389,8 +395,9 @@ mod tests {
                 Ok(())
             }
         };
-        let r = paced_purge(&files, 10, &mut clock, send);
-        assert_eq!((r, calls), (Err("boom"), 2));
+        let mut done = 0;
+        let r = paced_purge(&files, 10, &mut clock, send, |d| done = d);
+        assert_eq!((r, calls, done), (Err("boom"), 2, 50));
     }
 
     #[test]

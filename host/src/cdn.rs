@@ -4,7 +4,7 @@
 use crate::bindings::exports::spaces::storage::cdn::{ApiConfig, Endpoint, EndpointSettings, PurgeReport};
 use crate::bindings::Client;
 use crate::config::Connection;
-use crate::runtime::{HostState, Runtime};
+use crate::runtime::{HostState, PurgeFn, Runtime};
 use crate::session::{flatten, Failure, Outcome};
 use clap::Subcommand;
 use wasmtime::component::ResourceAny;
@@ -114,6 +114,11 @@ impl CdnSession {
         }
     }
 
+    /// Where purge progress goes from now on.
+    pub fn set_purge_progress(&mut self, report: PurgeFn) {
+        self.store.data_mut().purge_progress = Some(report);
+    }
+
     pub async fn purge(&mut self, id: &str, paths: &[String]) -> Outcome<PurgeReport> {
         let c = self.bindings.spaces_storage_cdn().cdn_client();
         flatten(c.call_purge(&mut self.store, self.client, id, paths).await)
@@ -216,6 +221,12 @@ pub async fn run(runtime: &Runtime, conn: &Connection, action: &Action, json: bo
         Action::Purge { id, paths, .. } => {
             let origin = if id.is_some() { String::new() } else { configured_origin(conn)? };
             let id = s.resolve(id.as_deref(), &origin).await?;
+            // Batches go out 20 s apart; say how far a long purge has got.
+            s.set_purge_progress(std::sync::Arc::new(|done, total| {
+                if done < total {
+                    eprintln!("spaces: purged {done} of {total} paths; pacing to DigitalOcean's limit");
+                }
+            }));
             let report = s.purge(&id, paths).await?;
             if json {
                 println!("{}", serde_json::json!({"id": id, "files": report.files, "requests": report.requests}));

@@ -37,6 +37,9 @@ pub struct Shared {
 /// Told how many more bytes of the current transfer are done.
 pub type ProgressFn = Arc<dyn Fn(u64) + Send + Sync>;
 
+/// Told how many paths of a CDN purge have gone out, of how many.
+pub type PurgeFn = Arc<dyn Fn(u32, u32) + Send + Sync>;
+
 /// One store's state: WASI contexts, its resource table, and handles on the shared parts.
 pub struct HostState {
     wasi: WasiCtx,
@@ -46,6 +49,8 @@ pub struct HostState {
     shared: Shared,
     /// Where the component's progress events go, if anyone is watching.
     pub progress: Option<ProgressFn>,
+    /// Where the component's purge progress goes, if anyone is watching.
+    pub purge_progress: Option<PurgeFn>,
     pub interrupt: Interrupt,
 }
 
@@ -104,6 +109,12 @@ impl progress::Host for HostState {
             report(bytes);
         }
     }
+
+    async fn purged(&mut self, done: u32, total: u32) {
+        if let Some(report) = &self.purge_progress {
+            report(done, total);
+        }
+    }
 }
 
 pub struct Runtime {
@@ -151,6 +162,7 @@ impl Runtime {
             outbound: Outbound { pool: Arc::clone(&self.shared.pool), interrupt: interrupt.clone() },
             shared: self.shared.clone(),
             progress: None,
+            purge_progress: None,
             interrupt,
         };
         let mut store = Store::new(&self.engine, state);

@@ -107,8 +107,12 @@ fn purges_in_paced_batches_of_fifty_for_the_buckets_endpoint() {
     args.push("img/0.png".into());
     args.push("css/*".into());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let said = ok(&api, &args);
+    let out = spaces(&api, &args);
+    assert!(out.status.success(), "{}", describe(&out));
+    let said = String::from_utf8_lossy(&out.stdout);
     assert!(said.contains(&format!("purged 120 paths from CDN endpoint {id} in 3 requests")), "{said}");
+    let progress = String::from_utf8_lossy(&out.stderr);
+    assert!(progress.contains("purged 50 of 120") && progress.contains("purged 100 of 120"), "{progress}");
     let purges = api.state.lock().unwrap().purges.clone();
     let sizes: Vec<usize> = purges.iter().map(|(_, f)| f.len()).collect();
     assert_eq!(sizes, [50, 50, 20]);
