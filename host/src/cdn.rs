@@ -180,12 +180,11 @@ pub fn to_json(e: &Endpoint) -> serde_json::Value {
     })
 }
 
-/// The host the configured bucket's CDN endpoint serves from: its custom domain, else its endpoint; `None`
-/// when the bucket has no endpoint.
-pub async fn served_host(runtime: &Runtime, conn: &Connection) -> Outcome<Option<String>> {
-    let origin = configured_origin(conn)?;
-    let cfg = ApiConfig { base_url: Some(conn.api_url.clone()), retry: None, purge_window_ms: None };
-    let found = CdnSession::open(runtime, &cfg).await?.find(&origin).await?;
+/// The host the CDN endpoint of `origin` serves from: its custom domain, else its endpoint; `None` when the
+/// origin has no endpoint.
+pub async fn served_host(runtime: &Runtime, api_url: &str, origin: &str) -> Outcome<Option<String>> {
+    let cfg = ApiConfig { base_url: Some(api_url.to_string()), retry: None, purge_window_ms: None };
+    let found = CdnSession::open(runtime, &cfg).await?.find(origin).await?;
     Ok(found.map(|e| e.custom_domain.unwrap_or(e.endpoint)))
 }
 

@@ -232,7 +232,8 @@ pub async fn run(cli: &Cli) -> Outcome<()> {
         // domain, say); if the API cannot say, the default CDN host still gives an answer.
         Command::Url { key, cdn: true } if cli.conn.cdn_host.is_none() && runtime.shared().api_token.is_ok() => {
             let mut cfg = cfg;
-            match crate::cdn::served_host(&runtime, &cli.conn).await {
+            let origin = crate::cdn::bucket_origin(&cfg.bucket, &cfg.region);
+            match crate::cdn::served_host(&runtime, &cli.conn.api_url, &origin).await {
                 Ok(host) => cfg.cdn_host = host,
                 Err(e) => {
                     eprintln!("spaces: could not look up the bucket's CDN endpoint ({e}); using the default host")

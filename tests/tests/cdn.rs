@@ -180,6 +180,8 @@ fn token_problems_name_digitalocean_token() {
 #[test]
 fn the_service_manages_endpoints_and_purges_for_its_bucket() {
     let api = FakeDo::start(TOKEN);
+    let served = api.seed("spaces.nyc3.digitaloceanspaces.com", 3600);
+    api.state.lock().unwrap().endpoints[0]["custom_domain"] = serde_json::json!("files.example.com");
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(spaces_bin());
     cmd.current_dir(dir.path())
@@ -195,6 +197,9 @@ fn the_service_manages_endpoints_and_purges_for_its_bucket() {
         let mut r = r;
         serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap()
     };
+    let url = json(s.call("GET", "/v1/url/a.png?cdn=true", &[], None));
+    assert_eq!(url["url"], "https://files.example.com/a.png", "CDN URLs use the endpoint's custom domain");
+    assert_eq!(s.call("DELETE", &format!("/v1/cdn/endpoints/{served}"), &[], None).status(), 204);
     let ct = [("content-type", "application/json")];
     let made = s.call("POST", "/v1/cdn/endpoints", &ct, Some(br#"{"ttl": 60}"#));
     assert_eq!(made.status(), 201);

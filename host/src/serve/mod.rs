@@ -189,6 +189,18 @@ pub async fn run(conn: &Connection, args: &ServeArgs) -> Result<(), Failure> {
             (runtime, cfg, Some(store), backend)
         }
     };
+    // With an API token and no CDN host given, `/v1/url/{key}?cdn=true` uses the host DigitalOcean serves the
+    // bucket's CDN from, looked up once here rather than on every request.
+    let mut cfg = cfg;
+    if cfg.cdn_host.is_none() && runtime.shared().api_token.is_ok() {
+        let origin = crate::cdn::bucket_origin(&cfg.bucket, &cfg.region);
+        match crate::cdn::served_host(&runtime, &conn.api_url, &origin).await {
+            Ok(host) => cfg.cdn_host = host,
+            Err(e) => {
+                eprintln!("spaces: could not look up the bucket's CDN endpoint ({e}); CDN URLs use the default host")
+            }
+        }
+    }
     let app = Arc::new(App {
         runtime: Arc::new(runtime),
         cfg,
