@@ -3,6 +3,7 @@
 
 use crate::bindings::exports::spaces::storage::cdn::{ApiConfig, Endpoint, EndpointSettings, PurgeReport};
 use crate::bindings::Client;
+use crate::cli::print_json;
 use crate::config::Connection;
 use crate::runtime::{HostState, PurgeFn, Runtime};
 use crate::session::{flatten, Failure, Outcome};
@@ -138,24 +139,21 @@ fn configured_origin(conn: &Connection) -> Outcome<String> {
     Ok(bucket_origin(bucket, &conn.region))
 }
 
-fn print(endpoints: &[Endpoint], json: bool) -> Outcome<()> {
+fn print(endpoints: Vec<Endpoint>, json: bool) -> Outcome<()> {
     if json {
-        let list: Vec<_> = endpoints.iter().map(to_json).collect();
-        println!("{}", serde_json::to_string_pretty(&list).map_err(crate::cli::host)?);
-        return Ok(());
+        return print_json(&endpoints.into_iter().map(EndpointView::from).collect::<Vec<_>>());
     }
     println!("{:<36}  {:<6}  {:<44}  {:<44}  CUSTOM DOMAIN", "ID", "TTL", "ORIGIN", "ENDPOINT");
-    for e in endpoints {
+    for e in &endpoints {
         let domain = e.custom_domain.as_deref().unwrap_or("-");
         println!("{:<36}  {:<6}  {:<44}  {:<44}  {domain}", e.id, e.ttl, e.origin, e.endpoint);
     }
     Ok(())
 }
 
-fn print_one(e: &Endpoint, json: bool) -> Outcome<()> {
+fn print_one(e: Endpoint, json: bool) -> Outcome<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(&to_json(e)).map_err(crate::cli::host)?);
-        return Ok(());
+        return print_json(&EndpointView::from(e));
     }
     println!("id:             {}", e.id);
     println!("origin:         {}", e.origin);
@@ -167,24 +165,36 @@ fn print_one(e: &Endpoint, json: bool) -> Outcome<()> {
     Ok(())
 }
 
-/// An endpoint as JSON, with the API's field names.
-pub fn to_json(e: &Endpoint) -> serde_json::Value {
-    serde_json::json!({
-        "id": e.id,
-        "origin": e.origin,
-        "endpoint": e.endpoint,
-        "ttl": e.ttl,
-        "certificate_id": e.certificate_id,
-        "custom_domain": e.custom_domain,
-        "created_at": e.created_at,
-    })
+/// An endpoint as the CLI's `--json` and the service print it, with DigitalOcean's field names.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct EndpointView {
+    id: String,
+    origin: String,
+    endpoint: String,
+    ttl: u32,
+    certificate_id: Option<String>,
+    custom_domain: Option<String>,
+    created_at: String,
+}
+
+impl From<Endpoint> for EndpointView {
+    fn from(e: Endpoint) -> Self {
+        EndpointView {
+            id: e.id,
+            origin: e.origin,
+            endpoint: e.endpoint,
+            ttl: e.ttl,
+            certificate_id: e.certificate_id,
+            custom_domain: e.custom_domain,
+            created_at: e.created_at,
+        }
+    }
 }
 
 /// The host the CDN endpoint of `origin` serves from: its custom domain, else its endpoint; `None` when the
 /// origin has no endpoint.
-pub async fn served_host(runtime: &Runtime, api_url: &str, origin: &str) -> Outcome<Option<String>> {
-    let cfg = ApiConfig { base_url: Some(api_url.to_string()), retry: None, purge_window_ms: None };
-    let found = CdnSession::open(runtime, &cfg).await?.find(origin).await?;
+pub async fn served_host(runtime: &Runtime, api: &ApiConfig, origin: &str) -> Outcome<Option<String>> {
+    let found = CdnSession::open(runtime, api).await?.find(origin).await?;
     Ok(found.map(|e| e.custom_domain.unwrap_or(e.endpoint)))
 }
 
@@ -194,11 +204,10 @@ pub async fn run(runtime: &Runtime, conn: &Connection, action: &Action, json: bo
         Action::Purge { purge_window_ms, .. } => *purge_window_ms,
         _ => None,
     };
-    let cfg = ApiConfig { base_url: Some(conn.api_url.clone()), retry: None, purge_window_ms: window };
-    let mut s = CdnSession::open(runtime, &cfg).await?;
+    let mut s = CdnSession::open(runtime, &conn.api_config(window)).await?;
     match action {
-        Action::Ls => print(&s.list().await?, json)?,
-        Action::Show { id } => print_one(&s.get(id).await?, json)?,
+        Action::Ls => print(s.list().await?, json)?,
+        Action::Show { id } => print_one(s.get(id).await?, json)?,
         Action::Create { origin, ttl, domain, certificate } => {
             let origin = match origin {
                 Some(o) => o.clone(),
@@ -206,12 +215,12 @@ pub async fn run(runtime: &Runtime, conn: &Connection, action: &Action, json: bo
             };
             let settings =
                 EndpointSettings { ttl: *ttl, certificate_id: certificate.clone(), custom_domain: domain.clone() };
-            print_one(&s.create(&origin, &settings).await?, json)?
+            print_one(s.create(&origin, &settings).await?, json)?
         }
         Action::Update { id, ttl, domain, certificate } => {
             let settings =
                 EndpointSettings { ttl: *ttl, certificate_id: certificate.clone(), custom_domain: domain.clone() };
-            print_one(&s.update(id, &settings).await?, json)?
+            print_one(s.update(id, &settings).await?, json)?
         }
         Action::Rm { id } => {
             s.delete(id).await?;

@@ -188,21 +188,25 @@ pub fn host(m: impl std::fmt::Display) -> Failure {
     Failure::Host(m.to_string())
 }
 
+/// Prints `value` as indented JSON on stdout (the `--json` form of a command).
+pub fn print_json(value: &impl serde::Serialize) -> Outcome<()> {
+    println!("{}", serde_json::to_string_pretty(value).map_err(host)?);
+    Ok(())
+}
+
 /// Runs the parsed command.
 pub async fn run(cli: &Cli) -> Outcome<()> {
     match &cli.command {
         Command::Serve(args) => return crate::serve::run(&cli.conn, args).await,
-        Command::Cdn { .. } | Command::Keys { .. } => {
+        Command::Cdn { action, json } => {
             let runtime = cli.conn.runtime(2, None).map_err(host)?;
-            let result = match &cli.command {
-                Command::Cdn { action, json } => crate::cdn::run(&runtime, &cli.conn, action, *json).await,
-                Command::Keys { action, json } => crate::keys::run(&runtime, &cli.conn, action, *json).await,
-                _ => Ok(()),
-            };
-            if cli.print_metrics {
-                eprint!("{}", runtime.shared().metrics.render());
-            }
-            return result;
+            let result = crate::cdn::run(&runtime, &cli.conn, action, *json).await;
+            return with_metrics(cli, &runtime, result);
+        }
+        Command::Keys { action, json } => {
+            let runtime = cli.conn.runtime(2, None).map_err(host)?;
+            let result = crate::keys::run(&runtime, &cli.conn, action, *json).await;
+            return with_metrics(cli, &runtime, result);
         }
         _ => {}
     }
@@ -233,7 +237,7 @@ pub async fn run(cli: &Cli) -> Outcome<()> {
         Command::Url { key, cdn: true } if cli.conn.cdn_host.is_none() && runtime.shared().api_token.is_ok() => {
             let mut cfg = cfg;
             let origin = crate::cdn::bucket_origin(&cfg.bucket, &cfg.region);
-            match crate::cdn::served_host(&runtime, &cli.conn.api_url, &origin).await {
+            match crate::cdn::served_host(&runtime, &cli.conn.api_config(None), &origin).await {
                 Ok(host) => cfg.cdn_host = host,
                 Err(e) => {
                     eprintln!("spaces: could not look up the bucket's CDN endpoint ({e}); using the default host")
@@ -248,6 +252,11 @@ pub async fn run(cli: &Cli) -> Outcome<()> {
             Err(e) => Err(e),
         },
     };
+    with_metrics(cli, &runtime, result)
+}
+
+/// With --print-metrics, the run's metrics go to stderr whatever the outcome.
+fn with_metrics(cli: &Cli, runtime: &crate::runtime::Runtime, result: Outcome<()>) -> Outcome<()> {
     if cli.print_metrics {
         eprint!("{}", runtime.shared().metrics.render());
     }

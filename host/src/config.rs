@@ -2,7 +2,7 @@
 //! to run. Flags win over environment variables; the runtime (pool, allowlist, credentials, metrics) is built here.
 
 use crate::allowlist::Allowlist;
-use crate::bindings::types::{AddressingStyle, Config};
+use crate::bindings::types::{AddressingStyle, ApiConfig, Config};
 use crate::breaker;
 use crate::credentials::{self, Credentials, Secret};
 use crate::metrics::Metrics;
@@ -82,6 +82,11 @@ impl Connection {
             part_size: self.part_size,
             concurrency: self.concurrency,
         }
+    }
+
+    /// The component's configuration for DigitalOcean's API; `purge_window_ms` only matters to purges.
+    pub fn api_config(&self, purge_window_ms: Option<u32>) -> ApiConfig {
+        ApiConfig { base_url: Some(self.api_url.clone()), retry: None, purge_window_ms }
     }
 
     /// The outbound allowlist: the configured endpoint and its subdomains, or all of DigitalOcean Spaces.

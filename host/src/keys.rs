@@ -6,6 +6,7 @@ use crate::bindings::exports::spaces::storage::keys::{AccessKey, ApiConfig, Gran
 use crate::bindings::spaces::storage::credentials::Credentials;
 use crate::bindings::types::Config;
 use crate::bindings::Client;
+use crate::cli::print_json;
 use crate::config::Connection;
 use crate::runtime::{HostState, Runtime};
 use crate::session::{flatten, Failure, Outcome, Session};
@@ -129,14 +130,65 @@ impl KeysSession {
     }
 }
 
-/// A key as JSON, with the API's field names.
-pub fn to_json(k: &AccessKey) -> serde_json::Value {
-    let grants: Vec<_> = k
-        .grants
-        .iter()
-        .map(|g| serde_json::json!({"bucket": g.bucket, "permission": permission_name(g.permission)}))
-        .collect();
-    serde_json::json!({"name": k.name, "access_key": k.access_key, "grants": grants, "created_at": k.created_at})
+/// One grant as the CLI's `--json` and the service write and read it; `bucket` is empty for full access.
+#[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct GrantView {
+    pub bucket: String,
+    pub permission: Perm,
+}
+
+/// A key as the CLI's `--json` and the service print it (never with a secret), with DigitalOcean's field names.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct KeyView {
+    name: String,
+    access_key: String,
+    grants: Vec<GrantView>,
+    created_at: String,
+}
+
+/// A key just created or rotated in: the only view that carries its secret.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct NewKeyView {
+    #[serde(flatten)]
+    key: KeyView,
+    secret_key: String,
+}
+
+impl From<Permission> for Perm {
+    fn from(p: Permission) -> Self {
+        match p {
+            Permission::Read => Perm::Read,
+            Permission::Readwrite => Perm::Readwrite,
+            Permission::Fullaccess => Perm::Fullaccess,
+        }
+    }
+}
+
+impl From<GrantView> for Grant {
+    fn from(g: GrantView) -> Self {
+        Grant { bucket: g.bucket, permission: g.permission.into() }
+    }
+}
+
+impl From<AccessKey> for KeyView {
+    fn from(k: AccessKey) -> Self {
+        KeyView {
+            name: k.name,
+            access_key: k.access_key,
+            grants: k
+                .grants
+                .into_iter()
+                .map(|g| GrantView { bucket: g.bucket, permission: g.permission.into() })
+                .collect(),
+            created_at: k.created_at,
+        }
+    }
+}
+
+impl From<NewKey> for NewKeyView {
+    fn from(n: NewKey) -> Self {
+        NewKeyView { key: n.key.into(), secret_key: n.secret_key }
+    }
 }
 
 fn grants_text(k: &AccessKey) -> String {
@@ -155,52 +207,42 @@ fn grants_text(k: &AccessKey) -> String {
     }
 }
 
-fn print_key(k: &AccessKey, json: bool) -> Outcome<()> {
+fn print_key(k: AccessKey, json: bool) -> Outcome<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(&to_json(k)).map_err(crate::cli::host)?);
+        print_json(&KeyView::from(k))?;
     } else {
         println!(
             "name:       {}\naccess key: {}\ngrants:     {}\ncreated:    {}",
             k.name,
             k.access_key,
-            grants_text(k),
+            grants_text(&k),
             k.created_at
         );
     }
     Ok(())
 }
 
-/// A new key with its secret, as JSON.
-pub fn new_key_json(n: &NewKey) -> serde_json::Value {
-    let mut v = to_json(&n.key);
-    v["secret_key"] = serde_json::json!(n.secret_key);
-    v
-}
-
 /// The new key and its secret, printed once.
-fn print_new(n: &NewKey, json: bool) -> Outcome<()> {
+fn print_new(n: NewKey, json: bool) -> Outcome<()> {
     if json {
-        let v = new_key_json(n);
-        println!("{}", serde_json::to_string_pretty(&v).map_err(crate::cli::host)?);
-    } else {
-        print_key(&n.key, false)?;
-        println!("secret key: {}   (shown this once: store it now)", n.secret_key);
+        return print_json(&NewKeyView::from(n));
     }
+    let secret = n.secret_key;
+    print_key(n.key, false)?;
+    println!("secret key: {secret}   (shown this once: store it now)");
     Ok(())
 }
 
 /// Runs one `keys` action.
 pub async fn run(runtime: &Runtime, conn: &Connection, action: &Action, json: bool) -> Outcome<()> {
-    let cfg = ApiConfig { base_url: Some(conn.api_url.clone()), retry: None, purge_window_ms: None };
-    let mut s = KeysSession::open(runtime, &cfg).await?;
+    let mut s = KeysSession::open(runtime, &conn.api_config(None)).await?;
     match action {
         Action::Ls { name, bucket, permission } => {
             let filter =
                 KeyFilter { name: name.clone(), bucket: bucket.clone(), permission: permission.map(Permission::from) };
             let all = s.list(&filter).await?;
             if json {
-                let list: Vec<_> = all.iter().map(to_json).collect();
-                println!("{}", serde_json::to_string_pretty(&list).map_err(crate::cli::host)?);
+                print_json(&all.into_iter().map(KeyView::from).collect::<Vec<_>>())?;
             } else {
                 println!("{:<24}  {:<28}  {:<22}  GRANTS", "ACCESS KEY", "NAME", "CREATED");
                 for k in &all {
@@ -208,9 +250,9 @@ pub async fn run(runtime: &Runtime, conn: &Connection, action: &Action, json: bo
                 }
             }
         }
-        Action::Show { access_key } => print_key(&s.get(access_key).await?, json)?,
-        Action::Create { name, grants } => print_new(&s.create(name, grants).await?, json)?,
-        Action::Rename { access_key, name } => print_key(&s.rename(access_key, name).await?, json)?,
+        Action::Show { access_key } => print_key(s.get(access_key).await?, json)?,
+        Action::Create { name, grants } => print_new(s.create(name, grants).await?, json)?,
+        Action::Rename { access_key, name } => print_key(s.rename(access_key, name).await?, json)?,
         Action::Rm { access_key } => {
             s.delete(access_key).await?;
             println!("deleted access key {access_key}");
@@ -219,8 +261,8 @@ pub async fn run(runtime: &Runtime, conn: &Connection, action: &Action, json: bo
             // ListBuckets needs no bucket; a valid name is only needed to open the storage client.
             let storage = conn.storage_config_for(conn.bucket.clone().unwrap_or_else(|| "spaces".into()));
             let rotation = rotate(runtime, &storage, &mut s, access_key).await?;
-            print_new(&rotation.new, json)?;
-            let new = &rotation.new.key.access_key;
+            let new = rotation.new.key.access_key.clone();
+            print_new(rotation.new, json)?;
             rotation.old_deleted?;
             eprintln!("spaces: rotated: {new} replaces {access_key}, which is deleted");
         }
@@ -269,7 +311,7 @@ pub async fn rotate(runtime: &Runtime, storage: &Config, s: &mut KeysSession, ol
     }
     let old_deleted = s.delete(old).await.map_err(|e| {
         Failure::Host(format!(
-            "the new key {new} works (its secret is above), but deleting the old key {old} failed ({e}): both work until you delete {old}"
+            "the new key {new} works, but deleting the old key {old} failed ({e}): both work until you delete {old}"
         ))
     });
     Ok(Rotation { new: made, old_deleted })

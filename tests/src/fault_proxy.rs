@@ -4,7 +4,7 @@
 //! request head so tests can check what the client retried, resumed or aborted. One request per connection
 //! (`Connection: close`), which keeps the framing trivial; it stops when dropped.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -101,28 +101,13 @@ fn serve(client: TcpStream, upstream: &str, seen: &Mutex<Vec<Seen>>, rule: &Rule
     client.set_nonblocking(false)?;
     client.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut reader = BufReader::new(client.try_clone()?);
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let mut head = line.clone();
-    let mut headers = Vec::new();
-    loop {
-        let mut h = String::new();
-        reader.read_line(&mut h)?;
-        if h == "\r\n" || h.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            let k = k.trim().to_ascii_lowercase();
-            if k != "connection" {
-                head.push_str(&h);
-            }
-            headers.push((k, v.trim().to_string()));
-        }
+    let crate::Head { line, headers, length } = crate::read_head(&mut reader)?;
+    let mut head = format!("{line}\r\n");
+    for (k, v) in headers.iter().filter(|(k, _)| k != "connection") {
+        head.push_str(&format!("{k}: {v}\r\n"));
     }
     head.push_str("Connection: close\r\n\r\n");
-    let length: usize =
-        headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
-    let request = Seen { line: line.trim_end().to_string(), headers };
+    let request = Seen { line, headers };
     let index = {
         let mut seen = seen.lock().unwrap();
         seen.push(request.clone());

@@ -5,6 +5,7 @@ pub mod fake_do;
 pub mod fault_proxy;
 pub mod service;
 
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -169,4 +170,33 @@ pub fn curl(method: &str, url: &str, upload: Option<&Path>, headers: &[&str]) ->
     let status = String::from_utf8_lossy(&body[split + 1..]).trim().parse().expect("status code");
     body.truncate(split);
     (status, body)
+}
+
+/// A request head as the loopback test servers read it off a connection.
+pub struct Head {
+    /// `METHOD /path?query HTTP/1.1`, without the line end.
+    pub line: String,
+    /// Header names lower-cased, values trimmed.
+    pub headers: Vec<(String, String)>,
+    /// Content-Length, 0 when absent.
+    pub length: usize,
+}
+
+/// Reads one request head (request line and headers, up to the blank line).
+pub fn read_head(reader: &mut impl BufRead) -> std::io::Result<Head> {
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        reader.read_line(&mut h)?;
+        if h == "\r\n" || h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
+    }
+    let length = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+    Ok(Head { line: line.trim_end().to_string(), headers, length })
 }

@@ -4,8 +4,8 @@
 
 use super::problem::Problem;
 use super::App;
-use crate::bindings::exports::spaces::storage::cdn::{ApiConfig, Endpoint, EndpointSettings};
-use crate::cdn::{bucket_origin, CdnSession};
+use crate::bindings::exports::spaces::storage::cdn::EndpointSettings;
+use crate::cdn::{bucket_origin, CdnSession, EndpointView};
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -16,32 +16,6 @@ use std::sync::Arc;
 use utoipa::ToSchema;
 
 type Answer = Result<Response, Problem>;
-
-/// A CDN endpoint, with DigitalOcean's field names.
-#[derive(Serialize, ToSchema)]
-pub struct CdnEndpoint {
-    id: String,
-    origin: String,
-    endpoint: String,
-    ttl: u32,
-    certificate_id: Option<String>,
-    custom_domain: Option<String>,
-    created_at: String,
-}
-
-impl From<Endpoint> for CdnEndpoint {
-    fn from(e: Endpoint) -> Self {
-        CdnEndpoint {
-            id: e.id,
-            origin: e.origin,
-            endpoint: e.endpoint,
-            ttl: e.ttl,
-            certificate_id: e.certificate_id,
-            custom_domain: e.custom_domain,
-            created_at: e.created_at,
-        }
-    }
-}
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewEndpoint {
@@ -78,22 +52,21 @@ pub struct Purged {
 }
 
 async fn session(app: &App) -> Result<CdnSession, Problem> {
-    let cfg = ApiConfig { base_url: Some(app.api_url.clone()), retry: None, purge_window_ms: None };
-    CdnSession::open(&app.runtime, &cfg).await.map_err(Problem::from)
+    CdnSession::open(&app.runtime, &app.api).await.map_err(Problem::from)
 }
 
 #[utoipa::path(get, path = "/v1/cdn/endpoints", tag = "cdn", operation_id = "cdn_list",
-    responses((status = 200, description = "Every CDN endpoint of the account", body = Vec<CdnEndpoint>),
+    responses((status = 200, description = "Every CDN endpoint of the account", body = Vec<EndpointView>),
               (status = 403, description = "No or a refused DIGITALOCEAN_TOKEN", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn list(State(app): State<Arc<App>>) -> Answer {
     let _slot = app.admission.admit().await?;
     let all = session(&app).await?.list().await.map_err(Problem::from)?;
-    Ok(Json(all.into_iter().map(CdnEndpoint::from).collect::<Vec<_>>()).into_response())
+    Ok(Json(all.into_iter().map(EndpointView::from).collect::<Vec<_>>()).into_response())
 }
 
 #[utoipa::path(post, path = "/v1/cdn/endpoints", tag = "cdn", operation_id = "cdn_create", request_body = NewEndpoint,
-    responses((status = 201, description = "Created", body = CdnEndpoint),
+    responses((status = 201, description = "Created", body = EndpointView),
               (status = 400, description = "Invalid settings", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn create(State(app): State<Arc<App>>, body: Result<Json<NewEndpoint>, JsonRejection>) -> Answer {
@@ -104,23 +77,23 @@ pub async fn create(State(app): State<Arc<App>>, body: Result<Json<NewEndpoint>,
     let _slot = app.admission.admit().await?;
     let made = session(&app).await?.create(&origin, &settings).await.map_err(Problem::from);
     app.audit("cdn-create", &origin, made.as_ref().map_or_else(|p| p.status, |_| 201), 0);
-    Ok((StatusCode::CREATED, Json(CdnEndpoint::from(made?))).into_response())
+    Ok((StatusCode::CREATED, Json(EndpointView::from(made?))).into_response())
 }
 
 #[utoipa::path(get, path = "/v1/cdn/endpoints/{id}", tag = "cdn", operation_id = "cdn_get", params(("id" = String, Path, description = "Endpoint id (UUID)")),
-    responses((status = 200, description = "The endpoint", body = CdnEndpoint),
+    responses((status = 200, description = "The endpoint", body = EndpointView),
               (status = 404, description = "No such endpoint", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn get(State(app): State<Arc<App>>, id: Result<Path<String>, PathRejection>) -> Answer {
     let Path(id) = id?;
     let _slot = app.admission.admit().await?;
     let e = session(&app).await?.get(&id).await.map_err(Problem::from)?;
-    Ok(Json(CdnEndpoint::from(e)).into_response())
+    Ok(Json(EndpointView::from(e)).into_response())
 }
 
 #[utoipa::path(put, path = "/v1/cdn/endpoints/{id}", tag = "cdn", operation_id = "cdn_update", params(("id" = String, Path, description = "Endpoint id (UUID)")),
     request_body = Settings,
-    responses((status = 200, description = "Updated", body = CdnEndpoint),
+    responses((status = 200, description = "Updated", body = EndpointView),
               (status = 404, description = "No such endpoint", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn update(
@@ -135,7 +108,7 @@ pub async fn update(
     let _slot = app.admission.admit().await?;
     let e = session(&app).await?.update(&id, &settings).await.map_err(Problem::from);
     app.audit("cdn-update", &id, e.as_ref().map_or_else(|p| p.status, |_| 200), 0);
-    Ok(Json(CdnEndpoint::from(e?)).into_response())
+    Ok(Json(EndpointView::from(e?)).into_response())
 }
 
 #[utoipa::path(delete, path = "/v1/cdn/endpoints/{id}", tag = "cdn", operation_id = "cdn_delete", params(("id" = String, Path, description = "Endpoint id (UUID)")),

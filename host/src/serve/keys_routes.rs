@@ -4,8 +4,8 @@
 
 use super::problem::Problem;
 use super::App;
-use crate::bindings::exports::spaces::storage::keys::{ApiConfig, Grant, KeyFilter, Permission};
-use crate::keys::{new_key_json, rotate, to_json, KeysSession, Perm};
+use crate::bindings::exports::spaces::storage::keys::{Grant, KeyFilter, Permission};
+use crate::keys::{rotate, GrantView, KeyView, KeysSession, NewKeyView, Perm};
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -17,30 +17,14 @@ use utoipa::{IntoParams, ToSchema};
 
 type Answer = Result<Response, Problem>;
 
-#[derive(Deserialize, Serialize, ToSchema)]
-pub struct GrantBody {
-    /// Empty for full access.
-    bucket: String,
-    permission: Perm,
-}
-
-/// An access key (never its secret).
+/// The replacement key with its one-time secret, and whether the old key is gone.
 #[derive(Serialize, ToSchema)]
-pub struct KeyView {
-    name: String,
-    access_key: String,
-    grants: Vec<GrantBody>,
-    created_at: String,
-}
-
-/// A key just created or rotated in: the only answer that ever carries its secret.
-#[derive(Serialize, ToSchema)]
-pub struct NewKeyView {
-    name: String,
-    access_key: String,
-    secret_key: String,
-    grants: Vec<GrantBody>,
-    created_at: String,
+pub struct RotationView {
+    #[serde(flatten)]
+    key: NewKeyView,
+    old_deleted: bool,
+    /// Why the old key is still there, when it is: both keys work until it is deleted.
+    warning: Option<String>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -55,7 +39,7 @@ pub struct KeyQuery {
 pub struct NewKeyBody {
     name: String,
     #[serde(default)]
-    grants: Vec<GrantBody>,
+    grants: Vec<GrantView>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -64,8 +48,7 @@ pub struct RenameBody {
 }
 
 async fn session(app: &App) -> Result<KeysSession, Problem> {
-    let cfg = ApiConfig { base_url: Some(app.api_url.clone()), retry: None, purge_window_ms: None };
-    KeysSession::open(&app.runtime, &cfg).await.map_err(Problem::from)
+    KeysSession::open(&app.runtime, &app.api).await.map_err(Problem::from)
 }
 
 #[utoipa::path(get, path = "/v1/keys", tag = "keys", operation_id = "keys_list", params(KeyQuery),
@@ -76,7 +59,7 @@ pub async fn list(State(app): State<Arc<App>>, query: Result<Query<KeyQuery>, Qu
     let filter = KeyFilter { name: q.name, bucket: q.bucket, permission: q.permission.map(Permission::from) };
     let _slot = app.admission.admit().await?;
     let keys = session(&app).await?.list(&filter).await.map_err(Problem::from)?;
-    Ok(Json(keys.iter().map(to_json).collect::<Vec<_>>()).into_response())
+    Ok(Json(keys.into_iter().map(KeyView::from).collect::<Vec<_>>()).into_response())
 }
 
 #[utoipa::path(post, path = "/v1/keys", tag = "keys", operation_id = "keys_create", request_body = NewKeyBody,
@@ -85,13 +68,12 @@ pub async fn list(State(app): State<Arc<App>>, query: Result<Query<KeyQuery>, Qu
     security(("bearer" = [])))]
 pub async fn create(State(app): State<Arc<App>>, body: Result<Json<NewKeyBody>, JsonRejection>) -> Answer {
     let Json(req) = body?;
-    let grants: Vec<Grant> =
-        req.grants.into_iter().map(|g| Grant { bucket: g.bucket, permission: g.permission.into() }).collect();
+    let grants: Vec<Grant> = req.grants.into_iter().map(Grant::from).collect();
     let _slot = app.admission.admit().await?;
     let made = session(&app).await?.create(&req.name, &grants).await.map_err(Problem::from);
     let what = made.as_ref().map_or_else(|_| req.name.clone(), |n| n.key.access_key.clone());
     app.audit("keys-create", &what, made.as_ref().map_or_else(|p| p.status, |_| 201), 0);
-    Ok((StatusCode::CREATED, Json(new_key_json(&made?))).into_response())
+    Ok((StatusCode::CREATED, Json(NewKeyView::from(made?))).into_response())
 }
 
 #[utoipa::path(get, path = "/v1/keys/{access_key}", tag = "keys", operation_id = "keys_get",
@@ -103,7 +85,7 @@ pub async fn get(State(app): State<Arc<App>>, key: Result<Path<String>, PathReje
     let Path(key) = key?;
     let _slot = app.admission.admit().await?;
     let k = session(&app).await?.get(&key).await.map_err(Problem::from)?;
-    Ok(Json(to_json(&k)).into_response())
+    Ok(Json(KeyView::from(k)).into_response())
 }
 
 #[utoipa::path(put, path = "/v1/keys/{access_key}", tag = "keys", operation_id = "keys_rename", request_body = RenameBody,
@@ -120,7 +102,7 @@ pub async fn rename(
     let _slot = app.admission.admit().await?;
     let k = session(&app).await?.rename(&key, &req.name).await.map_err(Problem::from);
     app.audit("keys-rename", &key, k.as_ref().map_or_else(|p| p.status, |_| 200), 0);
-    Ok(Json(to_json(&k?)).into_response())
+    Ok(Json(KeyView::from(k?)).into_response())
 }
 
 #[utoipa::path(delete, path = "/v1/keys/{access_key}", tag = "keys", operation_id = "keys_delete",
@@ -139,7 +121,7 @@ pub async fn delete(State(app): State<Arc<App>>, key: Result<Path<String>, PathR
 #[utoipa::path(post, path = "/v1/keys/{access_key}/rotate", tag = "keys", operation_id = "keys_rotate",
     description = "Creates a key with the same name and grants, proves it with a signed request to the service's storage endpoint, then deletes the old key. `old_deleted: false` (with `warning`) means both keys work.",
     params(("access_key" = String, Path, description = "Access key id to replace")),
-    responses((status = 200, description = "The working replacement, with its secret shown this once", body = NewKeyView),
+    responses((status = 200, description = "The working replacement, with its secret shown this once", body = RotationView),
               (status = 502, description = "The new key did not work and was deleted; the old key is unchanged", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn rotate_key(State(app): State<Arc<App>>, key: Result<Path<String>, PathRejection>) -> Answer {
@@ -152,10 +134,10 @@ pub async fn rotate_key(State(app): State<Arc<App>>, key: Result<Path<String>, P
     });
     app.audit("keys-rotate", &key, rotation.as_ref().map_or_else(|p| p.status, |_| 200), 0);
     let rotation = rotation?;
-    let mut body = new_key_json(&rotation.new);
-    body["old_deleted"] = serde_json::json!(rotation.old_deleted.is_ok());
-    if let Err(e) = rotation.old_deleted {
-        body["warning"] = serde_json::json!(e.to_string());
-    }
+    let body = RotationView {
+        key: rotation.new.into(),
+        old_deleted: rotation.old_deleted.is_ok(),
+        warning: rotation.old_deleted.err().map(|e| e.to_string()),
+    };
     Ok(Json(body).into_response())
 }

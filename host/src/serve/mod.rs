@@ -17,6 +17,7 @@ mod problem;
 mod routes;
 
 use crate::bindings::types::{AddressingStyle, Config};
+use crate::cli::{host, usage};
 use crate::config::Connection;
 use crate::interrupt::Interrupt;
 use crate::runtime::Runtime;
@@ -70,8 +71,8 @@ pub struct App {
     readiness: health::Readiness,
     max_upload: u64,
     client_stall: Duration,
-    /// DigitalOcean API base for the `/v1/cdn` routes.
-    api_url: String,
+    /// DigitalOcean API settings for the `/v1/cdn` and `/v1/keys` routes.
+    api: crate::bindings::types::ApiConfig,
     /// Triggered when the shutdown grace period ends: uploads still running abort themselves.
     hard_stop: Interrupt,
     /// Instances that finished a request cleanly, ready for the next (at most `max_in_flight`).
@@ -146,14 +147,6 @@ fn data_dir(args: &ServeArgs) -> Result<PathBuf, String> {
     Ok(base.join("spaces"))
 }
 
-fn host(m: impl std::fmt::Display) -> Failure {
-    Failure::Host(m.to_string())
-}
-
-fn usage(m: impl Into<String>) -> Failure {
-    Failure::Storage(crate::bindings::types::Error::InvalidArgument(m.into()))
-}
-
 /// Runs the service until SIGTERM or Ctrl-C, then lets requests in flight finish.
 pub async fn run(conn: &Connection, args: &ServeArgs) -> Result<(), Failure> {
     let token = match auth::configured(std::env::var("SPACES_TOKEN").ok(), args.token_file.as_deref()).map_err(usage)? {
@@ -194,7 +187,7 @@ pub async fn run(conn: &Connection, args: &ServeArgs) -> Result<(), Failure> {
     let mut cfg = cfg;
     if cfg.cdn_host.is_none() && runtime.shared().api_token.is_ok() {
         let origin = crate::cdn::bucket_origin(&cfg.bucket, &cfg.region);
-        match crate::cdn::served_host(&runtime, &conn.api_url, &origin).await {
+        match crate::cdn::served_host(&runtime, &conn.api_config(None), &origin).await {
             Ok(host) => cfg.cdn_host = host,
             Err(e) => {
                 eprintln!("spaces: could not look up the bucket's CDN endpoint ({e}); CDN URLs use the default host")
@@ -209,7 +202,7 @@ pub async fn run(conn: &Connection, args: &ServeArgs) -> Result<(), Failure> {
         readiness: health::Readiness::default(),
         max_upload: args.max_upload,
         client_stall: Duration::from_secs(args.client_stall),
-        api_url: conn.api_url.clone(),
+        api: conn.api_config(None),
         hard_stop: Interrupt::default(),
         idle: std::sync::Mutex::default(),
         max_idle: args.max_in_flight as usize,
