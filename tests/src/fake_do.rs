@@ -31,6 +31,8 @@ pub struct State {
     /// `ceph.conf` of the RGW that keys are mirrored into.
     pub rgw_conf: Option<String>,
     next_id: u32,
+    /// Which fake of this process this is.
+    instance: u32,
 }
 
 pub struct FakeDo {
@@ -51,7 +53,9 @@ impl FakeDo {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         listener.set_nonblocking(true).expect("nonblocking");
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let state = Arc::new(Mutex::new(State::default()));
+        static INSTANCES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let instance = INSTANCES.fetch_add(1, Ordering::Relaxed);
+        let state = Arc::new(Mutex::new(State { instance, ..State::default() }));
         let stop = Arc::new(AtomicBool::new(false));
         let (s, st, t) = (Arc::clone(&state), Arc::clone(&stop), token.to_string());
         std::thread::spawn(move || {
@@ -310,8 +314,10 @@ fn route(method: &str, target: &str, headers: &[(String, String)], body: &[u8], 
                 return error(422, "unprocessable_entity", "key limit reached");
             }
             st.next_id += 1;
-            let access_key = format!("DOFAKE{:014}", st.next_id);
-            let secret = format!("fakeSecret{:030}", st.next_id);
+            // Unique across every fake of every test process: the mirrored ones share one RGW, where a key made
+            // by one test must never be mistaken for another test's.
+            let access_key = format!("DOFAKE{:07}{:03}{:05}", std::process::id(), st.instance, st.next_id);
+            let secret = format!("fakeSecret{access_key}");
             if let Some(conf) = &st.rgw_conf {
                 let made = rgw_admin(
                     conf,
