@@ -2,6 +2,7 @@
 //! DIGITALOCEAN_TOKEN), shown as a table or key/value lines for people and as JSON with `--json`.
 
 use crate::bindings::exports::spaces::storage::cdn::{ApiConfig, Endpoint, EndpointSettings, PurgeReport};
+use crate::bindings::types::Config;
 use crate::bindings::Client;
 use crate::cli::print_json;
 use crate::config::Connection;
@@ -165,8 +166,8 @@ fn print_one(e: Endpoint, json: bool) -> Outcome<()> {
     Ok(())
 }
 
-/// An endpoint as the CLI's `--json` and the service print it, with DigitalOcean's field names.
-#[derive(serde::Serialize, utoipa::ToSchema)]
+/// An endpoint as the CLI's `--json`, the service and the MCP tools show it, with DigitalOcean's field names.
+#[derive(serde::Serialize, utoipa::ToSchema, schemars::JsonSchema)]
 pub struct EndpointView {
     id: String,
     origin: String,
@@ -193,9 +194,21 @@ impl From<Endpoint> for EndpointView {
 
 /// The host the CDN endpoint of `origin` serves from: its custom domain, else its endpoint; `None` when the
 /// origin has no endpoint.
-pub async fn served_host(runtime: &Runtime, api: &ApiConfig, origin: &str) -> Outcome<Option<String>> {
+async fn served_host(runtime: &Runtime, api: &ApiConfig, origin: &str) -> Outcome<Option<String>> {
     let found = CdnSession::open(runtime, api).await?.find(origin).await?;
     Ok(found.map(|e| e.custom_domain.unwrap_or(e.endpoint)))
+}
+
+/// With an API token and no CDN host configured, points `cfg`'s CDN URLs at the host DigitalOcean actually
+/// serves the bucket's CDN from (a custom domain, say); if the API cannot say, the default CDN host stays.
+pub async fn use_served_host(runtime: &Runtime, api: &ApiConfig, cfg: &mut Config) {
+    if cfg.cdn_host.is_some() || runtime.shared().api_token.is_err() {
+        return;
+    }
+    match served_host(runtime, api, &bucket_origin(&cfg.bucket, &cfg.region)).await {
+        Ok(host) => cfg.cdn_host = host,
+        Err(e) => eprintln!("spaces: could not look up the bucket's CDN endpoint ({e}); CDN URLs use the default host"),
+    }
 }
 
 /// Runs one `cdn` action.

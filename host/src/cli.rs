@@ -3,14 +3,15 @@
 
 use crate::batch;
 use crate::bindings::storage::{ByteRange, GetOptions, ListRequest, PresignMethod, PresignRequest, PutOptions};
-use crate::bindings::types::{Acl, ObjectMeta};
+use crate::bindings::types::Acl;
 use crate::config::Connection;
 use crate::content_type;
 use crate::interrupt::Interrupt;
 use crate::progress::Meter;
 use crate::session::{Failure, Outcome, Session};
 use crate::transfer;
-use clap::{Parser, Subcommand, ValueEnum};
+use crate::views::{Listed, Method, ObjectView};
+use clap::{Parser, Subcommand};
 use indicatif::HumanBytes;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
@@ -150,19 +151,16 @@ pub enum Command {
     /// /openapi.json. With no endpoint configured it stores into an embedded S3 store under --data-dir
     /// (bucket "spaces" unless --bucket says otherwise).
     Serve(crate::serve::ServeArgs),
+    /// Serve the Model Context Protocol on stdin/stdout, for AI assistants: tools to list, read, write and
+    /// delete objects, make URLs, purge the CDN and manage access keys, and objects as spaces://BUCKET/KEY
+    /// resources. Register it with an MCP client as the command `spaces mcp --bucket NAME`.
+    Mcp(crate::mcp::McpArgs),
     /// Time presigning inside the component: COUNT URLs in one call, then one call per URL (for bench/)
     #[command(hide = true)]
     BenchPresign {
         #[arg(long, default_value_t = 10_000)]
         count: u32,
     },
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug)]
-pub enum Method {
-    Get,
-    Put,
-    Delete,
 }
 
 fn parse_meta(s: &str) -> Result<(String, String), String> {
@@ -198,6 +196,7 @@ pub fn print_json(value: &impl serde::Serialize) -> Outcome<()> {
 pub async fn run(cli: &Cli) -> Outcome<()> {
     match &cli.command {
         Command::Serve(args) => return crate::serve::run(&cli.conn, args).await,
+        Command::Mcp(args) => return crate::mcp::run(&cli.conn, args).await,
         Command::Cdn { action, json } => {
             let runtime = cli.conn.runtime(2, None).map_err(host)?;
             let result = crate::cdn::run(&runtime, &cli.conn, action, *json).await;
@@ -232,17 +231,9 @@ pub async fn run(cli: &Cli) -> Outcome<()> {
             let dir = file.clone().unwrap_or_else(|| PathBuf::from("."));
             batch::get_tree(&runtime, cfg, workers, key, &dir).await
         }
-        // With an API token, the bucket's CDN URL uses the endpoint DigitalOcean actually serves it from (a custom
-        // domain, say); if the API cannot say, the default CDN host still gives an answer.
-        Command::Url { key, cdn: true } if cli.conn.cdn_host.is_none() && runtime.shared().api_token.is_ok() => {
+        Command::Url { key, cdn: true } => {
             let mut cfg = cfg;
-            let origin = crate::cdn::bucket_origin(&cfg.bucket, &cfg.region);
-            match crate::cdn::served_host(&runtime, &cli.conn.api_config(None), &origin).await {
-                Ok(host) => cfg.cdn_host = host,
-                Err(e) => {
-                    eprintln!("spaces: could not look up the bucket's CDN endpoint ({e}); using the default host")
-                }
-            }
+            crate::cdn::use_served_host(&runtime, &cli.conn.api_config(None), &mut cfg).await;
             let mut s = Session::open(&runtime, &cfg).await?;
             println!("{}", s.cdn_url(key).await?);
             Ok(())
@@ -276,8 +267,7 @@ async fn execute(s: &mut Session, command: &Command) -> Outcome<()> {
         }
         Command::Get { key, file, range, recursive: _ } => get(s, key, file.as_deref(), *range).await?,
         Command::Head { key } => {
-            let m = s.head(key).await?;
-            println!("{}", serde_json::to_string_pretty(&meta_json(&m)).map_err(host)?);
+            print_json(&ObjectView::from(s.head(key).await?))?;
         }
         Command::Rm { key, recursive: false, .. } => {
             s.delete(key).await?;
@@ -305,11 +295,7 @@ async fn execute(s: &mut Session, command: &Command) -> Outcome<()> {
             println!("{url}");
         }
         Command::Presign { keys, method, expires, content_type } => {
-            let method = match method {
-                Method::Get => PresignMethod::Get,
-                Method::Put => PresignMethod::Put,
-                Method::Delete => PresignMethod::Delete,
-            };
+            let method = PresignMethod::from(*method);
             let signed_headers: Vec<_> = content_type.iter().map(|c| ("content-type".to_string(), c.clone())).collect();
             let reqs: Vec<_> = keys
                 .iter()
@@ -339,8 +325,8 @@ async fn execute(s: &mut Session, command: &Command) -> Outcome<()> {
             }
         }
         Command::BenchPresign { count } => bench_presign(s, *count).await?,
-        Command::Serve(_) | Command::Cdn { .. } | Command::Keys { .. } => {
-            return Err(host("serve, cdn and keys are handled before a storage session is opened"))
+        Command::Serve(_) | Command::Mcp(_) | Command::Cdn { .. } | Command::Keys { .. } => {
+            return Err(host("serve, mcp, cdn and keys are handled before a storage session is opened"))
         }
     }
     Ok(())
@@ -431,18 +417,6 @@ async fn bench_presign(s: &mut Session, count: u32) -> Outcome<()> {
     }
     println!("{}", serde_json::json!({"count": count, "batch_ns_per_url": batch, "call_ns_per_url": single}));
     Ok(())
-}
-
-fn meta_json(m: &ObjectMeta) -> serde_json::Value {
-    serde_json::json!({
-        "key": m.key,
-        "size": m.size,
-        "etag": m.etag,
-        "last_modified": m.last_modified,
-        "content_type": m.content_type,
-        "cache_control": m.cache_control,
-        "metadata": m.metadata.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
-    })
 }
 
 /// Downloads to a file (through a partial file renamed into place when complete) or to stdout.
@@ -545,10 +519,7 @@ async fn ls(
         }
     }
     if json {
-        let objects: Vec<_> = objects
-            .iter()
-            .map(|o| serde_json::json!({"key": o.key, "size": o.size, "etag": o.etag, "last_modified": o.last_modified, "storage_class": o.storage_class}))
-            .collect();
+        let objects: Vec<_> = objects.into_iter().map(Listed::from).collect();
         println!("{}", serde_json::json!({"objects": objects, "prefixes": prefixes}));
     }
     Ok(())

@@ -1,6 +1,7 @@
-//! Ctrl-C for a running transfer. Triggering fails the store's requests already in flight and its upload
-//! streams with "interrupted", so the component takes its own failure path (aborting a multipart upload, say)
-//! instead of being dropped midway; requests started afterwards, like that abort, go through.
+//! Ctrl-C (or a service stopping, or an MCP client cancelling) for a running transfer. Triggering fails the
+//! store's requests already in flight and its upload streams with "interrupted", so the component takes its own
+//! failure path (aborting a multipart upload, say) instead of being dropped midway; requests started
+//! afterwards, like that abort, go through.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -33,5 +34,23 @@ impl Interrupt {
                 std::future::pending::<()>().await;
             }
         }
+    }
+
+    /// Triggers this interrupt when `signal` resolves, for as long as the returned link lives.
+    pub fn trigger_on(&self, signal: impl Future<Output = ()> + Send + 'static) -> Link {
+        let interrupt = self.clone();
+        Link(tokio::spawn(async move {
+            signal.await;
+            interrupt.trigger();
+        }))
+    }
+}
+
+/// Ties an interrupt to a signal; dropping it unties them.
+pub struct Link(tokio::task::JoinHandle<()>);
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

@@ -16,7 +16,9 @@ use wasmtime::component::ResourceAny;
 use wasmtime::Store;
 
 /// A permission as the command line and the service's JSON name it.
-#[derive(ValueEnum, Clone, Copy, Debug, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[derive(
+    ValueEnum, Clone, Copy, Debug, serde::Deserialize, serde::Serialize, utoipa::ToSchema, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Perm {
     Read,
@@ -130,15 +132,17 @@ impl KeysSession {
     }
 }
 
-/// One grant as the CLI's `--json` and the service write and read it; `bucket` is empty for full access.
-#[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+/// One grant as the CLI's `--json`, the service and the MCP tools write and read it; `bucket` is empty for full
+/// access.
+#[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema, schemars::JsonSchema)]
 pub struct GrantView {
     pub bucket: String,
     pub permission: Perm,
 }
 
-/// A key as the CLI's `--json` and the service print it (never with a secret), with DigitalOcean's field names.
-#[derive(serde::Serialize, utoipa::ToSchema)]
+/// A key as the CLI's `--json`, the service and the MCP tools show it (never with a secret), with DigitalOcean's
+/// field names.
+#[derive(serde::Serialize, utoipa::ToSchema, schemars::JsonSchema)]
 pub struct KeyView {
     name: String,
     access_key: String,
@@ -147,7 +151,7 @@ pub struct KeyView {
 }
 
 /// A key just created or rotated in: the only view that carries its secret.
-#[derive(serde::Serialize, utoipa::ToSchema)]
+#[derive(serde::Serialize, utoipa::ToSchema, schemars::JsonSchema)]
 pub struct NewKeyView {
     #[serde(flatten)]
     key: KeyView,

@@ -11,7 +11,9 @@ mod content_type;
 mod credentials;
 mod interrupt;
 mod keys;
+mod mcp;
 mod metrics;
+mod object_keys;
 mod outbound;
 mod progress;
 mod runtime;
@@ -19,17 +21,23 @@ mod serve;
 mod session;
 mod streams;
 mod transfer;
+mod views;
 
 use clap::Parser;
 
 fn main() {
     let cli = cli::Cli::parse();
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("SPACES_LOG").unwrap_or_else(|_| {
+        // The service's audit lines are part of its normal output.
+        let serving = matches!(cli.command, cli::Command::Serve(_));
+        if serving { "warn,spaces::audit=info" } else { "warn" }.into()
+    });
+    // rmcp logs whole MCP messages below warn, a new key's secret among them: whatever SPACES_LOG says, not here.
+    if let Ok(quiet) = "rmcp=warn".parse() {
+        filter = filter.add_directive(quiet);
+    }
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SPACES_LOG").unwrap_or_else(|_| {
-            // The service's audit lines are part of its normal output.
-            let serving = matches!(cli.command, cli::Command::Serve(_));
-            if serving { "warn,spaces::audit=info" } else { "warn" }.into()
-        }))
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();

@@ -9,7 +9,7 @@ use crate::bindings::types::{self, ObjectMeta};
 use crate::bindings::Client;
 use crate::interrupt::Interrupt;
 use crate::runtime::{HostState, ProgressFn, Runtime};
-use crate::streams::{ReadAhead, WriteSink};
+use crate::streams::{ChannelSink, ReadAhead, WriteSink};
 use std::fmt;
 use wasmtime::component::{Resource, ResourceAny};
 use wasmtime::Store;
@@ -163,6 +163,27 @@ impl Session {
         self.broken |= dropped.is_err();
         dropped?;
         flatten(result)
+    }
+
+    /// Moves a download's body into memory; fails once it passes `limit` bytes.
+    pub async fn read_to_vec(&mut self, download: ResourceAny, limit: u64) -> Outcome<Vec<u8>> {
+        let (sender, mut receiver) = tokio::sync::mpsc::channel(4);
+        let sink = ChannelSink::new(sender, std::time::Duration::from_secs(60));
+        // Returning early drops the receiver, which breaks the sink and so stops the download.
+        let collect = async move {
+            let mut body = Vec::new();
+            while let Some(Ok(chunk)) = receiver.recv().await {
+                if (body.len() + chunk.len()) as u64 > limit {
+                    return Err(Failure::Host(format!("the body grew past {limit} bytes")));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(body)
+        };
+        let (written, body) = tokio::join!(self.write_to(download, Box::new(sink)), collect);
+        let body = body?;
+        written?;
+        Ok(body)
     }
 
     pub async fn head(&mut self, key: &str) -> Outcome<ObjectMeta> {

@@ -9,7 +9,6 @@ mod cdn;
 mod embedded;
 mod health;
 mod http_headers;
-mod keys;
 mod keys_routes;
 mod objects;
 mod openapi;
@@ -19,7 +18,7 @@ mod routes;
 use crate::bindings::types::{AddressingStyle, Config};
 use crate::cli::{host, usage};
 use crate::config::Connection;
-use crate::interrupt::Interrupt;
+use crate::interrupt::{Interrupt, Link};
 use crate::runtime::Runtime;
 use crate::session::{Failure, Session};
 use admission::Admission;
@@ -80,17 +79,6 @@ pub struct App {
     max_idle: usize,
 }
 
-/// Interrupts one session when the service stops hard; dropping it unlinks.
-pub struct StopLink(Option<tokio::task::JoinHandle<()>>);
-
-impl Drop for StopLink {
-    fn drop(&mut self) {
-        if let Some(task) = self.0.take() {
-            task.abort();
-        }
-    }
-}
-
 impl App {
     /// A component instance with an open client: one that finished an earlier request cleanly, else a new one.
     /// (Instantiating and opening costs ~150 µs of CPU, a sizeable share of a small request.)
@@ -110,17 +98,13 @@ impl App {
         }
     }
 
-    fn link(&self, session: &Session) -> StopLink {
+    /// Interrupts `session` when the service stops hard, for as long as the link lives.
+    fn link(&self, session: &Session) -> Link {
         let interrupt = session.interrupt();
         if self.hard_stop.triggered() {
             interrupt.trigger();
-            return StopLink(None);
         }
-        let stop = self.hard_stop.next();
-        StopLink(Some(tokio::spawn(async move {
-            stop.await;
-            interrupt.trigger();
-        })))
+        interrupt.trigger_on(self.hard_stop.next())
     }
 
     /// One line per mutating request: never the token, only its id.
@@ -185,15 +169,7 @@ pub async fn run(conn: &Connection, args: &ServeArgs) -> Result<(), Failure> {
     // With an API token and no CDN host given, `/v1/url/{key}?cdn=true` uses the host DigitalOcean serves the
     // bucket's CDN from, looked up once here rather than on every request.
     let mut cfg = cfg;
-    if cfg.cdn_host.is_none() && runtime.shared().api_token.is_ok() {
-        let origin = crate::cdn::bucket_origin(&cfg.bucket, &cfg.region);
-        match crate::cdn::served_host(&runtime, &conn.api_config(None), &origin).await {
-            Ok(host) => cfg.cdn_host = host,
-            Err(e) => {
-                eprintln!("spaces: could not look up the bucket's CDN endpoint ({e}); CDN URLs use the default host")
-            }
-        }
-    }
+    crate::cdn::use_served_host(&runtime, &conn.api_config(None), &mut cfg).await;
     let app = Arc::new(App {
         runtime: Arc::new(runtime),
         cfg,

@@ -6,13 +6,14 @@
 //! [`Admission`]: super::admission::Admission
 
 use super::http_headers::{self, Range, Verdict};
-use super::keys;
 use super::problem::Problem;
 use super::App;
-use crate::bindings::storage::{ByteRange, GetOptions, ListRequest, PresignMethod, PresignRequest, PutOptions};
+use crate::bindings::storage::{ByteRange, GetOptions, ListRequest, PresignRequest, PutOptions};
 use crate::bindings::types::{Acl, ObjectMeta};
 use crate::content_type;
+use crate::object_keys as keys;
 use crate::streams::ChannelSink;
+use crate::views::{Method, Page, Presigned, Stored, Url};
 use axum::body::Body;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Query, State};
@@ -34,16 +35,6 @@ const META_PREFIX: &str = "x-spaces-meta-";
 const BODY_DEPTH: usize = 4;
 
 type Answer = Result<Response, Problem>;
-
-#[derive(Serialize, ToSchema)]
-pub struct Stored {
-    key: String,
-    /// ETag as the service returned it, without quotes.
-    etag: String,
-    size: u64,
-    /// Parts of the multipart upload, 0 for a single PUT.
-    parts: u32,
-}
 
 /// What is known of a request body as it streams into the component.
 #[derive(Default)]
@@ -155,7 +146,7 @@ pub async fn put(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, body
     };
     app.audit("put", &key, outcome.as_ref().map_or_else(|p| p.status, |_| 200), received);
     let r = outcome?;
-    Ok(Json(Stored { key, etag: r.etag, size: r.size, parts: r.parts }).into_response())
+    Ok(Json(Stored::new(key, r)).into_response())
 }
 
 fn meta_headers(meta: &ObjectMeta, headers: &mut HeaderMap) {
@@ -339,24 +330,6 @@ pub struct ListQuery {
     limit: Option<u32>,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct Listed {
-    key: String,
-    size: u64,
-    etag: String,
-    last_modified: String,
-    storage_class: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Page {
-    objects: Vec<Listed>,
-    /// Common prefixes when a delimiter was given.
-    prefixes: Vec<String>,
-    /// Present when more entries follow: pass it as `cursor`.
-    next_cursor: Option<String>,
-}
-
 #[utoipa::path(get, path = "/v1/objects", tag = "objects", params(ListQuery),
     responses((status = 200, description = "One page of objects in key order", body = Page),
               (status = 400, description = "Invalid parameters", body = Problem, content_type = "application/problem+json")),
@@ -373,22 +346,7 @@ pub async fn list(State(app): State<Arc<App>>, query: Result<Query<ListQuery>, Q
     let page = session.list(&req).await;
     app.recycle(session);
     let page = page.map_err(Problem::from)?;
-    Ok(Json(Page {
-        objects: page
-            .objects
-            .into_iter()
-            .map(|o| Listed {
-                key: o.key,
-                size: o.size,
-                etag: o.etag,
-                last_modified: o.last_modified,
-                storage_class: o.storage_class,
-            })
-            .collect(),
-        prefixes: page.common_prefixes,
-        next_cursor: page.next_continuation,
-    })
-    .into_response())
+    Ok(Json(Page::from(page)).into_response())
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -440,15 +398,6 @@ pub async fn delete_many(State(app): State<Arc<App>>, body: Result<Json<DeleteMa
     Ok(Json(DeletedMany { deleted: req.keys.len() - failed.len(), failed }).into_response())
 }
 
-#[derive(Deserialize, ToSchema, Clone, Copy, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Method {
-    #[default]
-    Get,
-    Put,
-    Delete,
-}
-
 #[derive(Deserialize, ToSchema)]
 pub struct PresignBody {
     key: String,
@@ -458,13 +407,6 @@ pub struct PresignBody {
     expires: Option<u32>,
     /// For a PUT: the Content-Type the upload must be sent with (signed into the URL).
     content_type: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Presigned {
-    url: String,
-    /// Seconds since the Unix epoch at which the URL stops working.
-    expires_at: u64,
 }
 
 #[utoipa::path(post, path = "/v1/presign", tag = "urls", request_body = PresignBody,
@@ -481,18 +423,14 @@ pub async fn presign(State(app): State<Arc<App>>, body: Result<Json<PresignBody>
     let p = session
         .presign(&PresignRequest {
             key: req.key,
-            method: match req.method {
-                Method::Get => PresignMethod::Get,
-                Method::Put => PresignMethod::Put,
-                Method::Delete => PresignMethod::Delete,
-            },
+            method: req.method.into(),
             expires_seconds: req.expires.unwrap_or(3600),
             signed_headers: req.content_type.map(|c| ("content-type".to_string(), c)).into_iter().collect(),
         })
         .await;
     app.recycle(session);
     let p = p.map_err(Problem::from)?;
-    Ok(Json(Presigned { url: p.url, expires_at: p.expires_at }).into_response())
+    Ok(Json(Presigned::from(p)).into_response())
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -501,11 +439,6 @@ pub struct UrlQuery {
     /// The URL on the bucket's CDN instead of the origin.
     #[serde(default)]
     cdn: bool,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Url {
-    url: String,
 }
 
 #[utoipa::path(get, path = "/v1/url/{key}", tag = "urls",

@@ -1,6 +1,6 @@
-//! Object keys as they arrive in request paths: percent-decoded exactly once, then refused if they could mean
-//! something other than one plain key (`..` or `.` segments, empty segments, a leading `/`, control characters,
-//! more than S3's 1024 bytes). Pure.
+//! Object keys as they arrive in request paths and `spaces://BUCKET/KEY` resource URIs: percent-decoded exactly
+//! once, then refused if they could mean something other than one plain key (`..` or `.` segments, empty
+//! segments, a leading `/`, control characters, more than S3's 1024 bytes). Pure.
 
 /// The key in `path` after `prefix` (e.g. `/v1/objects/`), decoded and checked.
 pub fn from_path(path: &str, prefix: &str) -> Result<String, String> {
@@ -35,6 +35,33 @@ pub fn check(key: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// The `spaces://BUCKET/KEY` URI of an object; the key is percent-encoded except for `/` and RFC 3986's
+/// unreserved characters, so [`from_uri`] gives it back exactly.
+pub fn to_uri(bucket: &str, key: &str) -> String {
+    let mut uri = format!("{URI_SCHEME}{bucket}/");
+    for b in key.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            uri.push(b as char);
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri
+}
+
+/// The bucket and key of a `spaces://BUCKET/KEY` URI, the key decoded and checked.
+pub fn from_uri(uri: &str) -> Result<(String, String), String> {
+    let rest = uri.strip_prefix(URI_SCHEME).ok_or_else(|| format!("{uri:?} is not a {URI_SCHEME}BUCKET/KEY URI"))?;
+    let (bucket, _) = rest.split_once('/').ok_or_else(|| format!("{uri:?} names no object key after the bucket"))?;
+    if bucket.is_empty() {
+        return Err(format!("{uri:?} names no bucket"));
+    }
+    let key = from_path(rest, &format!("{bucket}/"))?;
+    Ok((bucket.to_string(), key))
+}
+
+pub const URI_SCHEME: &str = "spaces://";
 
 fn percent_decode(raw: &str) -> Result<String, String> {
     let bytes = raw.as_bytes();
@@ -91,5 +118,18 @@ mod tests {
         }
         assert!(check(&"x".repeat(1025)).is_err());
         assert!(check(&"x".repeat(1024)).is_ok());
+    }
+
+    #[test]
+    fn resource_uris_round_trip() {
+        for key in ["a/b.txt", "café +1 & 100%.txt", "dir/", "we?ird#key", "~tilde-_.x"] {
+            let uri = to_uri("my-bucket", key);
+            assert!(!uri[URI_SCHEME.len()..].contains(['?', '#', ' ', '&']), "{uri}");
+            assert_eq!(from_uri(&uri).unwrap(), ("my-bucket".to_string(), key.to_string()), "{uri}");
+        }
+        assert_eq!(to_uri("b", "café x"), "spaces://b/caf%C3%A9%20x");
+        for bad in ["s3://b/k", "spaces://b", "spaces:///k", "spaces://b/", "spaces://b/../k", "spaces://b/a%zz"] {
+            assert!(from_uri(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -1,0 +1,561 @@
+//! The MCP tool set: each tool's arguments (deserialised strictly, described by a JSON schema from the same
+//! type), its output schema, and its hints (read-only, destructive, idempotent). Parsing and checking a call's
+//! arguments happens here, before any instance is touched, so a bad call is a tool error with a reason. Pure.
+
+use crate::cdn::EndpointView;
+use crate::keys::{GrantView, KeyView, NewKeyView, Perm};
+use crate::object_keys;
+use crate::views::{Method, ObjectView, Page, Presigned, Stored, Url};
+use base64::Engine;
+use rmcp::handler::server::tool::{schema_for_input, schema_for_output};
+use rmcp::model::{JsonObject, Tool, ToolAnnotations};
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Longest a presigned URL may live: SigV4's limit of 7 days.
+const MAX_EXPIRES: u32 = 604_800;
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListObjects {
+    /// Bucket (Space) to list [default: the server's --bucket]
+    pub bucket: Option<String>,
+    /// Only keys that start with this
+    pub prefix: Option<String>,
+    /// Group keys by this delimiter (usually "/") into `prefixes`, like directories
+    pub delimiter: Option<String>,
+    /// `next_cursor` of the previous page
+    pub cursor: Option<String>,
+    /// Entries per page, 1-1000 [default: 100]
+    pub limit: Option<u32>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectRef {
+    /// Bucket (Space) [default: the server's --bucket]
+    pub bucket: Option<String>,
+    /// Object key, e.g. "reports/2026/summary.txt"
+    pub key: String,
+}
+
+/// How `get_object` hands over the content.
+#[derive(Deserialize, JsonSchema, Clone, Copy, Default, PartialEq, Eq, Debug)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Text as text, PNG/JPEG/GIF/WebP as an image, anything else as a base64 blob
+    #[default]
+    Auto,
+    /// The content as text; an error if it is not UTF-8
+    Text,
+    /// The content as a base64 blob, whatever it is
+    Base64,
+    /// No content: a link to the `spaces://BUCKET/KEY` resource, with its type and size
+    Link,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetObject {
+    /// Bucket (Space) [default: the server's --bucket]
+    pub bucket: Option<String>,
+    /// Object key
+    pub key: String,
+    /// auto (default), text, base64 or link
+    #[serde(default)]
+    pub format: Format,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutObject {
+    /// Bucket (Space) [default: the server's --bucket]
+    pub bucket: Option<String>,
+    /// Object key
+    pub key: String,
+    /// The content as text (stored as UTF-8); give this or `base64`
+    pub text: Option<String>,
+    /// The content as standard base64; give this or `text`
+    pub base64: Option<String>,
+    /// Content type [default: guessed from the key's extension]
+    pub content_type: Option<String>,
+    /// Cache-Control header to store with the object
+    pub cache_control: Option<String>,
+    /// Make the object publicly readable (ACL public-read) [default: false]
+    #[serde(default)]
+    pub public: bool,
+    /// User metadata, stored as x-amz-meta-NAME headers
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    /// Replace the object if the key already exists [default: false: refuse]
+    #[serde(default)]
+    pub overwrite: bool,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PresignUrl {
+    /// Bucket (Space) [default: the server's --bucket]
+    pub bucket: Option<String>,
+    /// Object key
+    pub key: String,
+    /// What the URL allows: get (default), put or delete
+    #[serde(default)]
+    pub method: Method,
+    /// Lifetime in seconds, 1-604800 (7 days) [default: 3600]
+    pub expires_seconds: Option<u32>,
+    /// For put: the Content-Type the upload must be sent with (signed into the URL)
+    pub content_type: Option<String>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectUrl {
+    /// Bucket (Space) [default: the server's --bucket]
+    pub bucket: Option<String>,
+    /// Object key
+    pub key: String,
+    /// The URL on the bucket's CDN instead of the origin [default: false]
+    #[serde(default)]
+    pub cdn: bool,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoArguments {}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CdnPurge {
+    /// CDN endpoint id (a UUID) [default: the endpoint whose origin is `bucket`]
+    pub endpoint_id: Option<String>,
+    /// Bucket whose endpoint to purge when no `endpoint_id` is given [default: the server's --bucket]
+    pub bucket: Option<String>,
+    /// Paths to purge: keys, "dir/*" wildcards, or "*" for everything
+    pub paths: Vec<String>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeysList {
+    /// Only keys with this name
+    pub name: Option<String>,
+    /// Only keys with a grant on this bucket
+    pub bucket: Option<String>,
+    /// Only keys with this permission
+    pub permission: Option<Perm>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeysCreate {
+    /// Name of the new key
+    pub name: String,
+    /// What the key may do: {bucket, permission} with read or readwrite, or one {bucket: "", permission:
+    /// "fullaccess"} for every bucket
+    pub grants: Vec<GrantView>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeysDelete {
+    /// The access key id to delete
+    pub access_key: String,
+}
+
+/// `delete_object`'s answer.
+#[derive(Serialize, JsonSchema)]
+pub struct Deleted {
+    pub bucket: String,
+    pub key: String,
+}
+
+/// `cdn_list`'s answer.
+#[derive(Serialize, JsonSchema)]
+pub struct Endpoints {
+    pub endpoints: Vec<EndpointView>,
+}
+
+/// `cdn_purge`'s answer.
+#[derive(Serialize, JsonSchema)]
+pub struct Purged {
+    /// The endpoint purged
+    pub id: String,
+    /// Paths purged
+    pub files: u32,
+    /// Purge requests sent (50 paths each)
+    pub requests: u32,
+}
+
+/// `keys_list`'s answer.
+#[derive(Serialize, JsonSchema)]
+pub struct Keys {
+    pub keys: Vec<KeyView>,
+}
+
+/// `keys_delete`'s answer.
+#[derive(Serialize, JsonSchema)]
+pub struct KeyDeleted {
+    pub access_key: String,
+}
+
+/// A tool call with its arguments parsed and checked.
+pub enum Call {
+    ListObjects(ListObjects),
+    HeadObject(ObjectRef),
+    GetObject(GetObject),
+    /// The arguments, and the content decoded from text or base64.
+    PutObject(PutObject, Vec<u8>),
+    DeleteObject(ObjectRef),
+    PresignUrl(PresignUrl),
+    ObjectUrl(ObjectUrl),
+    CdnList,
+    CdnPurge(CdnPurge),
+    KeysList(KeysList),
+    KeysCreate(KeysCreate),
+    KeysDelete(KeysDelete),
+}
+
+/// What a tool does to the world, for the client's hints and for `--read-only`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Effect {
+    ReadOnly,
+    /// Adds or changes things without losing any.
+    Additive,
+    /// May delete or overwrite.
+    Destructive,
+}
+
+struct Spec {
+    name: &'static str,
+    title: &'static str,
+    description: &'static str,
+    effect: Effect,
+    idempotent: bool,
+    /// Talks to DigitalOcean's API rather than only to the bucket.
+    api: bool,
+    input: fn() -> Schema,
+    /// `None` for a tool that answers with content blocks rather than a JSON document.
+    output: Option<fn() -> Arc<JsonObject>>,
+}
+
+type Schema = Result<Arc<JsonObject>, String>;
+
+const SPECS: &[Spec] = &[
+    Spec {
+        name: "list_objects",
+        title: "List objects",
+        description: "List objects in a bucket, one page at a time, in key order. With a delimiter (\"/\") keys are \
+                      grouped into `prefixes` like directories. Pass `next_cursor` back as `cursor` for the next page.",
+        effect: Effect::ReadOnly,
+        idempotent: true,
+        api: false,
+        input: schema_for_input::<ListObjects>,
+        output: Some(schema_for_output::<Page>),
+    },
+    Spec {
+        name: "head_object",
+        title: "Object metadata",
+        description: "An object's size, ETag, content type, Cache-Control, last-modified time and user metadata, \
+                      without its content.",
+        effect: Effect::ReadOnly,
+        idempotent: true,
+        api: false,
+        input: schema_for_input::<ObjectRef>,
+        output: Some(schema_for_output::<ObjectView>),
+    },
+    Spec {
+        name: "get_object",
+        title: "Read an object",
+        description: "An object's content: text as text, images as images, other bytes as a base64 blob, or with \
+                      format \"link\" a resource link only. Objects larger than the server's content limit are \
+                      refused with a presigned URL to download them instead.",
+        effect: Effect::ReadOnly,
+        idempotent: true,
+        api: false,
+        input: schema_for_input::<GetObject>,
+        output: None,
+    },
+    Spec {
+        name: "put_object",
+        title: "Write an object",
+        description: "Store content given as text or base64 under a key. Refuses to replace an existing object \
+                      unless `overwrite` is true. Content larger than the server's content limit is refused.",
+        effect: Effect::Destructive,
+        idempotent: true,
+        api: false,
+        input: schema_for_input::<PutObject>,
+        output: Some(schema_for_output::<Stored>),
+    },
+    Spec {
+        name: "delete_object",
+        title: "Delete an object",
+        description: "Delete an object. Deleting a key that does not exist succeeds.",
+        effect: Effect::Destructive,
+        idempotent: true,
+        api: false,
+        input: schema_for_input::<ObjectRef>,
+        output: Some(schema_for_output::<Deleted>),
+    },
+    Spec {
+        name: "presign_url",
+        title: "Presigned URL",
+        description: "A URL that lets anyone holding it GET (or PUT, or DELETE) one object without credentials \
+                      until it expires. Signing happens locally; nothing is sent.",
+        effect: Effect::ReadOnly,
+        idempotent: true,
+        api: false,
+        input: schema_for_input::<PresignUrl>,
+        output: Some(schema_for_output::<Presigned>),
+    },
+    Spec {
+        name: "object_url",
+        title: "Object URL",
+        description: "An object's unsigned URL at the bucket's endpoint, or with cdn=true on its CDN (the custom \
+                      domain when the CDN endpoint has one). Works for public objects.",
+        effect: Effect::ReadOnly,
+        idempotent: true,
+        api: false,
+        input: schema_for_input::<ObjectUrl>,
+        output: Some(schema_for_output::<Url>),
+    },
+    Spec {
+        name: "cdn_list",
+        title: "List CDN endpoints",
+        description: "Every DigitalOcean CDN endpoint of the account: id, origin, endpoint host, TTL, custom domain. \
+                      Needs DIGITALOCEAN_TOKEN.",
+        effect: Effect::ReadOnly,
+        idempotent: true,
+        api: true,
+        input: schema_for_input::<NoArguments>,
+        output: Some(schema_for_output::<Endpoints>),
+    },
+    Spec {
+        name: "cdn_purge",
+        title: "Purge CDN cache",
+        description: "Drop cached copies of paths (keys, \"dir/*\", or \"*\") from a CDN endpoint, so the next \
+                      request fetches them from the bucket. Paced to DigitalOcean's limit of 50 paths per 20 s. \
+                      Needs DIGITALOCEAN_TOKEN.",
+        effect: Effect::Additive,
+        idempotent: true,
+        api: true,
+        input: schema_for_input::<CdnPurge>,
+        output: Some(schema_for_output::<Purged>),
+    },
+    Spec {
+        name: "keys_list",
+        title: "List access keys",
+        description: "The account's Spaces access keys with their grants (never their secrets). Needs \
+                      DIGITALOCEAN_TOKEN.",
+        effect: Effect::ReadOnly,
+        idempotent: true,
+        api: true,
+        input: schema_for_input::<KeysList>,
+        output: Some(schema_for_output::<Keys>),
+    },
+    Spec {
+        name: "keys_create",
+        title: "Create an access key",
+        description: "Create a Spaces access key with grants. The answer carries its secret, shown this once only: \
+                      hand it to the user, do not repeat it elsewhere. Needs DIGITALOCEAN_TOKEN.",
+        effect: Effect::Additive,
+        idempotent: false,
+        api: true,
+        input: schema_for_input::<KeysCreate>,
+        output: Some(schema_for_output::<NewKeyView>),
+    },
+    Spec {
+        name: "keys_delete",
+        title: "Delete an access key",
+        description: "Delete a Spaces access key; whatever uses it loses access at once. Needs DIGITALOCEAN_TOKEN.",
+        effect: Effect::Destructive,
+        idempotent: false,
+        api: true,
+        input: schema_for_input::<KeysDelete>,
+        output: Some(schema_for_output::<KeyDeleted>),
+    },
+];
+
+/// The tools offered: all of them, or with `read_only` only those that change nothing.
+pub fn catalogue(read_only: bool) -> Result<Vec<Tool>, String> {
+    SPECS
+        .iter()
+        .filter(|s| !read_only || s.effect == Effect::ReadOnly)
+        .map(|s| {
+            let annotations = ToolAnnotations::with_title(s.title)
+                .read_only(s.effect == Effect::ReadOnly)
+                .destructive(s.effect == Effect::Destructive)
+                .idempotent(s.idempotent)
+                .open_world(s.api);
+            let tool = Tool::new(s.name, s.description, (s.input)()?).with_title(s.title).annotate(annotations);
+            Ok(match s.output {
+                Some(output) => tool.with_raw_output_schema(output()),
+                None => tool,
+            })
+        })
+        .collect()
+}
+
+fn spec(name: &str) -> Option<&'static Spec> {
+    SPECS.iter().find(|s| s.name == name)
+}
+
+/// Is `name` a tool that changes nothing?
+pub fn is_read_only(name: &str) -> bool {
+    spec(name).is_some_and(|s| s.effect == Effect::ReadOnly)
+}
+
+fn args<T: DeserializeOwned>(arguments: Option<JsonObject>) -> Result<T, String> {
+    let value = serde_json::Value::Object(arguments.unwrap_or_default());
+    serde_json::from_value(value).map_err(|e| format!("invalid arguments: {e}"))
+}
+
+fn key(k: &str) -> Result<(), String> {
+    object_keys::check(k).map_err(|e| format!("invalid arguments: {e}"))
+}
+
+/// Parses and checks a call's arguments; `max_content` bounds the content `put_object` may carry.
+pub fn parse(name: &str, arguments: Option<JsonObject>, max_content: u64) -> Result<Call, String> {
+    let call = match name {
+        "list_objects" => {
+            let a: ListObjects = args(arguments)?;
+            if a.limit.is_some_and(|l| !(1..=1000).contains(&l)) {
+                return Err("invalid arguments: limit must be 1-1000".into());
+            }
+            Call::ListObjects(a)
+        }
+        "head_object" => Call::HeadObject(args(arguments)?),
+        "get_object" => Call::GetObject(args(arguments)?),
+        "put_object" => {
+            let a: PutObject = args(arguments)?;
+            let body = match (&a.text, &a.base64) {
+                (Some(t), None) => t.as_bytes().to_vec(),
+                (None, Some(b)) => base64::engine::general_purpose::STANDARD
+                    .decode(b.trim())
+                    .map_err(|e| format!("invalid arguments: base64 does not decode: {e}"))?,
+                _ => return Err("invalid arguments: give the content as exactly one of `text` or `base64`".into()),
+            };
+            if body.len() as u64 > max_content {
+                return Err(format!(
+                    "the content is {} bytes; this server passes at most {max_content} bytes through MCP \
+                     (--max-content-bytes). Upload larger files with a presigned PUT URL (presign_url) instead",
+                    body.len()
+                ));
+            }
+            Call::PutObject(a, body)
+        }
+        "delete_object" => Call::DeleteObject(args(arguments)?),
+        "presign_url" => {
+            let a: PresignUrl = args(arguments)?;
+            if a.expires_seconds.is_some_and(|e| !(1..=MAX_EXPIRES).contains(&e)) {
+                return Err(format!("invalid arguments: expires_seconds must be 1-{MAX_EXPIRES} (7 days)"));
+            }
+            Call::PresignUrl(a)
+        }
+        "object_url" => Call::ObjectUrl(args(arguments)?),
+        "cdn_list" => {
+            let NoArguments {} = args(arguments)?;
+            Call::CdnList
+        }
+        "cdn_purge" => {
+            let a: CdnPurge = args(arguments)?;
+            if a.paths.is_empty() {
+                return Err("invalid arguments: paths is empty; name at least one path (\"*\" purges all)".into());
+            }
+            Call::CdnPurge(a)
+        }
+        "keys_list" => Call::KeysList(args(arguments)?),
+        "keys_create" => Call::KeysCreate(args(arguments)?),
+        "keys_delete" => Call::KeysDelete(args(arguments)?),
+        other => return Err(format!("there is no tool {other:?}")),
+    };
+    match &call {
+        Call::HeadObject(a) | Call::DeleteObject(a) => key(&a.key)?,
+        Call::GetObject(a) => key(&a.key)?,
+        Call::PutObject(a, _) => key(&a.key)?,
+        Call::PresignUrl(a) => key(&a.key)?,
+        Call::ObjectUrl(a) => key(&a.key)?,
+        _ => {}
+    }
+    Ok(call)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn obj(v: serde_json::Value) -> Option<JsonObject> {
+        v.as_object().cloned()
+    }
+
+    #[test]
+    fn every_tool_is_offered_once_with_its_hints() {
+        let all = catalogue(false).unwrap();
+        assert_eq!(all.len(), 12);
+        let names: std::collections::BTreeSet<_> = all.iter().map(|t| t.name.to_string()).collect();
+        assert_eq!(names.len(), 12);
+        for t in &all {
+            let a = t.annotations.as_ref().unwrap();
+            assert!(t.input_schema.get("type") == Some(&json!("object")), "{}", t.name);
+            let deleting = ["delete_object", "keys_delete", "put_object"].contains(&t.name.as_ref());
+            assert_eq!(a.destructive_hint, Some(deleting), "{}", t.name);
+            assert_eq!(a.read_only_hint, Some(is_read_only(&t.name)), "{}", t.name);
+            assert_eq!(t.output_schema.is_none(), t.name == "get_object", "{}", t.name);
+        }
+        let read_only: Vec<_> = catalogue(true).unwrap().into_iter().map(|t| t.name.to_string()).collect();
+        assert_eq!(
+            read_only,
+            ["list_objects", "head_object", "get_object", "presign_url", "object_url", "cdn_list", "keys_list"]
+        );
+    }
+
+    #[test]
+    fn schemas_describe_the_arguments() {
+        let put = &catalogue(false).unwrap()[3];
+        assert_eq!(put.name, "put_object");
+        assert_eq!(put.input_schema["required"], json!(["key"]));
+        assert_eq!(put.input_schema["additionalProperties"], json!(false));
+        assert!(put.input_schema["properties"]["overwrite"]["description"].as_str().unwrap().contains("Replace"));
+    }
+
+    #[test]
+    fn bad_arguments_are_refused_with_a_reason() {
+        let bad = |name: &str, v: serde_json::Value| parse(name, obj(v), 10).err().unwrap();
+        assert!(bad("head_object", json!({})).contains("missing field `key`"));
+        assert!(bad("head_object", json!({"key": "a", "colour": 1})).contains("unknown field `colour`"));
+        assert!(bad("head_object", json!({"key": 7})).contains("invalid type"));
+        assert!(bad("get_object", json!({"key": "../x"})).contains("\"..\" segment"));
+        assert!(bad("get_object", json!({"key": "a", "format": "pdf"})).contains("unknown variant"));
+        assert!(bad("list_objects", json!({"limit": 0})).contains("1-1000"));
+        assert!(bad("presign_url", json!({"key": "a", "expires_seconds": 604801})).contains("7 days"));
+        assert!(bad("put_object", json!({"key": "a"})).contains("exactly one"));
+        assert!(bad("put_object", json!({"key": "a", "text": "x", "base64": "eA=="})).contains("exactly one"));
+        assert!(bad("put_object", json!({"key": "a", "base64": "!!"})).contains("base64"));
+        assert!(bad("put_object", json!({"key": "a", "text": "eleven byte"})).contains("at most 10 bytes"));
+        assert!(bad("cdn_purge", json!({"paths": []})).contains("at least one"));
+        assert!(bad("cdn_list", json!({"x": 1})).contains("unknown field"));
+        assert!(bad("format_disk", json!({})).contains("no tool"));
+    }
+
+    #[test]
+    fn good_arguments_parse() {
+        match parse("put_object", obj(json!({"key": "a.bin", "base64": "AAEC"})), 10).unwrap() {
+            Call::PutObject(a, body) => {
+                assert_eq!(body, [0, 1, 2]);
+                assert!(!a.overwrite && !a.public);
+            }
+            _ => panic!("not a put"),
+        }
+        match parse("get_object", obj(json!({"key": "a"})), 10).unwrap() {
+            Call::GetObject(a) => assert_eq!(a.format, Format::Auto),
+            _ => panic!("not a get"),
+        }
+        assert!(matches!(parse("cdn_list", None, 10), Ok(Call::CdnList)));
+        assert!(parse("keys_create", obj(json!({"name": "n", "grants": [{"bucket": "b", "permission": "read"}]})), 0)
+            .is_ok());
+    }
+}
