@@ -2,7 +2,7 @@
 # Installs what building and testing need on a fresh machine, and nothing that is already there:
 # the pinned Rust toolchain with the wasm32-wasip2 target, rustfmt and clippy; curl; and (via rgw.sh) Ceph RGW,
 # s3cmd and rclone from Debian's packages; and a Python virtualenv with openapi-spec-validator, which checks the
-# service's OpenAPI document.
+# service's OpenAPI document, and the official MCP SDK, whose client drives `spaces mcp` in the tests.
 # With --toolchain-only it installs just the toolchain pieces and curl (enough to build and run the service).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -28,12 +28,14 @@ fi
 [ "${1:-}" = --toolchain-only ] && exit 0
 tests/scripts/rgw.sh install
 
-# The validator is not packaged by Debian; it goes into a virtualenv beside the build cache, made once.
+# The validator and the MCP SDK are not packaged by Debian; they go into a virtualenv beside the build cache.
 venv="${SPACES_TEST_VENV:-$HOME/.cache/spaces-test-venv}"
-if ! "$venv/bin/python" -c 'import openapi_spec_validator' 2>/dev/null; then
-  if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+if ! "$venv/bin/python" -c 'import openapi_spec_validator, mcp' 2>/dev/null; then
+  if [ ! -x "$venv/bin/pip" ]; then
+    if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+    fi
+    python3 -m venv "$venv"
   fi
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q 'openapi-spec-validator>=0.7'
+  "$venv/bin/pip" install -q 'openapi-spec-validator>=0.7' 'mcp==2.3.0'
 fi

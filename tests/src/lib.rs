@@ -69,6 +69,12 @@ impl Bucket {
     /// `spaces` configured for this bucket through the environment, run in the bucket's temp dir.
     pub fn spaces(&self) -> Command {
         let mut c = Command::new(spaces_bin());
+        self.configure(&mut c);
+        c
+    }
+
+    /// Gives `c` (`spaces`, or a program that runs it) this bucket's configuration and temp dir.
+    pub fn configure<'c>(&self, c: &'c mut Command) -> &'c mut Command {
         c.current_dir(self.dir.path())
             .env("SPACES_ENDPOINT", &self.rgw.endpoint)
             .env("SPACES_REGION", "us-east-1")
@@ -80,8 +86,7 @@ impl Bucket {
             .env_remove("AWS_SECRET_ACCESS_KEY")
             .env_remove("AWS_SESSION_TOKEN")
             .env_remove("DIGITALOCEAN_TOKEN")
-            .env_remove("SPACES_PATH_STYLE");
-        c
+            .env_remove("SPACES_PATH_STYLE")
     }
 
     /// Runs `spaces ARGS` and expects success.
