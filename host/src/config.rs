@@ -48,7 +48,7 @@ pub struct Connection {
     /// Seconds to wait for an answer once a request (its body included) has been sent
     #[arg(long, value_name = "SECONDS", default_value_t = 120, global = true, value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: u64,
-    /// DigitalOcean API base URL for `cdn` commands
+    /// DigitalOcean API base URL (`cdn` and `keys` commands, the service's and MCP server's CDN and key tools)
     #[arg(
         long,
         env = "DIGITALOCEAN_API_URL",
