@@ -2,7 +2,8 @@
 # Installs what building and testing need on a fresh machine, and nothing that is already there:
 # the pinned Rust toolchain with the wasm32-wasip2 target, rustfmt and clippy; curl; and (via rgw.sh) Ceph RGW,
 # s3cmd and rclone from Debian's packages; and a Python virtualenv with openapi-spec-validator, which checks the
-# service's OpenAPI document, and the official MCP SDK, whose client drives `spaces mcp` in the tests.
+# service's OpenAPI document, and the official MCP SDK, whose client drives `spaces mcp` in the tests; Node.js
+# and jco (tests/jco), which run the component outside our host.
 # With --toolchain-only it installs just the toolchain pieces and curl (enough to build and run the service).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -27,6 +28,15 @@ if ! command -v curl >/dev/null; then
 fi
 [ "${1:-}" = --toolchain-only ] && exit 0
 tests/scripts/rgw.sh install
+
+# jco, the second runtime the component is tested in, runs on Node.js; its packages are pinned by the lock file.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
+if ! cmp -s tests/jco/package-lock.json tests/jco/node_modules/.installed-lock.json; then
+  npm ci --prefix tests/jco --no-audit --no-fund --loglevel=error >/dev/null
+  cp tests/jco/package-lock.json tests/jco/node_modules/.installed-lock.json
+fi
 
 # The validator and the MCP SDK are not packaged by Debian; they go into a virtualenv beside the build cache.
 venv="${SPACES_TEST_VENV:-$HOME/.cache/spaces-test-venv}"

@@ -1,5 +1,6 @@
 //! The component stays portable: it imports only standard WASI 0.2 plus our three small interfaces, so any WASI
-//! host can run it. (Every other test instantiates it in the real host with exactly those imports.)
+//! host can run it (every other test instantiates it in the real host with exactly those imports), and it stays
+//! within its size budget.
 
 use spaces_tests::component_path;
 use wasmparser::{Parser, Payload};
@@ -46,4 +47,14 @@ fn imports_only_standard_wasi_and_the_three_host_interfaces() {
     }
     assert!(exports.contains(&"spaces:storage/storage@0.1.0".to_string()), "{exports:?}");
     println!("component: {} bytes, {} imports", bytes.len(), imports.len());
+}
+
+/// What an edge platform or a browser downloads and compiles: kept small, and printed so growth is visible.
+const SIZE_BUDGET: u64 = 2 << 20;
+
+#[test]
+fn the_component_fits_its_size_budget() {
+    let size = std::fs::metadata(component_path()).expect("the component built by host/build.rs").len();
+    eprintln!("component size: {size} bytes ({:.0} KiB; budget {} KiB)", size as f64 / 1024.0, SIZE_BUDGET >> 10);
+    assert!(size <= SIZE_BUDGET, "the component is {size} bytes, over the budget of {SIZE_BUDGET}");
 }
