@@ -1,6 +1,6 @@
 //! The component stays portable: it imports only standard WASI 0.2 plus our three small interfaces, so any WASI
-//! host can run it (every other test instantiates it in the real host with exactly those imports), and it stays
-//! within its size budget.
+//! host can run it — the embedding example (`host/examples/embed.rs`) does, in a plain wasmtime host — and it
+//! stays within its size budget.
 
 use spaces_tests::component_path;
 use wasmparser::{Parser, Payload};
@@ -57,4 +57,21 @@ fn the_component_fits_its_size_budget() {
     let size = std::fs::metadata(component_path()).expect("the component built by host/build.rs").len();
     eprintln!("component size: {size} bytes ({:.0} KiB; budget {} KiB)", size as f64 / 1024.0, SIZE_BUDGET >> 10);
     assert!(size <= SIZE_BUDGET, "the component is {size} bytes, over the budget of {SIZE_BUDGET}");
+}
+
+#[test]
+fn the_embedding_example_runs_the_component_in_a_plain_wasmtime_host() {
+    let bucket = spaces_tests::Bucket::new("embed-example");
+    std::fs::write(bucket.path("note.txt"), "stored by host/examples/embed.rs\n").unwrap();
+    let example = spaces_tests::profile_dir().join("examples/embed");
+    let mut cmd = std::process::Command::new(example);
+    bucket.configure(&mut cmd).arg(component_path()).arg(bucket.path("note.txt")).arg("docs/note.txt");
+    let out = spaces_tests::run(&mut cmd);
+    assert!(out.status.success(), "{}", spaces_tests::describe(&out));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("stored docs/note.txt: 33 bytes") && stdout.contains("listed docs/note.txt"), "{stdout}");
+    let url = stdout.lines().last().unwrap();
+    let (status, body) = spaces_tests::curl("GET", url, None, &[]);
+    assert_eq!((status, body.as_slice()), (200, "stored by host/examples/embed.rs\n".as_bytes()));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("put-object PUT -> 200"), "metrics reach the host's import");
 }
