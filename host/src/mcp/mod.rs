@@ -14,7 +14,6 @@ use crate::cli::{host, usage};
 use crate::config::Connection;
 use crate::content_type;
 use crate::keys::{KeyView, KeysSession, NewKeyView};
-use crate::object_keys;
 use crate::runtime::Runtime;
 use crate::session::{Failure, Outcome, Session};
 use crate::views::{ObjectView, Page, Presigned, Stored, Url};

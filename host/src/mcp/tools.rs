@@ -4,7 +4,6 @@
 
 use crate::cdn::EndpointView;
 use crate::keys::{GrantView, KeyView, NewKeyView, Perm};
-use crate::object_keys;
 use crate::views::{Method, ObjectView, Page, Presigned, Stored, Url};
 use base64::Engine;
 use rmcp::handler::server::tool::{schema_for_input, schema_for_output};

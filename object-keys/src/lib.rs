@@ -63,7 +63,8 @@ pub fn from_uri(uri: &str) -> Result<(String, String), String> {
 
 pub const URI_SCHEME: &str = "spaces://";
 
-fn percent_decode(raw: &str) -> Result<String, String> {
+/// `raw` with each `%XX` decoded, once; an error unless the result is UTF-8.
+pub fn percent_decode(raw: &str) -> Result<String, String> {
     let bytes = raw.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
