@@ -1,24 +1,34 @@
-//! Builds the guest component (wasm32-wasip2, profile `component`) and hands its path to the host crate, which
-//! embeds it with `include_bytes!`. The nested cargo uses its own target directory so it never waits on the
-//! outer build's lock.
-use std::path::PathBuf;
+//! Builds the guest crate's two components (wasm32-wasip2, profile `component`) and hands their paths to the host
+//! crate, which embeds them with `include_bytes!`: the library (world `client`) and the edge build (feature
+//! `edge`, a `wasi:http/proxy` server). The nested cargo uses target directories of its own so it never waits on
+//! the outer build's lock, one per build so each keeps its own artefact.
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest.parent().expect("host/ sits in the workspace").to_path_buf();
-    for path in ["guest/src", "guest/Cargo.toml", "wit", "Cargo.toml", "Cargo.lock"] {
+    for path in ["guest/src", "guest/Cargo.toml", "object-keys", "wit", "Cargo.toml", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", root.join(path).display());
     }
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
-    // OUT_DIR is TARGET/PROFILE/build/spaces-HASH/out: keep the component build beside the profiles.
-    let target_dir = out.ancestors().nth(4).expect("OUT_DIR layout").join("component");
+    // OUT_DIR is TARGET/PROFILE/build/spaces-HASH/out: keep the component builds beside the profiles.
+    let target = out.ancestors().nth(4).expect("OUT_DIR layout").to_path_buf();
+    let library = build(&root, &target.join("component"), &[]);
+    println!("cargo:rustc-env=SPACES_COMPONENT_WASM={}", library.display());
+    let edge = build(&root, &target.join("component-edge"), &["--features", "edge"]);
+    println!("cargo:rustc-env=SPACES_EDGE_WASM={}", edge.display());
+}
+
+/// Builds the guest into `target_dir` with `extra` arguments; returns the component's path.
+fn build(root: &Path, target_dir: &Path, extra: &[&str]) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
-        .current_dir(&root)
+        .current_dir(root)
         .args(["build", "-p", "spaces-guest", "--target", "wasm32-wasip2", "--profile", "component"])
+        .args(extra)
         .arg("--target-dir")
-        .arg(&target_dir)
+        .arg(target_dir)
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_TARGET_DIR")
@@ -27,6 +37,5 @@ fn main() {
         .status()
         .expect("running cargo for the guest component");
     assert!(status.success(), "building the guest component failed (is the wasm32-wasip2 target installed?)");
-    let wasm = target_dir.join("wasm32-wasip2/component/spaces_guest.wasm");
-    println!("cargo:rustc-env=SPACES_COMPONENT_WASM={}", wasm.display());
+    target_dir.join("wasm32-wasip2/component/spaces_guest.wasm")
 }

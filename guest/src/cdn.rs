@@ -5,8 +5,8 @@ use crate::client::invalid;
 use crate::do_api::{self, Clock, EndpointBody, EndpointJson, EndpointPage, OneEndpoint, PurgeBody};
 use crate::do_http::Api;
 use crate::exports::spaces::storage::cdn::{Endpoint as CdnEndpoint, EndpointSettings, PurgeReport};
+use crate::host::progress;
 use crate::http;
-use crate::spaces::storage::progress;
 use crate::spaces::storage::types::{ApiConfig, Error};
 
 pub struct CdnClient {

@@ -6,9 +6,9 @@ use crate::client::invalid;
 use crate::do_api::{self, Links};
 use crate::encode::uri_encode;
 use crate::exchange::{self, Call, Refusal, Service};
+use crate::host::credentials;
 use crate::http::{self, Payload, Response};
 use crate::retry::Policy;
-use crate::spaces::storage::credentials;
 use crate::spaces::storage::types::{ApiConfig, Error};
 use serde::de::DeserializeOwned;
 

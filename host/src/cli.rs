@@ -155,6 +155,10 @@ pub enum Command {
     /// delete objects, make URLs, purge the CDN and manage access keys, and objects as spaces://BUCKET/KEY
     /// resources. Register it with an MCP client as the command `spaces mcp --bucket NAME`.
     Mcp(crate::mcp::McpArgs),
+    /// Serve a wasi:http/proxy component over HTTP as an edge platform would: by default the edge build of spaces
+    /// (the object routes of `serve`, configured from this command's settings and SPACES_TOKEN), or any proxy
+    /// component given with --component
+    Edge(crate::edge::EdgeArgs),
     /// Time presigning inside the component: COUNT URLs in one call, then one call per URL (for bench/)
     #[command(hide = true)]
     BenchPresign {
@@ -197,6 +201,7 @@ pub async fn run(cli: &Cli) -> Outcome<()> {
     match &cli.command {
         Command::Serve(args) => return crate::serve::run(&cli.conn, args).await,
         Command::Mcp(args) => return crate::mcp::run(&cli.conn, args).await,
+        Command::Edge(args) => return crate::edge::run(&cli.conn, args).await,
         Command::Cdn { action, json } => {
             let runtime = cli.conn.runtime(2, None).map_err(host)?;
             let result = crate::cdn::run(&runtime, &cli.conn, action, *json).await;
@@ -325,8 +330,8 @@ async fn execute(s: &mut Session, command: &Command) -> Outcome<()> {
             }
         }
         Command::BenchPresign { count } => bench_presign(s, *count).await?,
-        Command::Serve(_) | Command::Mcp(_) | Command::Cdn { .. } | Command::Keys { .. } => {
-            return Err(host("serve, mcp, cdn and keys are handled before a storage session is opened"))
+        Command::Serve(_) | Command::Mcp(_) | Command::Edge(_) | Command::Cdn { .. } | Command::Keys { .. } => {
+            return Err(host("serve, mcp, edge, cdn and keys are handled before a storage session is opened"))
         }
     }
     Ok(())

@@ -104,25 +104,36 @@ impl Connection {
         Timeouts { first_byte: Duration::from_secs(self.timeout), ..Timeouts::default() }
     }
 
+    /// The pooled HTTP client every outbound request goes through: allowlist, timeouts, circuit breakers.
+    pub fn pool(&self, metrics: &Arc<Metrics>) -> Result<Arc<HttpPool>, String> {
+        Ok(HttpPool::new(self.allowlist()?, self.timeouts(), breaker::Settings::default(), Arc::clone(metrics)))
+    }
+
+    /// The credentials from flags, the environment or `.env`, first found wins.
+    pub fn credentials(&self) -> Result<Credentials, String> {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let creds = credentials::resolve(
+            self.access_key_id.clone(),
+            self.secret_access_key.clone(),
+            &|k| std::env::var(k).ok(),
+            &cwd,
+        );
+        if let Ok(c) = &creds {
+            tracing::debug!(access_key_id = %c.access_key_id, source = c.source, "credentials found");
+        }
+        creds
+    }
+
     /// The runtime for up to `max_instances` stores at once; `credentials` replace the ones looked up in flags,
     /// the environment and `.env` (the embedded store's made-up keys).
     pub fn runtime(&self, max_instances: u32, credentials: Option<Credentials>) -> Result<Runtime, String> {
         let metrics = Arc::new(Metrics::default());
-        let pool =
-            HttpPool::new(self.allowlist()?, self.timeouts(), breaker::Settings::default(), Arc::clone(&metrics));
-        let cwd = std::env::current_dir().unwrap_or_default();
+        let pool = self.pool(&metrics)?;
         let creds = match credentials {
             Some(c) => Ok(c),
-            None => credentials::resolve(
-                self.access_key_id.clone(),
-                self.secret_access_key.clone(),
-                &|k| std::env::var(k).ok(),
-                &cwd,
-            ),
+            None => self.credentials(),
         };
-        if let Ok(c) = &creds {
-            tracing::debug!(access_key_id = %c.access_key_id, source = c.source, "credentials found");
-        }
+        let cwd = std::env::current_dir().unwrap_or_default();
         let api_token = credentials::api_token(&|k| std::env::var(k).ok(), &cwd);
         let shared = Shared { pool, credentials: Arc::new(creds), api_token: Arc::new(api_token), metrics };
         let bytes = match &self.component {

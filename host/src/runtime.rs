@@ -23,6 +23,9 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 /// The component built from `guest/` at build time.
 pub static EMBEDDED_COMPONENT: &[u8] = include_bytes!(env!("SPACES_COMPONENT_WASM"));
 
+/// The edge build of the same guest (a `wasi:http/proxy` component), for `spaces edge`.
+pub static EDGE_COMPONENT: &[u8] = include_bytes!(env!("SPACES_EDGE_WASM"));
+
 /// What every store shares: the HTTP pool, the credentials and the metrics registry.
 #[derive(Clone)]
 pub struct Shared {
@@ -182,7 +185,8 @@ fn cache_dir() -> Option<PathBuf> {
     std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/spaces"))
 }
 
-fn load_cached(engine: &Engine, bytes: &[u8]) -> Result<Component> {
+/// Compiles `bytes` for `engine`, or loads the machine code an earlier run cached for the same bytes and engine.
+pub fn load_cached(engine: &Engine, bytes: &[u8]) -> Result<Component> {
     let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut engine_hash);
     let mut digest = Sha256::new();

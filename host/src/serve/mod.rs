@@ -228,7 +228,8 @@ pub async fn run(conn: &Connection, args: &ServeArgs) -> Result<(), Failure> {
     outcome
 }
 
-async fn shutdown_signal() {
+/// Resolves at SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
     let terminate = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(mut s) => {

@@ -1,0 +1,66 @@
+//! The edge build's stand-ins for the library's three imports: credentials from the environment
+//! (`SPACES_ACCESS_KEY_ID`, `SPACES_SECRET_ACCESS_KEY`, optional `SPACES_SESSION_TOKEN`), metrics as one JSON
+//! line per operation on stderr (where `wasmtime serve`, `jco serve` and `spaces edge` put a component's logs),
+//! and progress, which no one watches here, dropped.
+
+/// Mirrors WIT `credentials`: `get` reads the environment on every call.
+pub mod credentials {
+    /// An access key pair. Its `Debug` never shows the secret.
+    #[derive(Clone)]
+    pub struct Credentials {
+        pub access_key_id: String,
+        pub secret_access_key: String,
+        pub session_token: Option<String>,
+    }
+
+    impl std::fmt::Debug for Credentials {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("Credentials").field("access_key_id", &self.access_key_id).finish_non_exhaustive()
+        }
+    }
+
+    fn var(name: &str) -> Result<String, String> {
+        std::env::var(name).map_err(|_| format!("{name} is not set in the component's environment"))
+    }
+
+    pub fn get() -> Result<Credentials, String> {
+        Ok(Credentials {
+            access_key_id: var("SPACES_ACCESS_KEY_ID")?,
+            secret_access_key: var("SPACES_SECRET_ACCESS_KEY")?,
+            session_token: std::env::var("SPACES_SESSION_TOKEN").ok(),
+        })
+    }
+}
+
+/// Mirrors WIT `metrics`: each event becomes a structured log line.
+pub mod metrics {
+    /// One upstream operation, retries included.
+    pub struct RequestEvent {
+        pub operation: String,
+        pub method: String,
+        pub status: u16,
+        pub attempts: u32,
+        pub bytes_sent: u64,
+        pub bytes_received: u64,
+        pub duration_us: u64,
+    }
+
+    pub fn record(e: &RequestEvent) {
+        let line = serde_json::json!({
+            "event": "operation",
+            "operation": e.operation,
+            "method": e.method,
+            "status": e.status,
+            "attempts": e.attempts,
+            "bytes_sent": e.bytes_sent,
+            "bytes_received": e.bytes_received,
+            "duration_us": e.duration_us,
+        });
+        eprintln!("{line}");
+    }
+}
+
+/// Mirrors WIT `progress`: nothing shows a progress bar at the edge.
+pub mod progress {
+    pub fn advanced(_bytes: u64) {}
+}

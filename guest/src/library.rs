@@ -1,0 +1,216 @@
+//! The library build's exports: the WIT `storage`, `cdn` and `keys` interfaces, each call handed to the module
+//! that knows how (`client`/`upload`, `cdn`, `keys`).
+
+use crate::exports::spaces::storage::cdn::{Endpoint as CdnEndpoint, EndpointSettings, PurgeReport};
+use crate::exports::spaces::storage::keys::{AccessKey, Grant, KeyFilter, NewKey};
+use crate::exports::spaces::storage::storage::{
+    DeleteFailure, GetOptions, Guest, GuestClient, GuestDownload, ListPage, ListRequest, ObjectSummary, PresignMethod,
+    PresignRequest, Presigned, PutOptions, PutResult,
+};
+use crate::spaces::storage::types::{ApiConfig, Config, Error, ObjectMeta};
+use crate::wasi::io::streams::{InputStream, OutputStream};
+use crate::{cdn, client, exports, headers, keys};
+use std::rc::Rc;
+
+struct Component;
+
+impl Guest for Component {
+    type Client = ClientResource;
+    type Download = client::Download;
+}
+
+impl exports::spaces::storage::keys::Guest for Component {
+    type KeysClient = keys::KeysClient;
+}
+
+impl exports::spaces::storage::keys::GuestKeysClient for keys::KeysClient {
+    fn open(cfg: ApiConfig) -> Result<exports::spaces::storage::keys::KeysClient, Error> {
+        Ok(exports::spaces::storage::keys::KeysClient::new(keys::KeysClient::new(&cfg)?))
+    }
+    fn list_keys(&self, filter: KeyFilter) -> Result<Vec<AccessKey>, Error> {
+        self.list(&filter)
+    }
+    fn get_key(&self, access_key: String) -> Result<AccessKey, Error> {
+        self.get(&access_key)
+    }
+    fn create_key(&self, name: String, grants: Vec<Grant>) -> Result<NewKey, Error> {
+        self.create(&name, &grants)
+    }
+    fn rename_key(&self, access_key: String, name: String) -> Result<AccessKey, Error> {
+        self.rename(&access_key, &name)
+    }
+    fn delete_key(&self, access_key: String) -> Result<(), Error> {
+        self.delete(&access_key)
+    }
+}
+
+impl exports::spaces::storage::cdn::Guest for Component {
+    type CdnClient = cdn::CdnClient;
+}
+
+impl exports::spaces::storage::cdn::GuestCdnClient for cdn::CdnClient {
+    fn open(cfg: ApiConfig) -> Result<exports::spaces::storage::cdn::CdnClient, Error> {
+        Ok(exports::spaces::storage::cdn::CdnClient::new(cdn::CdnClient::new(&cfg)?))
+    }
+    fn list_endpoints(&self) -> Result<Vec<CdnEndpoint>, Error> {
+        self.list()
+    }
+    fn get_endpoint(&self, id: String) -> Result<CdnEndpoint, Error> {
+        self.get(&id)
+    }
+    fn create_endpoint(&self, origin: String, settings: EndpointSettings) -> Result<CdnEndpoint, Error> {
+        self.create(&origin, &settings)
+    }
+    fn update_endpoint(&self, id: String, settings: EndpointSettings) -> Result<CdnEndpoint, Error> {
+        self.update(&id, &settings)
+    }
+    fn delete_endpoint(&self, id: String) -> Result<(), Error> {
+        self.delete(&id)
+    }
+    fn find_endpoint(&self, origin: String) -> Result<Option<CdnEndpoint>, Error> {
+        self.find(&origin)
+    }
+    fn purge(&self, id: String, paths: Vec<String>) -> Result<PurgeReport, Error> {
+        cdn::CdnClient::purge(self, &id, &paths)
+    }
+}
+
+/// The exported `client` resource; downloads share its configuration and signer to resume broken bodies.
+struct ClientResource(Rc<client::Client>);
+
+impl GuestClient for ClientResource {
+    fn open(cfg: Config) -> Result<exports::spaces::storage::storage::Client, Error> {
+        let inner = client::Client::new(&cfg)?;
+        Ok(exports::spaces::storage::storage::Client::new(ClientResource(Rc::new(inner))))
+    }
+
+    fn put_object(
+        &self,
+        key: String,
+        body: InputStream,
+        size: Option<u64>,
+        opts: PutOptions,
+    ) -> Result<PutResult, Error> {
+        let h = headers::ObjectHeaders {
+            content_type: opts.content_type.as_deref(),
+            cache_control: opts.cache_control.as_deref(),
+            acl: opts.acl,
+            metadata: &opts.metadata,
+        };
+        let (etag, size, parts) = self.0.put_object(&key, &body, size, &h)?;
+        Ok(PutResult { etag, size, parts })
+    }
+
+    fn get_object(&self, key: String, opts: GetOptions) -> Result<exports::spaces::storage::storage::Download, Error> {
+        let conditions =
+            client::Conditions { if_match: opts.if_match.as_deref(), if_none_match: opts.if_none_match.as_deref() };
+        let download = self.0.get_object(&key, opts.range.map(|r| (r.first, r.last)), conditions)?;
+        Ok(exports::spaces::storage::storage::Download::new(download))
+    }
+
+    fn head_object(&self, key: String) -> Result<ObjectMeta, Error> {
+        self.0.head_object(&key)
+    }
+
+    fn exists(&self, key: String) -> Result<bool, Error> {
+        match self.0.head_object(&key) {
+            Ok(_) => Ok(true),
+            Err(Error::NotFound(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn delete_object(&self, key: String) -> Result<(), Error> {
+        self.0.delete_object(&key)
+    }
+
+    fn list_objects(&self, req: ListRequest) -> Result<ListPage, Error> {
+        let listing = self.0.list_objects(
+            req.prefix.as_deref(),
+            req.delimiter.as_deref(),
+            req.continuation.as_deref(),
+            req.max_keys,
+        )?;
+        Ok(ListPage {
+            objects: listing
+                .objects
+                .into_iter()
+                .map(|o| ObjectSummary {
+                    key: o.key,
+                    size: o.size,
+                    etag: o.etag,
+                    last_modified: o.last_modified,
+                    storage_class: o.storage_class,
+                })
+                .collect(),
+            common_prefixes: listing.common_prefixes,
+            next_continuation: listing.next_continuation,
+        })
+    }
+
+    fn copy_object(&self, src_key: String, dst_key: String) -> Result<String, Error> {
+        self.0.copy_object(&src_key, &dst_key)
+    }
+
+    fn delete_objects(&self, keys: Vec<String>) -> Result<Vec<DeleteFailure>, Error> {
+        let failures = self.0.delete_objects(&keys)?;
+        Ok(failures.into_iter().map(|f| DeleteFailure { key: f.key, code: f.code, message: f.message }).collect())
+    }
+
+    fn public_url(&self, key: String) -> Result<String, Error> {
+        self.0.public_url(&key)
+    }
+
+    fn cdn_url(&self, key: String) -> Result<String, Error> {
+        self.0.cdn_url(&key)
+    }
+
+    fn presign(&self, req: PresignRequest) -> Result<Presigned, Error> {
+        self.presign_with(&client::Client::credentials()?, &req)
+    }
+
+    fn presign_many(&self, reqs: Vec<PresignRequest>) -> Vec<Result<Presigned, Error>> {
+        match client::Client::credentials() {
+            Ok(creds) => reqs.iter().map(|r| self.presign_with(&creds, r)).collect(),
+            Err(e) => reqs.iter().map(|_| Err(e.clone())).collect(),
+        }
+    }
+
+    fn health(&self) -> Result<u64, Error> {
+        self.0.health()
+    }
+
+    fn verify_credentials(&self, creds: crate::host::credentials::Credentials) -> Result<u64, Error> {
+        self.0.verify_credentials(creds)
+    }
+}
+
+impl ClientResource {
+    fn presign_with(
+        &self,
+        creds: &crate::host::credentials::Credentials,
+        req: &PresignRequest,
+    ) -> Result<Presigned, Error> {
+        let method = match req.method {
+            PresignMethod::Get => "GET",
+            PresignMethod::Put => "PUT",
+            PresignMethod::Delete => "DELETE",
+        };
+        let (url, expires_at) = self.0.presign(creds, &req.key, method, req.expires_seconds, &req.signed_headers)?;
+        Ok(Presigned { url, expires_at })
+    }
+}
+
+impl GuestDownload for client::Download {
+    fn meta(&self) -> ObjectMeta {
+        self.meta.clone()
+    }
+
+    fn write_to(&self, sink: &OutputStream) -> Result<u64, Error> {
+        client::Download::write_to(self, sink)
+    }
+}
+
+// Native builds (unit tests of the pure modules) link no component exports.
+#[cfg(target_arch = "wasm32")]
+crate::export!(Component with_types_in crate);

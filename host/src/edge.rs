@@ -1,0 +1,168 @@
+//! `spaces edge`: runs a `wasi:http/proxy` component as a local HTTP server, the way an edge platform would — by
+//! default the edge build of spaces embedded in this binary, or any proxy component given with `--component`.
+//! Every request gets a fresh instance from one `ProxyPre`. The component's environment is its configuration:
+//! this command's endpoint, region, bucket, addressing, CDN host, credentials and `SPACES_TOKEN`, and nothing else.
+//! Its outbound requests go through the same pooled HTTP client, allowlist and circuit breakers as the CLI's.
+
+use crate::cli::{host, usage};
+use crate::config::Connection;
+use crate::interrupt::Interrupt;
+use crate::metrics::Metrics;
+use crate::outbound::{HttpPool, Outbound};
+use crate::runtime::{load_cached, EDGE_COMPONENT};
+use crate::session::{Failure, Outcome};
+use clap::Args;
+use hyper::server::conn::http1;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use wasmtime::component::{Linker, ResourceTable};
+use wasmtime::{Engine, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::io::TokioIo;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Edge")]
+pub struct EdgeArgs {
+    /// Address and port to listen on
+    #[arg(long, env = "SPACES_EDGE_LISTEN", default_value = "127.0.0.1:7071")]
+    pub listen: SocketAddr,
+}
+
+/// One request's store: WASI (environment and stderr only) and wasi:http with the shared outbound path.
+struct EdgeState {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    table: ResourceTable,
+    outbound: Outbound,
+}
+
+impl WasiView for EdgeState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl WasiHttpView for EdgeState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.outbound }
+    }
+}
+
+struct Edge {
+    pre: ProxyPre<EdgeState>,
+    env: Vec<(String, String)>,
+    pool: Arc<HttpPool>,
+}
+
+/// The component's environment, from this command's configuration.
+fn environment(conn: &Connection) -> Outcome<Vec<(String, String)>> {
+    let bucket = conn.bucket.clone().ok_or_else(|| usage("no bucket: pass --bucket NAME or set SPACES_BUCKET"))?;
+    let creds = conn.credentials().map_err(usage)?;
+    let mut env = vec![
+        ("SPACES_BUCKET".to_string(), bucket),
+        ("SPACES_REGION".to_string(), conn.region.clone()),
+        ("SPACES_ACCESS_KEY_ID".to_string(), creds.access_key_id.clone()),
+        ("SPACES_SECRET_ACCESS_KEY".to_string(), creds.secret_access_key.expose().to_string()),
+    ];
+    let optional = [
+        ("SPACES_ENDPOINT", conn.endpoint.clone()),
+        ("SPACES_CDN_HOST", conn.cdn_host.clone()),
+        ("SPACES_PATH_STYLE", conn.path_style.then(|| "1".to_string())),
+        ("SPACES_SESSION_TOKEN", creds.session_token.as_ref().map(|t| t.expose().to_string())),
+        ("SPACES_TOKEN", std::env::var("SPACES_TOKEN").ok()),
+    ];
+    env.extend(optional.into_iter().filter_map(|(k, v)| Some((k.to_string(), v?))));
+    Ok(env)
+}
+
+/// Serves until SIGTERM or Ctrl-C.
+pub async fn run(conn: &Connection, args: &EdgeArgs) -> Outcome<()> {
+    let env = environment(conn)?;
+    if !env.iter().any(|(k, _)| k == "SPACES_TOKEN") {
+        eprintln!("spaces: SPACES_TOKEN is not set: the edge component will refuse every /v1 request");
+    }
+    let bytes = match &conn.component {
+        Some(path) => std::fs::read(path).map_err(|e| usage(format!("reading {}: {e}", path.display())))?,
+        None => EDGE_COMPONENT.to_vec(),
+    };
+    let engine = Engine::default();
+    let component = load_cached(&engine, &bytes).map_err(|e| host(format!("loading the component: {e:#}")))?;
+    let mut linker: Linker<EdgeState> = Linker::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(Failure::from)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(Failure::from)?;
+    let pre = linker
+        .instantiate_pre(&component)
+        .and_then(ProxyPre::new)
+        .map_err(|e| usage(format!("not a wasi:http/proxy component: {e:#}")))?;
+    let pool = conn.pool(&Arc::new(Metrics::default())).map_err(usage)?;
+    let edge = Arc::new(Edge { pre, env, pool });
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| host(format!("cannot listen on {}: {e}", args.listen)))?;
+    let local = listener.local_addr().map_err(host)?;
+    eprintln!("spaces: serving http://{local} with a wasi:http/proxy component (one instance per request)");
+    let stop = crate::serve::shutdown_signal();
+    tokio::pin!(stop);
+    loop {
+        let (socket, peer) = tokio::select! {
+            accepted = listener.accept() => accepted.map_err(host)?,
+            () = &mut stop => return Ok(()),
+        };
+        let edge = Arc::clone(&edge);
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let edge = Arc::clone(&edge);
+                async move { edge.handle(req).await }
+            });
+            if let Err(e) = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(socket), service).await
+            {
+                tracing::debug!(%peer, error = %e, "connection ended");
+            }
+        });
+    }
+}
+
+impl Edge {
+    /// Runs one request through a fresh instance; the response streams back while the instance keeps writing.
+    async fn handle(
+        &self,
+        req: hyper::Request<hyper::body::Incoming>,
+    ) -> wasmtime::Result<hyper::Response<HyperOutgoingBody>> {
+        let mut wasi = WasiCtx::builder();
+        wasi.inherit_stderr();
+        for (k, v) in &self.env {
+            wasi.env(k, v);
+        }
+        let state = EdgeState {
+            wasi: wasi.build(),
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            outbound: Outbound { pool: Arc::clone(&self.pool), interrupt: Interrupt::default() },
+        };
+        let mut store = Store::new(self.pre.engine(), state);
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let req = store.data_mut().http().new_incoming_request(Scheme::Http, req)?;
+        let out = store.data_mut().http().new_response_outparam(sender)?;
+        let pre = self.pre.clone();
+        let task = tokio::spawn(async move {
+            let proxy = pre.instantiate_async(&mut store).await?;
+            proxy.wasi_http_incoming_handler().call_handle(store, req, out).await
+        });
+        match receiver.await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(e)) => Err(e.into()),
+            Err(_) => {
+                let e = match task.await {
+                    Ok(Ok(())) => wasmtime::format_err!("the component sent no response"),
+                    Ok(Err(e)) => e,
+                    Err(e) => e.into(),
+                };
+                Err(e.context("the component sent no response"))
+            }
+        }
+    }
+}
