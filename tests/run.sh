@@ -19,7 +19,10 @@ cargo fmt --all -- --check
 # The benchmark is its own workspace (so the tests never build the AWS SDK); its formatting is checked here too.
 cargo fmt --manifest-path bench/Cargo.toml -- --check
 cargo clippy --workspace --all-targets -- -D warnings
+# The guest's edge build (feature `edge`) is a second component from the same crate: its lints and unit tests too.
+cargo clippy -p spaces-guest --features edge --all-targets -- -D warnings
 # The end-to-end tests run the `spaces` binary itself, which `cargo test` does not rebuild; --all-targets keeps
 # the feature set identical to the test build's, so wasmtime is compiled once.
 cargo build --workspace --all-targets
 cargo test --workspace
+cargo test -p spaces-guest --features edge --lib

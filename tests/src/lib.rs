@@ -41,6 +41,11 @@ pub fn spaces_bin() -> PathBuf {
     profile_dir().join("spaces")
 }
 
+/// The edge build of the component (a `wasi:http/proxy` server), which `spaces edge` embeds.
+pub fn edge_component_path() -> PathBuf {
+    profile_dir().parent().expect("target dir").join("component-edge/wasm32-wasip2/component/spaces_guest.wasm")
+}
+
 /// The component file the binary embeds.
 pub fn component_path() -> PathBuf {
     profile_dir().parent().expect("target dir").join("component/wasm32-wasip2/component/spaces_guest.wasm")

@@ -1,6 +1,7 @@
-//! A running `spaces serve` for the service tests: started on a free loopback port (it prints the address it
-//! bound), with a token the test knows, its stderr (including the audit lines) collected, and an HTTP client
-//! that does not treat 4xx/5xx as errors. Stopped by SIGTERM, as an operator would; killed if a test panics.
+//! A running `spaces serve` (or `spaces edge`, or another runtime serving the edge component) for the service
+//! tests: started on a free loopback port (`spaces` prints the address it bound), with a token the test knows, its
+//! stderr (including the audit lines) collected, and an HTTP client that does not treat 4xx/5xx as errors.
+//! Stopped by SIGTERM, as an operator would; killed if a test panics.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -19,11 +20,58 @@ pub struct Service {
 
 pub type Answer = ureq::http::Response<ureq::Body>;
 
+/// An HTTP client that hands back 4xx/5xx answers instead of failing on them.
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(120)))
+        .build()
+        .into()
+}
+
 impl Service {
     /// Starts `command` (a `spaces` command configured by the caller) as `serve --listen 127.0.0.1:0 ARGS` with
     /// `token` in SPACES_TOKEN (none when empty), and waits until it listens.
     pub fn start(mut command: Command, token: &str, args: &[&str]) -> Self {
         command.args(["serve", "--listen", "127.0.0.1:0"]).args(args);
+        Self::spawn(command, token)
+    }
+
+    /// Starts `command` (a configured `spaces`) as `edge --listen 127.0.0.1:0`, like [`Service::start`].
+    pub fn edge(mut command: Command, token: &str) -> Self {
+        command.args(["edge", "--listen", "127.0.0.1:0"]);
+        Self::spawn(command, token)
+    }
+
+    /// Starts any HTTP server that will listen on `port` (another runtime serving a component) and waits until its
+    /// `/healthz` answers 200.
+    pub fn external(mut command: Command, token: &str, port: u16) -> Self {
+        command.env("SPACES_TOKEN", token).stdout(Stdio::null()).stderr(Stdio::piped());
+        let mut child = command.spawn().expect("spawn the server");
+        let log = Arc::new(Mutex::new(String::new()));
+        let stderr = child.stderr.take().expect("stderr");
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let service =
+            Service { child, base: format!("http://127.0.0.1:{port}"), token: token.into(), log, agent: agent() };
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(60) {
+            let up = service.agent.get(service.url("/healthz")).call().is_ok_and(|r| r.status() == 200);
+            if up {
+                return service;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("the server did not answer /healthz within 60 s:\n{}", service.log());
+    }
+
+    fn spawn(mut command: Command, token: &str) -> Self {
         if token.is_empty() {
             command.env_remove("SPACES_TOKEN");
         } else {
@@ -34,7 +82,7 @@ impl Service {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("spawn spaces serve");
+            .expect("spawn spaces");
         let log = Arc::new(Mutex::new(String::new()));
         let (tx, rx) = mpsc::channel();
         let stderr = child.stderr.take().expect("stderr");
@@ -54,15 +102,10 @@ impl Service {
             Err(_) => {
                 let _ = child.kill();
                 let status = child.wait();
-                panic!("spaces serve did not start ({status:?}):\n{}", log.lock().unwrap());
+                panic!("spaces did not start ({status:?}):\n{}", log.lock().unwrap());
             }
         };
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(120)))
-            .build()
-            .into();
-        Service { child, base, token: token.to_string(), log, agent }
+        Service { child, base, token: token.to_string(), log, agent: agent() }
     }
 
     /// Everything the service wrote to stderr so far.

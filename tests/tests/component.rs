@@ -1,13 +1,14 @@
-//! The component stays portable: it imports only standard WASI 0.2 plus our three small interfaces, so any WASI
-//! host can run it — the embedding example (`host/examples/embed.rs`) does, in a plain wasmtime host — and it
-//! stays within its size budget.
+//! The components stay portable: the library imports only standard WASI 0.2 plus our three small interfaces, so any
+//! WASI host can run it — the embedding example (`host/examples/embed.rs`) does, in a plain wasmtime host; the edge
+//! build imports nothing but standard WASI and exports only `wasi:http/incoming-handler`; both stay within their
+//! size budget.
 
 use spaces_tests::component_path;
 use wasmparser::{Parser, Payload};
 
-#[test]
-fn imports_only_standard_wasi_and_the_three_host_interfaces() {
-    let bytes = std::fs::read(component_path()).expect("the component built by host/build.rs");
+/// The outermost component's import and export names.
+fn interface(path: &std::path::Path) -> (Vec<String>, Vec<String>) {
+    let bytes = std::fs::read(path).expect("the component built by host/build.rs");
     let mut imports = Vec::new();
     let mut exports = Vec::new();
     // Nested core modules and components have imports of their own; only the outermost component's count.
@@ -29,6 +30,22 @@ fn imports_only_standard_wasi_and_the_three_host_interfaces() {
             _ => {}
         }
     }
+    (imports, exports)
+}
+
+/// Imports a sandbox would refuse or a host may not have.
+fn assert_no_files_or_sockets(imports: &[String]) {
+    for forbidden in ["wasi:sockets/", "wasi:filesystem/"] {
+        assert!(
+            !imports.iter().any(|i| i.starts_with(forbidden)),
+            "the component must not need {forbidden}: {imports:?}"
+        );
+    }
+}
+
+#[test]
+fn imports_only_standard_wasi_and_the_three_host_interfaces() {
+    let (imports, exports) = interface(&component_path());
     let ours = [
         "spaces:storage/credentials@0.1.0",
         "spaces:storage/metrics@0.1.0",
@@ -39,24 +56,32 @@ fn imports_only_standard_wasi_and_the_three_host_interfaces() {
         imports.iter().filter(|i| !i.starts_with("wasi:") && !ours.contains(&i.as_str())).collect();
     assert!(foreign.is_empty(), "non-standard imports: {foreign:?}");
     assert!(imports.iter().any(|i| i.starts_with("wasi:http/outgoing-handler@0.2")), "{imports:?}");
-    for forbidden in ["wasi:sockets/", "wasi:filesystem/"] {
-        assert!(
-            !imports.iter().any(|i| i.starts_with(forbidden)),
-            "the component must not need {forbidden}: {imports:?}"
-        );
-    }
+    assert_no_files_or_sockets(&imports);
     assert!(exports.contains(&"spaces:storage/storage@0.1.0".to_string()), "{exports:?}");
-    println!("component: {} bytes, {} imports", bytes.len(), imports.len());
+    println!("component: {} imports", imports.len());
+}
+
+#[test]
+fn the_edge_component_is_a_plain_wasi_http_proxy() {
+    let (imports, exports) = interface(&spaces_tests::edge_component_path());
+    let foreign: Vec<&String> = imports.iter().filter(|i| !i.starts_with("wasi:")).collect();
+    assert!(foreign.is_empty(), "the edge component imports something of ours: {foreign:?}");
+    assert!(imports.iter().any(|i| i.starts_with("wasi:http/outgoing-handler@0.2")), "{imports:?}");
+    assert!(imports.iter().any(|i| i.starts_with("wasi:cli/environment@0.2")), "settings come from the environment");
+    assert_no_files_or_sockets(&imports);
+    assert_eq!(exports, ["wasi:http/incoming-handler@0.2.12"]);
 }
 
 /// What an edge platform or a browser downloads and compiles: kept small, and printed so growth is visible.
 const SIZE_BUDGET: u64 = 2 << 20;
 
 #[test]
-fn the_component_fits_its_size_budget() {
-    let size = std::fs::metadata(component_path()).expect("the component built by host/build.rs").len();
-    eprintln!("component size: {size} bytes ({:.0} KiB; budget {} KiB)", size as f64 / 1024.0, SIZE_BUDGET >> 10);
-    assert!(size <= SIZE_BUDGET, "the component is {size} bytes, over the budget of {SIZE_BUDGET}");
+fn both_components_fit_their_size_budget() {
+    for (what, path) in [("library", component_path()), ("edge", spaces_tests::edge_component_path())] {
+        let size = std::fs::metadata(&path).expect("the components built by host/build.rs").len();
+        eprintln!("{what} component: {size} bytes ({:.0} KiB; budget {} KiB)", size as f64 / 1024.0, SIZE_BUDGET >> 10);
+        assert!(size <= SIZE_BUDGET, "the {what} component is {size} bytes, over the budget of {SIZE_BUDGET}");
+    }
 }
 
 #[test]
