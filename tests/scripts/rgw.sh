@@ -85,7 +85,7 @@ mon warn on pool no redundancy = false
 [mon.a]
 mon addr = v1:127.0.0.1:$MON_PORT
 [client.rgw.spaces]
-rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT
+rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT tcp_nodelay=1
 rgw data = $RGW_DIR/rgw
 rgw dns name = 127.0.0.1
 rgw max put size = 6442450944
