@@ -112,6 +112,10 @@ pub async fn run(conn: &Connection, args: &EdgeArgs) -> Outcome<()> {
             accepted = listener.accept() => accepted.map_err(host)?,
             () = &mut stop => return Ok(()),
         };
+        // As with `serve`: without TCP_NODELAY a kept-alive GET waits ~40 ms for the client's delayed ACK.
+        if let Err(e) = socket.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
         let edge = Arc::clone(&edge);
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {
