@@ -4,7 +4,7 @@
 //! compose them into S3 operations.
 //!
 //! One crate, two components. The library (world `client`) exports the `storage`, `cdn` and `keys` interfaces
-//! (`exports.rs`) and imports credentials, metrics and progress from its host. The edge build (feature `edge`,
+//! (`library.rs`) and imports credentials, metrics and progress from its host. The edge build (feature `edge`,
 //! world `edge`) is a `wasi:http/proxy` component that serves the object routes itself (`edge/`), with what the
 //! library imports supplied in-process; `host.rs` is the seam between the two.
 

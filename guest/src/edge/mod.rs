@@ -155,10 +155,6 @@ impl Headers {
 }
 
 fn serve(method: &str, path: &str, request: IncomingRequest) -> Answer {
-    let settings = match routes::settings(|k| std::env::var(k).ok()) {
-        Ok(s) => s,
-        Err(e) => return Answer::problem(500, "misconfigured", &e),
-    };
     let route = match routes::route(method, path) {
         Ok(r) => r,
         Err(Refusal::BadRequest(detail)) => return Answer::problem(400, "invalid-argument", &detail),
@@ -169,8 +165,16 @@ fn serve(method: &str, path: &str, request: IncomingRequest) -> Answer {
             return a;
         }
     };
+    // Liveness says only that the component runs; everything else needs its settings.
+    if route == Route::Health {
+        return alive();
+    }
+    let settings = match routes::settings(|k| std::env::var(k).ok()) {
+        Ok(s) => s,
+        Err(e) => return Answer::problem(500, "misconfigured", &e),
+    };
     let headers = Headers(request.headers().entries());
-    if !matches!(route, Route::Health | Route::Ready) {
+    if route != Route::Ready {
         match &settings.token {
             None => {
                 let detail = "SPACES_TOKEN is not set in the component's environment; /v1 refuses every request";
@@ -183,10 +187,6 @@ fn serve(method: &str, path: &str, request: IncomingRequest) -> Answer {
             }
             Some(_) => {}
         }
-    }
-    // Liveness says only that the component runs; everything else needs a client for the configured bucket.
-    if route == Route::Health {
-        return alive();
     }
     let client = match Client::new(&settings.storage) {
         Ok(c) => Rc::new(c),
