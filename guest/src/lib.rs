@@ -8,7 +8,7 @@
 //! world `edge`) is a `wasi:http/proxy` component that serves the object routes itself (`edge/`), with what the
 //! library imports supplied in-process; `host.rs` is the seam between the two.
 
-// The edge build serves the object routes only; the library's batch, copy and key-verification code stays unused.
+// The edge build serves the object routes only; the library's copy and key-verification code stays unused there.
 #![cfg_attr(feature = "edge", allow(dead_code))]
 
 #[cfg(not(feature = "edge"))]

@@ -1,7 +1,7 @@
 //! The edge build (a `wasi:http/proxy` component from the same guest code, no imports of ours) serving the object
 //! routes against RGW in two runtimes: our own (`spaces edge`) and jco's (`jco serve` on Node.js), the same file,
 //! the same checks — bearer token, streaming multipart PUT, whole and ranged GET, HEAD, listing, presign, URLs,
-//! problem documents, DELETE — and RGW holds what they stored.
+//! problem documents, DELETE and batch delete — and RGW holds what they stored.
 
 use spaces_tests::service::Service;
 use spaces_tests::{curl, edge_component_path, pattern, sha256, Bucket};
@@ -70,6 +70,14 @@ fn exercise(s: &Service, bucket: &Bucket, dir: &str) {
 
     assert_eq!(s.call("DELETE", &note, &[], None).status(), 204);
     assert_eq!(s.call("GET", &note, &[], None).status(), 404);
+    for k in ["b1", "b2"] {
+        assert_eq!(s.call("PUT", &format!("/v1/objects/{dir}/{k}"), &[], Some(b"batch")).status(), 200);
+    }
+    let batch = format!(r#"{{"keys": ["{dir}/b1", "{dir}/b2", "{dir}/never-stored"]}}"#);
+    let deleted = json(s.call("POST", "/v1/objects/delete", &[], Some(batch.as_bytes())));
+    assert_eq!(deleted, serde_json::json!({"deleted": 3, "failed": []}), "missing keys count as deleted");
+    assert_eq!(s.call("HEAD", &format!("/v1/objects/{dir}/b1"), &[], None).status(), 404);
+    assert_eq!(s.call("POST", "/v1/objects/delete", &[], Some(br#"{"keys": ["a/../b"]}"#)).status(), 400);
 
     // What RGW holds, as any S3 client sees it.
     let fetched = bucket.path("fetched.bin");

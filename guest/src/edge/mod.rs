@@ -1,5 +1,5 @@
-//! The edge component: `wasi:http/incoming-handler` serving the object routes of `spaces serve` (`/v1/objects…`,
-//! `/v1/presign`, `/v1/url/…`, `/healthz`, `/readyz`) with the same S3 code as the library build. It imports
+//! The edge component: `wasi:http/incoming-handler` serving the object routes of `spaces serve` (`/v1/objects…`
+//! with the batch delete, `/v1/presign`, `/v1/url/…`, `/healthz`, `/readyz`) with the same S3 code as the library build. It imports
 //! nothing of ours: settings and credentials come from the environment, each operation and each request is a
 //! JSON line on stderr. Bodies stream straight between the incoming request, S3 and the outgoing response.
 
@@ -19,8 +19,10 @@ use std::rc::Rc;
 
 /// User metadata travels in these headers (`x-amz-meta-*` upstream), as with `spaces serve`.
 const META_PREFIX: &str = "x-spaces-meta-";
-/// Largest JSON request body (a presign request).
-const MAX_JSON: u64 = 64 << 10;
+/// Largest JSON request body: a batch delete of the most keys allowed, as with `spaces serve`.
+const MAX_JSON: u64 = 4 << 20;
+/// Keys one batch delete may name.
+const MAX_BATCH: usize = 10_000;
 
 struct Edge;
 
@@ -223,6 +225,7 @@ fn serve(method: &str, path: &str, request: IncomingRequest) -> Answer {
             })
         }
         Route::Presign => return presign(&client, request),
+        Route::DeleteMany => return delete_many(&client, request),
         Route::Url { key, cdn } => {
             let url = if cdn { client.cdn_url(&key) } else { client.public_url(&key) };
             url.map(|url| Answer::json(200, serde_json::json!({"url": url})))
@@ -343,6 +346,33 @@ fn presign(client: &Client, request: IncomingRequest) -> Answer {
     let presigned = Client::credentials().and_then(|creds| client.presign(&creds, key, method, expires, &signed));
     match presigned {
         Ok((url, expires_at)) => Answer::json(200, serde_json::json!({"url": url, "expires_at": expires_at})),
+        Err(e) => Answer::error(&e),
+    }
+}
+
+/// `POST /v1/objects/delete {keys}` → `{deleted, failed: [{key, code, message}]}`; missing keys count as deleted.
+fn delete_many(client: &Client, request: IncomingRequest) -> Answer {
+    let keys: Vec<String> = match read_json(request).and_then(|v| {
+        serde_json::from_value::<Vec<String>>(v.get("keys").cloned().unwrap_or_default())
+            .map_err(|e| format!("\"keys\" must be a list of strings: {e}"))
+    }) {
+        Ok(k) => k,
+        Err(detail) => return Answer::problem(400, "invalid-argument", &detail),
+    };
+    if keys.len() > MAX_BATCH {
+        return Answer::problem(400, "invalid-argument", &format!("{} keys; at most {MAX_BATCH}", keys.len()));
+    }
+    if let Some(detail) = keys.iter().find_map(|k| object_keys::check(k).err()) {
+        return Answer::problem(400, "invalid-argument", &detail);
+    }
+    match client.delete_objects(&keys) {
+        Ok(failures) => {
+            let failed: Vec<_> = failures
+                .iter()
+                .map(|f| serde_json::json!({"key": f.key, "code": f.code, "message": f.message}))
+                .collect();
+            Answer::json(200, serde_json::json!({"deleted": keys.len() - failed.len(), "failed": failed}))
+        }
         Err(e) => Answer::error(&e),
     }
 }

@@ -45,9 +45,19 @@ pub enum Route {
     Get(String),
     Head(String),
     Delete(String),
-    List { prefix: Option<String>, delimiter: Option<String>, cursor: Option<String>, limit: Option<u32> },
+    /// `POST /v1/objects/delete {"keys": [...]}`.
+    DeleteMany,
+    List {
+        prefix: Option<String>,
+        delimiter: Option<String>,
+        cursor: Option<String>,
+        limit: Option<u32>,
+    },
     Presign,
-    Url { key: String, cdn: bool },
+    Url {
+        key: String,
+        cdn: bool,
+    },
 }
 
 /// Why a request has no route.
@@ -82,6 +92,8 @@ pub fn route(method: &str, path_and_query: &str) -> Result<Route, Refusal> {
             Ok(Route::List { prefix: param("prefix"), delimiter: param("delimiter"), cursor: param("cursor"), limit })
         }
         (_, "/v1/objects") => Err(Refusal::Method("GET")),
+        // Before the object routes: POST is the batch; other methods reach an object named `delete`.
+        ("POST", "/v1/objects/delete") => Ok(Route::DeleteMany),
         ("POST", "/v1/presign") => Ok(Route::Presign),
         (_, "/v1/presign") => Err(Refusal::Method("POST")),
         ("GET", p) if p.starts_with(URLS) => {
@@ -196,6 +208,8 @@ mod tests {
         );
         assert_eq!(route("GET", "/v1/url/k?cdn=true"), Ok(Route::Url { key: "k".into(), cdn: true }));
         assert_eq!(route("POST", "/v1/presign"), Ok(Route::Presign));
+        assert_eq!(route("POST", "/v1/objects/delete"), Ok(Route::DeleteMany));
+        assert_eq!(route("GET", "/v1/objects/delete"), Ok(Route::Get("delete".into())));
         assert_eq!(route("GET", "/healthz"), Ok(Route::Health));
         assert!(matches!(route("GET", "/v1/objects/a/../b"), Err(Refusal::BadRequest(_))));
         assert!(matches!(route("GET", "/v1/objects?limit=0"), Err(Refusal::BadRequest(_))));
