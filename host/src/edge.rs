@@ -12,6 +12,7 @@ use crate::outbound::{HttpPool, Outbound};
 use crate::runtime::{load_cached, EDGE_COMPONENT};
 use crate::session::{Failure, Outcome};
 use clap::Args;
+use http_body_util::BodyExt;
 use hyper::server::conn::http1;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -108,9 +109,18 @@ pub async fn run(conn: &Connection, args: &EdgeArgs) -> Outcome<()> {
     let stop = crate::serve::shutdown_signal();
     tokio::pin!(stop);
     loop {
-        let (socket, peer) = tokio::select! {
-            accepted = listener.accept() => accepted.map_err(host)?,
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
             () = &mut stop => return Ok(()),
+        };
+        let (socket, peer) = match accepted {
+            Ok(a) => a,
+            // Out of descriptors, say: keep serving the connections there are, and try again shortly.
+            Err(e) => {
+                tracing::warn!(error = %e, "accepting a connection failed");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
         };
         // As with `serve`: without TCP_NODELAY a kept-alive GET waits ~40 ms for the client's delayed ACK.
         if let Err(e) = socket.set_nodelay(true) {
@@ -120,7 +130,7 @@ pub async fn run(conn: &Connection, args: &EdgeArgs) -> Outcome<()> {
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {
                 let edge = Arc::clone(&edge);
-                async move { edge.handle(req).await }
+                async move { Ok::<_, std::convert::Infallible>(edge.handle(req).await.unwrap_or_else(failed)) }
             });
             if let Err(e) = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(socket), service).await
             {
@@ -128,6 +138,17 @@ pub async fn run(conn: &Connection, args: &EdgeArgs) -> Outcome<()> {
             }
         });
     }
+}
+
+/// The answer when the component trapped or sent no response: 500, and the reason in the log, not the body.
+fn failed(e: wasmtime::Error) -> hyper::Response<HyperOutgoingBody> {
+    tracing::warn!(error = %format!("{e:#}"), "the edge component failed a request");
+    let body = http_body_util::Full::new(bytes::Bytes::from_static(b"the component failed this request\n"))
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    let mut response = hyper::Response::new(body);
+    *response.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
+    response
 }
 
 impl Edge {

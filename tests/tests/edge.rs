@@ -112,3 +112,14 @@ fn the_same_edge_component_serves_them_in_jco_on_node() {
     exercise(&s, &bucket, "jco-serve");
     s.terminate(std::time::Duration::from_secs(10));
 }
+
+#[test]
+fn spaces_edge_refuses_a_component_that_is_not_a_proxy() {
+    let bucket = Bucket::new("edge-refuse");
+    let mut command = bucket.spaces();
+    command.args(["edge", "--listen", "127.0.0.1:0", "--component"]).arg(spaces_tests::component_path());
+    let out = spaces_tests::run(&mut command);
+    assert_eq!(out.status.code(), Some(2), "{}", spaces_tests::describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not a wasi:http/proxy component"), "{stderr}");
+}
