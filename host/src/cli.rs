@@ -2,7 +2,7 @@
 //! [`Session`]; what they print is for people on stdout, diagnostics on stderr, and exit codes say what happened.
 
 use crate::batch;
-use crate::bindings::storage::{ByteRange, GetOptions, ListRequest, PresignMethod, PresignRequest, PutOptions};
+use crate::bindings::storage::{ByteRange, GetOptions, ListRequest, PutOptions};
 use crate::bindings::types::Acl;
 use crate::config::Connection;
 use crate::content_type;
@@ -10,7 +10,7 @@ use crate::interrupt::Interrupt;
 use crate::progress::Meter;
 use crate::session::{Failure, Outcome, Session};
 use crate::transfer;
-use crate::views::{Listed, Method, ObjectView};
+use crate::views::{presign_request, Listed, Method, ObjectView, DEFAULT_EXPIRES};
 use clap::{Parser, Subcommand};
 use indicatif::HumanBytes;
 use std::os::fd::AsFd;
@@ -124,7 +124,7 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Method::Get)]
         method: Method,
         /// Lifetime in seconds (1 to 604800 = 7 days)
-        #[arg(long, default_value_t = 3600)]
+        #[arg(long, default_value_t = DEFAULT_EXPIRES)]
         expires: u32,
         /// Content type a PUT must be sent with (signed into the URL)
         #[arg(long)]
@@ -300,16 +300,9 @@ async fn execute(s: &mut Session, command: &Command) -> Outcome<()> {
             println!("{url}");
         }
         Command::Presign { keys, method, expires, content_type } => {
-            let method = PresignMethod::from(*method);
-            let signed_headers: Vec<_> = content_type.iter().map(|c| ("content-type".to_string(), c.clone())).collect();
             let reqs: Vec<_> = keys
                 .iter()
-                .map(|key| PresignRequest {
-                    key: key.clone(),
-                    method,
-                    expires_seconds: *expires,
-                    signed_headers: signed_headers.clone(),
-                })
+                .map(|k| presign_request(k.clone(), *method, Some(*expires), content_type.clone()))
                 .collect();
             if let [req] = reqs.as_slice() {
                 println!("{}", s.presign(req).await?.url);
@@ -398,14 +391,8 @@ pub fn rate(bytes: u64, elapsed: Duration) -> String {
 /// Prints, as JSON, nanoseconds per presigned URL when `count` come from one `presign-many` call (the signing
 /// inside the component) and when each is its own `presign` call (plus one WIT round trip each). Best of three.
 async fn bench_presign(s: &mut Session, count: u32) -> Outcome<()> {
-    let reqs: Vec<_> = (0..count)
-        .map(|i| PresignRequest {
-            key: format!("bench/object-{i:06}.bin"),
-            method: PresignMethod::Get,
-            expires_seconds: 3600,
-            signed_headers: Vec::new(),
-        })
-        .collect();
+    let reqs: Vec<_> =
+        (0..count).map(|i| presign_request(format!("bench/object-{i:06}.bin"), Method::Get, None, None)).collect();
     let per_url = |d: Duration| d.as_nanos() as f64 / f64::from(count.max(1));
     let (mut batch, mut single) = (f64::MAX, f64::MAX);
     for _ in 0..3 {

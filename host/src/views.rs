@@ -2,7 +2,7 @@
 //! the MCP tools. Each describes itself twice: to utoipa for the OpenAPI document and to schemars for MCP
 //! output schemas, so what the service documents and what an assistant is promised stay the same shape.
 
-use crate::bindings::storage::{ListPage, ObjectSummary, PresignMethod, PutResult};
+use crate::bindings::storage::{ListPage, ObjectSummary, PresignMethod, PresignRequest, PutResult};
 use crate::bindings::types::ObjectMeta;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -113,6 +113,25 @@ impl From<Method> for PresignMethod {
             Method::Put => PresignMethod::Put,
             Method::Delete => PresignMethod::Delete,
         }
+    }
+}
+
+/// Seconds a presigned URL lives when the caller does not say.
+pub const DEFAULT_EXPIRES: u32 = 3600;
+
+/// A presign request as every front end builds it: [`DEFAULT_EXPIRES`] unless a lifetime is given, and a content
+/// type, when given, signed into the URL (a PUT through it must send exactly that type).
+pub fn presign_request(
+    key: String,
+    method: Method,
+    expires: Option<u32>,
+    content_type: Option<String>,
+) -> PresignRequest {
+    PresignRequest {
+        key,
+        method: method.into(),
+        expires_seconds: expires.unwrap_or(DEFAULT_EXPIRES),
+        signed_headers: content_type.map(|c| ("content-type".to_string(), c)).into_iter().collect(),
     }
 }
 

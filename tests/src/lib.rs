@@ -96,16 +96,12 @@ impl Bucket {
 
     /// Runs `spaces ARGS` and expects success.
     pub fn ok(&self, args: &[&str]) -> String {
-        let out = run(self.spaces().args(args));
-        assert!(out.status.success(), "spaces {args:?} failed: {}", describe(&out));
-        String::from_utf8(out.stdout).expect("utf-8 stdout")
+        succeeded(args, run(self.spaces().args(args)))
     }
 
     /// Runs `spaces ARGS` and expects exit code `code`; returns stderr.
     pub fn fails(&self, args: &[&str], code: i32) -> String {
-        let out = run(self.spaces().args(args));
-        assert_eq!(out.status.code(), Some(code), "spaces {args:?}: {}", describe(&out));
-        String::from_utf8_lossy(&out.stderr).into_owned()
+        String::from_utf8_lossy(&exited(args, run(self.spaces().args(args)), code).stderr).into_owned()
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -131,6 +127,18 @@ impl Bucket {
         assert!(out.status.success(), "s3cmd {args:?} failed: {}", describe(&out));
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
+}
+
+/// The stdout of `spaces ARGS`, which must have succeeded.
+pub fn succeeded(args: &[&str], out: Output) -> String {
+    assert!(out.status.success(), "spaces {args:?} failed: {}", describe(&out));
+    String::from_utf8(out.stdout).expect("utf-8 stdout")
+}
+
+/// The output of `spaces ARGS`, which must have exited with `code`.
+pub fn exited(args: &[&str], out: Output, code: i32) -> Output {
+    assert_eq!(out.status.code(), Some(code), "spaces {args:?}: {}", describe(&out));
+    out
 }
 
 pub fn run(cmd: &mut Command) -> Output {

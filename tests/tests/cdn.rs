@@ -4,7 +4,7 @@
 
 use spaces_tests::fake_do::FakeDo;
 use spaces_tests::service::Service;
-use spaces_tests::{describe, spaces_bin};
+use spaces_tests::{describe, exited, spaces_bin, succeeded};
 use std::process::{Command, Output};
 use std::time::Duration;
 
@@ -27,15 +27,11 @@ fn spaces(api: &FakeDo, args: &[&str]) -> Output {
 }
 
 fn ok(api: &FakeDo, args: &[&str]) -> String {
-    let out = spaces(api, args);
-    assert!(out.status.success(), "spaces {args:?}: {}", describe(&out));
-    String::from_utf8(out.stdout).unwrap()
+    succeeded(args, spaces(api, args))
 }
 
 fn fails(api: &FakeDo, args: &[&str], code: i32) -> String {
-    let out = spaces(api, args);
-    assert_eq!(out.status.code(), Some(code), "spaces {args:?}: {}", describe(&out));
-    String::from_utf8_lossy(&out.stderr).into_owned()
+    String::from_utf8_lossy(&exited(args, spaces(api, args), code).stderr).into_owned()
 }
 
 #[test]

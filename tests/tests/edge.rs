@@ -123,3 +123,18 @@ fn spaces_edge_refuses_a_component_that_is_not_a_proxy() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("not a wasi:http/proxy component"), "{stderr}");
 }
+
+#[test]
+fn without_a_token_the_edge_component_refuses_every_v1_request() {
+    let bucket = Bucket::new("edge-no-token");
+    let s = Service::edge(bucket.spaces(), "");
+    assert!(s.log().contains("SPACES_TOKEN is not set"), "{}", s.log());
+    assert_eq!(s.raw("GET", "/healthz", &[], None).status(), 200);
+    for (method, path) in [("GET", "/v1/objects"), ("PUT", "/v1/objects/k"), ("POST", "/v1/presign")] {
+        let refused = s.raw(method, path, &[("authorization", "Bearer anything")], Some(b"{}"));
+        assert_eq!(refused.status(), 503, "{method} {path}");
+        assert_eq!(json(refused)["type"], "urn:spaces:problem:no-token");
+    }
+    s.terminate(std::time::Duration::from_secs(10));
+    assert!(bucket.s3cmd_ok(&["ls", &format!("s3://{}", bucket.name)]).trim().is_empty(), "nothing was stored");
+}

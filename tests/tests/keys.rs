@@ -4,7 +4,7 @@
 
 use spaces_tests::fake_do::FakeDo;
 use spaces_tests::service::Service;
-use spaces_tests::{describe, rgw, spaces_bin, Bucket};
+use spaces_tests::{describe, exited, rgw, spaces_bin, succeeded, Bucket};
 use std::process::{Command, Output};
 
 const TOKEN: &str = "dop_v1_fake_token_for_keys";
@@ -26,15 +26,11 @@ fn spaces(api: &FakeDo, args: &[&str]) -> Output {
 }
 
 fn ok(api: &FakeDo, args: &[&str]) -> String {
-    let out = spaces(api, args);
-    assert!(out.status.success(), "spaces {args:?}: {}", describe(&out));
-    String::from_utf8(out.stdout).unwrap()
+    succeeded(args, spaces(api, args))
 }
 
 fn fails(api: &FakeDo, args: &[&str], code: i32) -> Output {
-    let out = spaces(api, args);
-    assert_eq!(out.status.code(), Some(code), "spaces {args:?}: {}", describe(&out));
-    out
+    exited(args, spaces(api, args), code)
 }
 
 /// A fake whose keys also exist in the test RGW.

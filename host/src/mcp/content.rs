@@ -66,11 +66,15 @@ pub fn shape(body: Vec<u8>, content_type: Option<&str>, format: Format) -> Resul
         Format::Base64 | Format::Link => Ok(Shape::Blob { data: base64(&body), mime }),
         Format::Auto => {
             let text_like = is_textual(&essence) || (is_untyped(&essence) && !body.contains(&0));
-            if text_like {
-                if let Ok(s) = std::str::from_utf8(&body) {
-                    return Ok(Shape::Text(s.to_string()));
+            // The body moves into the text, or comes back unchanged when it is not UTF-8: never copied.
+            let body = if text_like {
+                match String::from_utf8(body) {
+                    Ok(text) => return Ok(Shape::Text(text)),
+                    Err(e) => e.into_bytes(),
                 }
-            }
+            } else {
+                body
+            };
             if matches!(essence.as_str(), "image/png" | "image/jpeg" | "image/gif" | "image/webp") {
                 return Ok(Shape::Image { data: base64(&body), mime });
             }

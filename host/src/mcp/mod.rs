@@ -7,7 +7,7 @@
 mod content;
 mod tools;
 
-use crate::bindings::storage::{GetOptions, ListRequest, PresignMethod, PresignRequest, PutOptions};
+use crate::bindings::storage::{GetOptions, ListRequest, PutOptions};
 use crate::bindings::types::{Acl, Config, Error as StorageError};
 use crate::cdn::{bucket_origin, CdnSession, EndpointView};
 use crate::cli::{host, usage};
@@ -16,7 +16,7 @@ use crate::content_type;
 use crate::keys::{KeyView, KeysSession, NewKeyView};
 use crate::runtime::Runtime;
 use crate::session::{Failure, Outcome, Session};
-use crate::views::{ObjectView, Page, Presigned, Stored, Url};
+use crate::views::{presign_request, Method, ObjectView, Page, Presigned, Stored, Url};
 use clap::Args;
 use content::Shape;
 use rmcp::model::{
@@ -189,12 +189,7 @@ impl SpacesMcp {
             }
             Call::PresignUrl(a) => {
                 let (_, mut s) = self.session(a.bucket).await?;
-                let req = PresignRequest {
-                    key: a.key,
-                    method: a.method.into(),
-                    expires_seconds: a.expires_seconds.unwrap_or(3600),
-                    signed_headers: a.content_type.map(|c| ("content-type".to_string(), c)).into_iter().collect(),
-                };
+                let req = presign_request(a.key, a.method, a.expires_seconds, a.content_type);
                 structured(Presigned::from(s.presign(&req).await?))
             }
             Call::ObjectUrl(a) => {
@@ -233,12 +228,7 @@ impl SpacesMcp {
 
     /// The answer for an object over the content limit: a tool error that says so and offers a presigned URL.
     async fn too_large(&self, s: &mut Session, key: &str, size: u64) -> Outcome<CallToolResult> {
-        let req = PresignRequest {
-            key: key.to_string(),
-            method: PresignMethod::Get,
-            expires_seconds: LARGE_OBJECT_URL_SECONDS,
-            signed_headers: Vec::new(),
-        };
+        let req = presign_request(key.to_string(), Method::Get, Some(LARGE_OBJECT_URL_SECONDS), None);
         let url = s.presign(&req).await?.url;
         let limit = self.args.max_content_bytes;
         Ok(CallToolResult::error(vec![ContentBlock::text(format!(

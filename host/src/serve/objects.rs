@@ -8,11 +8,11 @@
 use super::http_headers::{self, Range, Verdict};
 use super::problem::Problem;
 use super::App;
-use crate::bindings::storage::{ByteRange, GetOptions, ListRequest, PresignRequest, PutOptions};
+use crate::bindings::storage::{ByteRange, GetOptions, ListRequest, PutOptions};
 use crate::bindings::types::{Acl, ObjectMeta};
 use crate::content_type;
 use crate::streams::ChannelSink;
-use crate::views::{Method, Page, Presigned, Stored, Url};
+use crate::views::{presign_request, Method, Page, Presigned, Stored, Url};
 use axum::body::Body;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Query, State};
@@ -420,14 +420,7 @@ pub async fn presign(State(app): State<Arc<App>>, body: Result<Json<PresignBody>
     keys::check(&req.key).map_err(Problem::bad_request)?;
     let _slot = app.admission.admit().await?;
     let mut session = app.session().await?;
-    let p = session
-        .presign(&PresignRequest {
-            key: req.key,
-            method: req.method.into(),
-            expires_seconds: req.expires.unwrap_or(3600),
-            signed_headers: req.content_type.map(|c| ("content-type".to_string(), c)).into_iter().collect(),
-        })
-        .await;
+    let p = session.presign(&presign_request(req.key, req.method, req.expires, req.content_type)).await;
     app.recycle(session);
     let p = p.map_err(Problem::from)?;
     Ok(Json(Presigned::from(p)).into_response())
