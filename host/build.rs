@@ -10,7 +10,7 @@ fn main() {
     let root = manifest.parent().expect("host/ sits in the workspace").to_path_buf();
     // Relative to host/, so a target directory shared by two checkouts (CI's clone and a working copy) watches
     // each checkout's own sources rather than whichever built last.
-    for path in ["guest/src", "guest/Cargo.toml", "object-keys", "wit", "Cargo.toml", "Cargo.lock"] {
+    for path in ["guest/src", "guest/Cargo.toml", "object-keys", "http-api", "wit", "Cargo.toml", "Cargo.lock"] {
         println!("cargo:rerun-if-changed=../{path}");
     }
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());

@@ -3,7 +3,7 @@
 //! may import nothing of ours, supplies them itself (`edge::host`). Everything else reaches them through here.
 
 #[cfg(not(feature = "edge"))]
-pub use crate::spaces::storage::{credentials, metrics, progress};
+pub(crate) use crate::spaces::storage::{credentials, metrics, progress};
 
 #[cfg(feature = "edge")]
-pub use crate::edge::host::{credentials, metrics, progress};
+pub(crate) use crate::edge::host::{credentials, metrics, progress};

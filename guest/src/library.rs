@@ -1,15 +1,17 @@
 //! The library build's exports: the WIT `storage`, `cdn` and `keys` interfaces, each call handed to the module
 //! that knows how (`client`/`upload`, `cdn`, `keys`).
 
+use crate::digitalocean::{cdn, keys};
+use crate::exports;
 use crate::exports::spaces::storage::cdn::{Endpoint as CdnEndpoint, EndpointSettings, PurgeReport};
 use crate::exports::spaces::storage::keys::{AccessKey, Grant, KeyFilter, NewKey};
 use crate::exports::spaces::storage::storage::{
     DeleteFailure, GetOptions, Guest, GuestClient, GuestDownload, ListPage, ListRequest, ObjectSummary, PresignMethod,
     PresignRequest, Presigned, PutOptions, PutResult,
 };
+use crate::s3::{client, headers};
 use crate::spaces::storage::types::{ApiConfig, Config, Error, ObjectMeta};
 use crate::wasi::io::streams::{InputStream, OutputStream};
-use crate::{cdn, client, exports, headers, keys};
 use std::rc::Rc;
 
 struct Component;
@@ -213,4 +215,4 @@ impl GuestDownload for client::Download {
 
 // Native builds (unit tests of the pure modules) link no component exports.
 #[cfg(target_arch = "wasm32")]
-crate::export!(Component with_types_in crate);
+crate::bindings::export!(Component with_types_in crate::bindings);

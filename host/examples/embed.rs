@@ -15,18 +15,24 @@ use wasmtime_wasi::p2::{pipe::AsyncReadStream, DynInputStream};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-wasmtime::component::bindgen!({
-    path: "../wit",
-    world: "client",
-    imports: { default: async },
-    exports: { default: async },
-    with: {
-        "wasi:io": wasmtime_wasi::p2::bindings::io,
-        "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
-        "wasi:random": wasmtime_wasi::p2::bindings::random,
-        "wasi:http": wasmtime_wasi_http::p2::bindings::http,
-    },
-});
+/// The host side of the `client` world, generated from the WIT (which documents it).
+#[allow(missing_docs)]
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "client",
+        imports: { default: async },
+        exports: { default: async },
+        with: {
+            "wasi:io": wasmtime_wasi::p2::bindings::io,
+            "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
+            "wasi:random": wasmtime_wasi::p2::bindings::random,
+            "wasi:http": wasmtime_wasi_http::p2::bindings::http,
+        },
+    });
+}
+
+use bindings::{exports, spaces, Client};
 
 use exports::spaces::storage::storage::{ListRequest, PresignMethod, PresignRequest, PutOptions};
 use spaces::storage::types::{Acl, AddressingStyle, Config};

@@ -1,12 +1,12 @@
 //! Connection settings shared by every command: endpoint, region, bucket, addressing, credentials, the component
 //! to run. Flags win over environment variables; the runtime (pool, allowlist, credentials, metrics) is built here.
 
-use crate::allowlist::Allowlist;
-use crate::bindings::types::{AddressingStyle, ApiConfig, Config};
-use crate::breaker;
 use crate::credentials::{self, Credentials, Secret};
-use crate::metrics::Metrics;
-use crate::outbound::{HttpPool, Timeouts};
+use crate::net::allowlist::Allowlist;
+use crate::net::breaker;
+use crate::net::metrics::Metrics;
+use crate::net::outbound::{HttpPool, Timeouts};
+use crate::runtime::bindings::types::{AddressingStyle, ApiConfig, Config};
 use crate::runtime::{Runtime, Shared, EMBEDDED_COMPONENT};
 use clap::Args;
 use std::path::PathBuf;
@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Args, Debug, Clone)]
-pub struct Connection {
+pub(crate) struct Connection {
     /// S3 endpoint, scheme and host[:port] [default: https://REGION.digitaloceanspaces.com]
     #[arg(long, env = "SPACES_ENDPOINT", global = true)]
     pub endpoint: Option<String>,
@@ -46,7 +46,8 @@ pub struct Connection {
     #[arg(long, value_name = "BYTES", global = true)]
     pub part_size: Option<u64>,
     /// Seconds to wait for an answer once a request (its body included) has been sent
-    #[arg(long, value_name = "SECONDS", default_value_t = 120, global = true, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "SECONDS", default_value_t = 120, global = true,
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: u64,
     /// DigitalOcean API base URL (`cdn` and `keys` commands, the service's and MCP server's CDN and key tools)
     #[arg(
@@ -64,13 +65,13 @@ pub struct Connection {
 
 impl Connection {
     /// The component's configuration; `Err` when no bucket was given.
-    pub fn storage_config(&self) -> Result<Config, String> {
+    pub(crate) fn storage_config(&self) -> Result<Config, String> {
         let bucket = self.bucket.clone().ok_or("no bucket: pass --bucket NAME or set SPACES_BUCKET")?;
         Ok(self.storage_config_for(bucket))
     }
 
     /// The component's configuration for `bucket`.
-    pub fn storage_config_for(&self, bucket: String) -> Config {
+    pub(crate) fn storage_config_for(&self, bucket: String) -> Config {
         Config {
             endpoint: self.endpoint.clone(),
             region: self.region.clone(),
@@ -85,7 +86,7 @@ impl Connection {
     }
 
     /// The component's configuration for DigitalOcean's API; `purge_window_ms` only matters to purges.
-    pub fn api_config(&self, purge_window_ms: Option<u32>) -> ApiConfig {
+    pub(crate) fn api_config(&self, purge_window_ms: Option<u32>) -> ApiConfig {
         ApiConfig { base_url: Some(self.api_url.clone()), retry: None, purge_window_ms }
     }
 
@@ -105,12 +106,12 @@ impl Connection {
     }
 
     /// The pooled HTTP client every outbound request goes through: allowlist, timeouts, circuit breakers.
-    pub fn pool(&self, metrics: &Arc<Metrics>) -> Result<Arc<HttpPool>, String> {
+    pub(crate) fn pool(&self, metrics: &Arc<Metrics>) -> Result<Arc<HttpPool>, String> {
         Ok(HttpPool::new(self.allowlist()?, self.timeouts(), breaker::Settings::default(), Arc::clone(metrics)))
     }
 
     /// The credentials from flags, the environment or `.env`, first found wins.
-    pub fn credentials(&self) -> Result<Credentials, String> {
+    pub(crate) fn credentials(&self) -> Result<Credentials, String> {
         let cwd = std::env::current_dir().unwrap_or_default();
         let creds = credentials::resolve(
             self.access_key_id.clone(),
@@ -126,7 +127,7 @@ impl Connection {
 
     /// The runtime for up to `max_instances` stores at once; `credentials` replace the ones looked up in flags,
     /// the environment and `.env` (the embedded store's made-up keys).
-    pub fn runtime(&self, max_instances: u32, credentials: Option<Credentials>) -> Result<Runtime, String> {
+    pub(crate) fn runtime(&self, max_instances: u32, credentials: Option<Credentials>) -> Result<Runtime, String> {
         let metrics = Arc::new(Metrics::default());
         let pool = self.pool(&metrics)?;
         let creds = match credentials {

@@ -10,13 +10,13 @@ type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// A string that never shows itself.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub(crate) struct Secret(String);
 
 impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
+    pub(crate) fn new(s: impl Into<String>) -> Self {
         Secret(s.into())
     }
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -28,7 +28,7 @@ impl fmt::Debug for Secret {
 }
 
 #[derive(Clone, Debug)]
-pub struct Credentials {
+pub(crate) struct Credentials {
     pub access_key_id: String,
     pub secret_access_key: Secret,
     pub session_token: Option<Secret>,
@@ -37,7 +37,7 @@ pub struct Credentials {
 }
 
 /// Looks the credentials up in order; `Err` says every place that was tried.
-pub fn resolve(
+pub(crate) fn resolve(
     flag_key: Option<String>,
     flag_secret: Option<Secret>,
     env: Lookup,
@@ -72,7 +72,7 @@ pub fn resolve(
 }
 
 /// The DigitalOcean API token: `DIGITALOCEAN_TOKEN` in the environment, else in the `.env` file.
-pub fn api_token(env: Lookup, dotenv_dir: &Path) -> Result<Secret, String> {
+pub(crate) fn api_token(env: Lookup, dotenv_dir: &Path) -> Result<Secret, String> {
     let from_file = || read_dotenv(&dotenv_dir.join(".env")).remove("DIGITALOCEAN_TOKEN");
     env("DIGITALOCEAN_TOKEN")
         .or_else(from_file)

@@ -4,53 +4,35 @@
 //! this command's endpoint, region, bucket, addressing, CDN host, credentials and `SPACES_TOKEN`, and nothing else.
 //! Its outbound requests go through the same pooled HTTP client, allowlist and circuit breakers as the CLI's.
 
-use crate::cli::{host, usage};
 use crate::config::Connection;
-use crate::interrupt::Interrupt;
-use crate::metrics::Metrics;
-use crate::outbound::{HttpPool, Outbound};
-use crate::runtime::{load_cached, EDGE_COMPONENT};
-use crate::session::{Failure, Outcome};
+use crate::error::{Failure, Outcome};
+use crate::net::metrics::Metrics;
+use crate::net::outbound::HttpPool;
+use crate::runtime::interrupt::Interrupt;
+use crate::runtime::{engine, load_cached, Sandbox, EDGE_COMPONENT};
 use clap::Args;
 use http_body_util::BodyExt;
 use hyper::server::conn::http1;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use wasmtime::component::{Linker, ResourceTable};
-use wasmtime::{Engine, Store};
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime::component::Linker;
+use wasmtime::Store;
+use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
-use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+use wasmtime_wasi_http::WasiHttpView;
+
+/// One request's store: WASI with the environment and stderr only.
+type EdgeState = Sandbox<()>;
 
 #[derive(Args, Debug, Clone)]
 #[command(next_help_heading = "Edge")]
-pub struct EdgeArgs {
+pub(crate) struct EdgeArgs {
     /// Address and port to listen on
     #[arg(long, env = "SPACES_EDGE_LISTEN", default_value = "127.0.0.1:7071")]
     pub listen: SocketAddr,
-}
-
-/// One request's store: WASI (environment and stderr only) and wasi:http with the shared outbound path.
-struct EdgeState {
-    wasi: WasiCtx,
-    http: WasiHttpCtx,
-    table: ResourceTable,
-    outbound: Outbound,
-}
-
-impl WasiView for EdgeState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
-    }
-}
-
-impl WasiHttpView for EdgeState {
-    fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.outbound }
-    }
 }
 
 struct Edge {
@@ -61,8 +43,9 @@ struct Edge {
 
 /// The component's environment, from this command's configuration.
 fn environment(conn: &Connection) -> Outcome<Vec<(String, String)>> {
-    let bucket = conn.bucket.clone().ok_or_else(|| usage("no bucket: pass --bucket NAME or set SPACES_BUCKET"))?;
-    let creds = conn.credentials().map_err(usage)?;
+    let bucket =
+        conn.bucket.clone().ok_or_else(|| Failure::usage("no bucket: pass --bucket NAME or set SPACES_BUCKET"))?;
+    let creds = conn.credentials().map_err(Failure::usage)?;
     let mut env = vec![
         ("SPACES_BUCKET".to_string(), bucket),
         ("SPACES_REGION".to_string(), conn.region.clone()),
@@ -81,30 +64,30 @@ fn environment(conn: &Connection) -> Outcome<Vec<(String, String)>> {
 }
 
 /// Serves until SIGTERM or Ctrl-C.
-pub async fn run(conn: &Connection, args: &EdgeArgs) -> Outcome<()> {
+pub(crate) async fn run(conn: &Connection, args: &EdgeArgs) -> Outcome<()> {
     let env = environment(conn)?;
     if !env.iter().any(|(k, _)| k == "SPACES_TOKEN") {
         eprintln!("spaces: SPACES_TOKEN is not set: the edge component will refuse every /v1 request");
     }
     let bytes = match &conn.component {
-        Some(path) => std::fs::read(path).map_err(|e| usage(format!("reading {}: {e}", path.display())))?,
+        Some(path) => std::fs::read(path).map_err(|e| Failure::usage(format!("reading {}: {e}", path.display())))?,
         None => EDGE_COMPONENT.to_vec(),
     };
-    let engine = Engine::default();
-    let component = load_cached(&engine, &bytes).map_err(|e| host(format!("loading the component: {e:#}")))?;
+    let engine = engine(None)?;
+    let component = load_cached(&engine, &bytes).map_err(|e| Failure::host(format!("loading the component: {e:#}")))?;
     let mut linker: Linker<EdgeState> = Linker::new(&engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(Failure::from)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(Failure::from)?;
     let pre = linker
         .instantiate_pre(&component)
         .and_then(ProxyPre::new)
-        .map_err(|e| usage(format!("not a wasi:http/proxy component: {e:#}")))?;
-    let pool = conn.pool(&Arc::new(Metrics::default())).map_err(usage)?;
+        .map_err(|e| Failure::usage(format!("not a wasi:http/proxy component: {e:#}")))?;
+    let pool = conn.pool(&Arc::new(Metrics::default())).map_err(Failure::usage)?;
     let edge = Arc::new(Edge { pre, env, pool });
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
-        .map_err(|e| host(format!("cannot listen on {}: {e}", args.listen)))?;
-    let local = listener.local_addr().map_err(host)?;
+        .map_err(|e| Failure::caused(format!("cannot listen on {}", args.listen), e))?;
+    let local = listener.local_addr().map_err(|e| Failure::caused("the listening socket", e))?;
     eprintln!("spaces: serving http://{local} with a wasi:http/proxy component (one instance per request)");
     let stop = crate::serve::shutdown_signal();
     tokio::pin!(stop);
@@ -162,12 +145,7 @@ impl Edge {
         for (k, v) in &self.env {
             wasi.env(k, v);
         }
-        let state = EdgeState {
-            wasi: wasi.build(),
-            http: WasiHttpCtx::new(),
-            table: ResourceTable::new(),
-            outbound: Outbound { pool: Arc::clone(&self.pool), interrupt: Interrupt::default() },
-        };
+        let state = EdgeState::new(wasi.build(), Arc::clone(&self.pool), Interrupt::default(), ());
         let mut store = Store::new(self.pre.engine(), state);
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let req = store.data_mut().http().new_incoming_request(Scheme::Http, req)?;

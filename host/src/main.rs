@@ -1,26 +1,21 @@
 //! `spaces`: the native runner for the spaces component. Parses the command line, runs it on a multi-threaded
 //! tokio runtime, and turns the outcome into a message on stderr and an exit code.
-mod allowlist;
-mod batch;
-mod bindings;
-mod breaker;
-mod cdn;
+//!
+//! Layers, each importing only those below it: a shared layer (`error`, `output`, `config`, `credentials`,
+//! `views`); capabilities — `runtime` (engine, bindings, sessions, streams, interrupt), `net` (pool, allowlist,
+//! breaker, metrics), `digitalocean` (CDN and key sessions, rotate); and the faces on top — `cli`, `serve`,
+//! `mcp`, `edge` — none of which imports another.
 mod cli;
 mod config;
-mod content_type;
 mod credentials;
+mod digitalocean;
 mod edge;
-mod interrupt;
-mod keys;
+mod error;
 mod mcp;
-mod metrics;
-mod outbound;
-mod progress;
+mod net;
+mod output;
 mod runtime;
 mod serve;
-mod session;
-mod streams;
-mod transfer;
 mod views;
 
 use clap::Parser;
@@ -29,8 +24,7 @@ fn main() {
     let cli = cli::Cli::parse();
     let mut filter = tracing_subscriber::EnvFilter::try_from_env("SPACES_LOG").unwrap_or_else(|_| {
         // The service's audit lines are part of its normal output.
-        let serving = matches!(cli.command, cli::Command::Serve(_));
-        if serving { "warn,spaces::audit=info" } else { "warn" }.into()
+        if cli.serving() { "warn,spaces::audit=info" } else { "warn" }.into()
     });
     // rmcp logs whole MCP messages below warn, a new key's secret among them: whatever SPACES_LOG says, not here.
     if let Ok(quiet) = "rmcp=warn".parse() {

@@ -1,43 +1,35 @@
-//! Objects as JSON, one view per kind of answer (and the presign method, one name for it everywhere), shared by the CLI's JSON output, the service's `/v1` routes and
-//! the MCP tools. Each describes itself twice: to utoipa for the OpenAPI document and to schemars for MCP
-//! output schemas, so what the service documents and what an assistant is promised stay the same shape.
+//! The component's answers as the JSON every face shows (the CLI's `--json`, the service's `/v1` routes, the
+//! MCP tools), and the requests every face builds the same way. The API's shapes are defined once in
+//! `http_api::bodies`; here they are filled from the component's types. `ObjectView` (a HEAD) is shown only by
+//! the CLI and MCP, so it lives here; it describes itself to schemars for MCP output schemas.
 
-use crate::bindings::storage::{ListPage, ObjectSummary, PresignMethod, PresignRequest, PutResult};
-use crate::bindings::types::ObjectMeta;
+use crate::runtime::bindings::storage::{
+    ByteRange, GetOptions, ListPage, ObjectSummary, PresignRequest, PutOptions, PutResult,
+};
+use crate::runtime::bindings::types::{Acl, ObjectMeta};
+use http_api::bodies::{Listed, Method, Page, Presigned, Stored, DEFAULT_EXPIRES};
+use http_api::headers::PutHeaders;
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::BTreeMap;
-use utoipa::ToSchema;
 
-/// An object just stored.
-#[derive(Serialize, ToSchema, JsonSchema)]
-pub struct Stored {
-    pub key: String,
-    /// ETag as the service returned it, without quotes.
-    pub etag: String,
-    pub size: u64,
-    /// Parts of the multipart upload, 0 for a single PUT.
-    pub parts: u32,
-}
-
-impl Stored {
-    pub fn new(key: String, r: PutResult) -> Self {
-        Stored { key, etag: r.etag, size: r.size, parts: r.parts }
-    }
+/// An object just stored under `key`.
+pub(crate) fn stored(key: String, r: PutResult) -> Stored {
+    Stored { key, etag: r.etag, size: r.size, parts: r.parts }
 }
 
 /// An object's metadata (a HEAD).
 #[derive(Serialize, JsonSchema)]
-pub struct ObjectView {
-    pub key: String,
-    pub size: u64,
+pub(crate) struct ObjectView {
+    key: String,
+    size: u64,
     /// ETag without quotes.
-    pub etag: String,
-    pub last_modified: Option<String>,
-    pub content_type: Option<String>,
-    pub cache_control: Option<String>,
+    etag: String,
+    last_modified: Option<String>,
+    content_type: Option<String>,
+    cache_control: Option<String>,
     /// User metadata (x-amz-meta-*), names in lower case.
-    pub metadata: BTreeMap<String, String>,
+    metadata: BTreeMap<String, String>,
 }
 
 impl From<ObjectMeta> for ObjectView {
@@ -54,16 +46,6 @@ impl From<ObjectMeta> for ObjectView {
     }
 }
 
-/// One object in a listing.
-#[derive(Serialize, ToSchema, JsonSchema)]
-pub struct Listed {
-    pub key: String,
-    pub size: u64,
-    pub etag: String,
-    pub last_modified: String,
-    pub storage_class: Option<String>,
-}
-
 impl From<ObjectSummary> for Listed {
     fn from(o: ObjectSummary) -> Self {
         Listed {
@@ -76,16 +58,6 @@ impl From<ObjectSummary> for Listed {
     }
 }
 
-/// One page of a listing.
-#[derive(Serialize, ToSchema, JsonSchema)]
-pub struct Page {
-    pub objects: Vec<Listed>,
-    /// Common prefixes when a delimiter was given.
-    pub prefixes: Vec<String>,
-    /// Present when more entries follow: pass it as `cursor`.
-    pub next_cursor: Option<String>,
-}
-
 impl From<ListPage> for Page {
     fn from(p: ListPage) -> Self {
         Page {
@@ -96,61 +68,44 @@ impl From<ListPage> for Page {
     }
 }
 
-/// What a presigned URL allows, as the CLI, the service and the MCP tools name it.
-#[derive(Deserialize, ToSchema, JsonSchema, clap::ValueEnum, Clone, Copy, Default, Debug)]
-#[serde(rename_all = "lowercase")]
-pub enum Method {
-    #[default]
-    Get,
-    Put,
-    Delete,
-}
-
-impl From<Method> for PresignMethod {
-    fn from(m: Method) -> Self {
-        match m {
-            Method::Get => PresignMethod::Get,
-            Method::Put => PresignMethod::Put,
-            Method::Delete => PresignMethod::Delete,
-        }
+impl From<crate::runtime::bindings::storage::Presigned> for Presigned {
+    fn from(p: crate::runtime::bindings::storage::Presigned) -> Self {
+        Presigned { url: p.url, expires_at: p.expires_at }
     }
 }
 
-/// Seconds a presigned URL lives when the caller does not say.
-pub const DEFAULT_EXPIRES: u32 = 3600;
-
-/// A presign request as every front end builds it: [`DEFAULT_EXPIRES`] unless a lifetime is given, and a content
+/// A presign request as every face builds it: [`DEFAULT_EXPIRES`] unless a lifetime is given, and a content
 /// type, when given, signed into the URL (a PUT through it must send exactly that type).
-pub fn presign_request(
+pub(crate) fn presign_request(
     key: String,
     method: Method,
     expires: Option<u32>,
     content_type: Option<String>,
 ) -> PresignRequest {
+    use crate::runtime::bindings::storage::PresignMethod;
     PresignRequest {
         key,
-        method: method.into(),
+        method: match method {
+            Method::Get => PresignMethod::Get,
+            Method::Put => PresignMethod::Put,
+            Method::Delete => PresignMethod::Delete,
+        },
         expires_seconds: expires.unwrap_or(DEFAULT_EXPIRES),
         signed_headers: content_type.map(|c| ("content-type".to_string(), c)).into_iter().collect(),
     }
 }
 
-/// A presigned URL.
-#[derive(Serialize, ToSchema, JsonSchema)]
-pub struct Presigned {
-    pub url: String,
-    /// Seconds since the Unix epoch at which the URL stops working.
-    pub expires_at: u64,
-}
-
-impl From<crate::bindings::storage::Presigned> for Presigned {
-    fn from(p: crate::bindings::storage::Presigned) -> Self {
-        Presigned { url: p.url, expires_at: p.expires_at }
+/// The upload options for `key`: the content type given, else guessed from the key.
+pub(crate) fn put_options(h: &PutHeaders, key: &str) -> PutOptions {
+    PutOptions {
+        content_type: h.content_type.clone().or_else(|| http_api::content_type::guess(key).map(String::from)),
+        cache_control: h.cache_control.clone(),
+        acl: if h.public { Acl::PublicRead } else { Acl::Private },
+        metadata: h.metadata.clone(),
     }
 }
 
-/// An object's unsigned URL.
-#[derive(Serialize, ToSchema, JsonSchema)]
-pub struct Url {
-    pub url: String,
+/// A GET of the whole object (or of `range`), without conditions.
+pub(crate) fn plain_get(range: Option<ByteRange>) -> GetOptions {
+    GetOptions { range, if_match: None, if_none_match: None }
 }

@@ -61,6 +61,7 @@ pub fn from_uri(uri: &str) -> Result<(String, String), String> {
     Ok((bucket.to_string(), key))
 }
 
+/// The scheme of object URIs.
 pub const URI_SCHEME: &str = "spaces://";
 
 /// `raw` with each `%XX` decoded, once; an error unless the result is UTF-8.

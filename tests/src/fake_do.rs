@@ -15,8 +15,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+/// What the fake holds and has seen.
 #[derive(Default)]
 pub struct State {
+    /// CDN endpoints, as the API shows them.
     pub endpoints: Vec<Value>,
     /// `METHOD /path?query` of every request, in order.
     pub requests: Vec<String>,
@@ -24,9 +26,11 @@ pub struct State {
     pub purges: Vec<(Instant, Vec<String>)>,
     /// Answer this many coming requests with 429.
     pub throttle: usize,
+    /// Spaces keys, as the API shows them (with their secrets).
     pub keys: Vec<Value>,
     /// Refuse key creation (422), or the deletion of this access key (403).
     pub refuse_create: bool,
+    /// See `refuse_create`.
     pub refuse_delete: Option<String>,
     /// `ceph.conf` of the RGW that keys are mirrored into.
     pub rgw_conf: Option<String>,
@@ -35,9 +39,13 @@ pub struct State {
     instance: u32,
 }
 
+/// A running fake of the DigitalOcean API on loopback.
 pub struct FakeDo {
+    /// `http://127.0.0.1:PORT`.
     pub url: String,
+    /// The bearer token it accepts.
     pub token: String,
+    /// What it holds and has seen.
     pub state: Arc<Mutex<State>>,
     stop: Arc<AtomicBool>,
 }
@@ -49,6 +57,7 @@ impl Drop for FakeDo {
 }
 
 impl FakeDo {
+    /// Starts the fake, accepting `token`.
     pub fn start(token: &str) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         listener.set_nonblocking(true).expect("nonblocking");
@@ -88,6 +97,7 @@ impl FakeDo {
         id
     }
 
+    /// Every request it has seen, in order.
     pub fn requests(&self) -> Vec<String> {
         self.state.lock().unwrap().requests.clone()
     }
@@ -182,28 +192,24 @@ fn route(method: &str, target: &str, headers: &[(String, String)], body: &[u8], 
         serde_json::from_slice(body).map_err(|_| error(400, "bad_request", "the body is not JSON"))
     };
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    match (method, segments.as_slice()) {
-        ("GET", ["v2", "cdn", "endpoints"]) => {
-            let param = |name: &str| query.split('&').find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='));
-            let page: usize = match param("page").map(str::parse) {
-                None => 1,
-                Some(Ok(p)) if p >= 1 => p,
-                _ => return error(400, "bad_request", "page must be an integer of at least 1"),
-            };
-            let per_page: usize = match param("per_page").map(str::parse) {
-                None => 20,
-                Some(Ok(n)) if (1..=200).contains(&n) => n,
-                _ => return error(400, "bad_request", "per_page must be 1-200"),
-            };
-            let total = st.endpoints.len();
-            let items: Vec<Value> = st.endpoints.iter().skip((page - 1) * per_page).take(per_page).cloned().collect();
-            let last = total.div_ceil(per_page).max(1);
-            let link = |p: usize| format!("https://api.digitalocean.com/v2/cdn/endpoints?page={p}&per_page={per_page}");
-            let links =
-                if page < last { json!({"pages": {"next": link(page + 1), "last": link(last)}}) } else { json!({}) };
-            ok(200, json!({"endpoints": items, "links": links, "meta": {"total": total}}))
-        }
-        ("POST", ["v2", "cdn", "endpoints"]) => {
+    match segments.as_slice() {
+        ["v2", "cdn", rest @ ..] => cdn_route(method, rest, query, &json_body, st),
+        ["v2", "spaces", "keys", rest @ ..] => keys_route(method, rest, query, &json_body, st),
+        _ => error(404, "not_found", "The resource you requested could not be found."),
+    }
+}
+
+/// `/v2/cdn/…`: endpoints and purges.
+fn cdn_route(
+    method: &str,
+    segments: &[&str],
+    query: &str,
+    json_body: &dyn Fn() -> Result<Value, Answer>,
+    st: &mut State,
+) -> Answer {
+    match (method, segments) {
+        ("GET", ["endpoints"]) => paged(query, st.endpoints.clone(), "endpoints", "cdn/endpoints"),
+        ("POST", ["endpoints"]) => {
             let b = match json_body() {
                 Ok(b) => b,
                 Err(a) => return a,
@@ -222,60 +228,137 @@ fn route(method: &str, target: &str, headers: &[(String, String)], body: &[u8], 
             st.endpoints.push(e.clone());
             ok(201, json!({"endpoint": e}))
         }
-        (_, ["v2", "cdn", "endpoints", id, rest @ ..]) => {
-            if !is_uuid(id) {
-                return error(404, "not_found", "The resource you requested could not be found.");
-            }
-            let Some(i) = st.endpoints.iter().position(|e| e["id"] == *id) else {
-                return error(404, "not_found", "The resource you requested could not be found.");
+        (_, ["endpoints", id, rest @ ..]) => endpoint_route(method, id, rest, json_body, st),
+        _ => error(404, "not_found", "The resource you requested could not be found."),
+    }
+}
+
+/// `/v2/cdn/endpoints/{id}` and its `cache`.
+fn endpoint_route(
+    method: &str,
+    id: &str,
+    rest: &[&str],
+    json_body: &dyn Fn() -> Result<Value, Answer>,
+    st: &mut State,
+) -> Answer {
+    if !is_uuid(id) {
+        return error(404, "not_found", "The resource you requested could not be found.");
+    }
+    let Some(i) = st.endpoints.iter().position(|e| e["id"] == *id) else {
+        return error(404, "not_found", "The resource you requested could not be found.");
+    };
+    match (method, rest) {
+        ("GET", []) => ok(200, json!({"endpoint": st.endpoints[i]})),
+        ("PUT", []) => {
+            let b = match json_body() {
+                Ok(b) => b,
+                Err(a) => return a,
             };
-            match (method, rest) {
-                ("GET", []) => ok(200, json!({"endpoint": st.endpoints[i]})),
-                ("PUT", []) => {
-                    let b = match json_body() {
-                        Ok(b) => b,
-                        Err(a) => return a,
-                    };
-                    if let Some(why) = invalid_body(&b, false) {
-                        return error(422, "unprocessable_entity", &why);
-                    }
-                    for (k, v) in b.as_object().into_iter().flatten() {
-                        st.endpoints[i][k] = v.clone();
-                    }
-                    ok(200, json!({"endpoint": st.endpoints[i]}))
-                }
-                ("DELETE", []) => {
-                    st.endpoints.remove(i);
+            if let Some(why) = invalid_body(&b, false) {
+                return error(422, "unprocessable_entity", &why);
+            }
+            for (k, v) in b.as_object().into_iter().flatten() {
+                st.endpoints[i][k] = v.clone();
+            }
+            ok(200, json!({"endpoint": st.endpoints[i]}))
+        }
+        ("DELETE", []) => {
+            st.endpoints.remove(i);
+            Answer { status: 204, body: None, reset_in: 60 }
+        }
+        ("DELETE", ["cache"]) => {
+            let b = match json_body() {
+                Ok(b) => b,
+                Err(a) => return a,
+            };
+            let files: Option<Vec<String>> = b
+                .get("files")
+                .and_then(Value::as_array)
+                .and_then(|a| a.iter().map(|f| f.as_str().map(String::from)).collect());
+            match files {
+                Some(f) if b.as_object().is_some_and(|o| o.len() == 1) => {
+                    st.purges.push((Instant::now(), f));
                     Answer { status: 204, body: None, reset_in: 60 }
                 }
-                ("DELETE", ["cache"]) => {
-                    let b = match json_body() {
-                        Ok(b) => b,
-                        Err(a) => return a,
-                    };
-                    let files: Option<Vec<String>> = b
-                        .get("files")
-                        .and_then(Value::as_array)
-                        .and_then(|a| a.iter().map(|f| f.as_str().map(String::from)).collect());
-                    match files {
-                        Some(f) if b.as_object().is_some_and(|o| o.len() == 1) => {
-                            st.purges.push((Instant::now(), f));
-                            Answer { status: 204, body: None, reset_in: 60 }
-                        }
-                        _ => error(422, "unprocessable_entity", "files must be an array of strings"),
-                    }
-                }
-                _ => error(405, "method_not_allowed", "method not allowed"),
+                _ => error(422, "unprocessable_entity", "files must be an array of strings"),
             }
         }
-        ("GET", ["v2", "spaces", "keys"]) => {
+        _ => error(405, "method_not_allowed", "method not allowed"),
+    }
+}
+
+/// One page of `items` as DigitalOcean lists them under `name`, with `links.pages` to the next and last pages.
+fn paged(query: &str, items: Vec<Value>, name: &str, path: &str) -> Answer {
+    let param = |name: &str| query.split('&').find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='));
+    let page: usize = match param("page").map(str::parse) {
+        None => 1,
+        Some(Ok(p)) if p >= 1 => p,
+        _ => return error(400, "bad_request", "page must be an integer of at least 1"),
+    };
+    let per_page: usize = match param("per_page").map(str::parse) {
+        None => 20,
+        Some(Ok(n)) if (1..=200).contains(&n) => n,
+        _ => return error(400, "bad_request", "per_page must be 1-200"),
+    };
+    let total = items.len();
+    let shown: Vec<Value> = items.into_iter().skip((page - 1) * per_page).take(per_page).collect();
+    let last = total.div_ceil(per_page).max(1);
+    let link = |p: usize| format!("https://api.digitalocean.com/v2/{path}?page={p}&per_page={per_page}");
+    let links = if page < last { json!({"pages": {"next": link(page + 1), "last": link(last)}}) } else { json!({}) };
+    ok(200, json!({name: shown, "links": links, "meta": {"total": total}}))
+}
+
+/// `POST /v2/spaces/keys`: a new key (mirrored into RGW when the fake has one), its secret in this answer only.
+fn create_key(json_body: &dyn Fn() -> Result<Value, Answer>, st: &mut State) -> Answer {
+    let b = match json_body() {
+        Ok(b) => b,
+        Err(a) => return a,
+    };
+    if let Some(why) = invalid_key(&b, true) {
+        return error(422, "unprocessable_entity", &why);
+    }
+    let grants = b["grants"].as_array().cloned().unwrap_or_default();
+    let full = grants.iter().any(|g| g["permission"] == "fullaccess");
+    if full && grants.iter().any(|g| g["permission"] != "fullaccess") {
+        return error(400, "bad_request", "cannot mix fullaccess permission with scoped permissions.");
+    }
+    if st.refuse_create {
+        return error(422, "unprocessable_entity", "key limit reached");
+    }
+    st.next_id += 1;
+    // Unique across every fake of every test process: the mirrored ones share one RGW, where a key made
+    // by one test must never be mistaken for another test's.
+    let access_key = format!("DOFAKE{:07}{:03}{:05}", std::process::id(), st.instance, st.next_id);
+    let secret = format!("fakeSecret{access_key}");
+    if let Some(conf) = &st.rgw_conf {
+        let made = rgw_admin(
+            conf,
+            &["user", "create", "--uid", &access_key, "--display-name", "fake-do key"],
+            &["--access-key", &access_key, "--secret", &secret],
+        );
+        if !made {
+            return error(500, "server_error", "could not mirror the key into RGW");
+        }
+    }
+    let key =
+        json!({"name": b["name"], "access_key": access_key, "grants": grants, "created_at": "2026-11-28T12:00:00Z"});
+    st.keys.push(key.clone());
+    let mut answer = key;
+    answer["secret_key"] = json!(secret);
+    ok(201, json!({"key": answer}))
+}
+
+/// `/v2/spaces/keys/…`: Spaces access keys.
+fn keys_route(
+    method: &str,
+    segments: &[&str],
+    query: &str,
+    json_body: &dyn Fn() -> Result<Value, Answer>,
+    st: &mut State,
+) -> Answer {
+    match (method, segments) {
+        ("GET", []) => {
             let param = |name: &str| query.split('&').find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='));
-            let per_page: usize = match param("per_page").map(str::parse) {
-                None => 20,
-                Some(Ok(n)) if (1..=200).contains(&n) => n,
-                _ => return error(400, "bad_request", "per_page must be 1-200"),
-            };
-            let page: usize = param("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
             let chosen: Vec<Value> = st
                 .keys
                 .iter()
@@ -287,54 +370,10 @@ fn route(method: &str, target: &str, headers: &[(String, String)], body: &[u8], 
                 })
                 .cloned()
                 .collect();
-            let total = chosen.len();
-            let items: Vec<Value> = chosen.into_iter().skip((page - 1) * per_page).take(per_page).collect();
-            let last = total.div_ceil(per_page).max(1);
-            let links = if page < last {
-                json!({"pages": {"next": format!("https://api.digitalocean.com/v2/spaces/keys?page={}&per_page={per_page}", page + 1)}})
-            } else {
-                json!({})
-            };
-            ok(200, json!({"keys": items, "links": links, "meta": {"total": total}}))
+            paged(query, chosen, "keys", "spaces/keys")
         }
-        ("POST", ["v2", "spaces", "keys"]) => {
-            let b = match json_body() {
-                Ok(b) => b,
-                Err(a) => return a,
-            };
-            if let Some(why) = invalid_key(&b, true) {
-                return error(422, "unprocessable_entity", &why);
-            }
-            let grants = b["grants"].as_array().cloned().unwrap_or_default();
-            let full = grants.iter().any(|g| g["permission"] == "fullaccess");
-            if full && grants.iter().any(|g| g["permission"] != "fullaccess") {
-                return error(400, "bad_request", "cannot mix fullaccess permission with scoped permissions.");
-            }
-            if st.refuse_create {
-                return error(422, "unprocessable_entity", "key limit reached");
-            }
-            st.next_id += 1;
-            // Unique across every fake of every test process: the mirrored ones share one RGW, where a key made
-            // by one test must never be mistaken for another test's.
-            let access_key = format!("DOFAKE{:07}{:03}{:05}", std::process::id(), st.instance, st.next_id);
-            let secret = format!("fakeSecret{access_key}");
-            if let Some(conf) = &st.rgw_conf {
-                let made = rgw_admin(
-                    conf,
-                    &["user", "create", "--uid", &access_key, "--display-name", "fake-do key"],
-                    &["--access-key", &access_key, "--secret", &secret],
-                );
-                if !made {
-                    return error(500, "server_error", "could not mirror the key into RGW");
-                }
-            }
-            let key = json!({"name": b["name"], "access_key": access_key, "grants": grants, "created_at": "2026-11-28T12:00:00Z"});
-            st.keys.push(key.clone());
-            let mut answer = key;
-            answer["secret_key"] = json!(secret);
-            ok(201, json!({"key": answer}))
-        }
-        (_, ["v2", "spaces", "keys", access_key]) => {
+        ("POST", []) => create_key(json_body, st),
+        (_, [access_key]) => {
             let Some(i) = st.keys.iter().position(|k| k["access_key"] == *access_key) else {
                 return error(404, "not_found", "The resource you requested could not be found.");
             };

@@ -14,6 +14,7 @@ use std::time::Duration;
 /// What to do with one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
+    /// Forward it unchanged.
     Pass,
     /// Answer `503 SlowDown` without contacting RGW.
     SlowDown,
@@ -37,11 +38,14 @@ pub enum Fault {
 /// A request as the proxy saw it: `METHOD /path?query` and lower-case headers.
 #[derive(Debug, Clone)]
 pub struct Seen {
+    /// The request line without `HTTP/1.1`.
     pub line: String,
+    /// Lower-case names, trimmed values.
     pub headers: Vec<(String, String)>,
 }
 
 impl Seen {
+    /// The first value of header `name` (lower case).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
@@ -49,7 +53,9 @@ impl Seen {
 
 type Rule = dyn Fn(&Seen, usize) -> Fault + Send + Sync;
 
+/// A running proxy.
 pub struct FaultProxy {
+    /// `http://127.0.0.1:PORT`, to configure a client with.
     pub endpoint: String,
     seen: Arc<Mutex<Vec<Seen>>>,
     stop: Arc<AtomicBool>,

@@ -12,11 +12,15 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 /// The RGW the tests run against, from the environment `tests/run.sh` exports.
 pub struct Rgw {
+    /// `http://127.0.0.1:PORT`.
     pub endpoint: String,
+    /// The test user's access key id.
     pub access_key: String,
+    /// The test user's secret.
     pub secret_key: String,
 }
 
+/// The RGW under test; panics with how to start it when the environment does not say.
 pub fn rgw() -> Rgw {
     let var = |name: &str| {
         std::env::var(name).unwrap_or_else(|_| {
@@ -53,14 +57,18 @@ pub fn component_path() -> PathBuf {
 
 /// A bucket created for one test, with the commands that work on it.
 pub struct Bucket {
+    /// Unique per test process and test.
     pub name: String,
+    /// Where it lives.
     pub rgw: Rgw,
+    /// The working directory commands run in.
     pub dir: tempfile::TempDir,
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 impl Bucket {
+    /// A new empty bucket named after `purpose`.
     pub fn new(purpose: &str) -> Self {
         let rgw = rgw();
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -104,6 +112,7 @@ impl Bucket {
         String::from_utf8_lossy(&exited(args, run(self.spaces().args(args)), code).stderr).into_owned()
     }
 
+    /// A path in the bucket's working directory.
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
@@ -113,7 +122,8 @@ impl Bucket {
         if !path.exists() {
             let host = self.rgw.endpoint.trim_start_matches("http://");
             let text = format!(
-                "[default]\naccess_key = {}\nsecret_key = {}\nhost_base = {host}\nhost_bucket = {host}\nuse_https = False\nsignature_v2 = False\n",
+                "[default]\naccess_key = {}\nsecret_key = {}\nhost_base = {host}\nhost_bucket = {host}\nuse_https = \
+                    False\nsignature_v2 = False\n",
                 self.rgw.access_key, self.rgw.secret_key
             );
             std::fs::write(&path, text).expect("write s3cmd config");
@@ -141,10 +151,12 @@ pub fn exited(args: &[&str], out: Output, code: i32) -> Output {
     out
 }
 
+/// Runs `cmd` to completion.
 pub fn run(cmd: &mut Command) -> Output {
     cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
 }
 
+/// Exit code, stdout and stderr, for assertion messages.
 pub fn describe(out: &Output) -> String {
     format!(
         "exit {:?}\nstdout: {}\nstderr: {}",
@@ -167,6 +179,7 @@ pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
+/// SHA-256 as lower-case hex.
 pub fn sha256(data: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()

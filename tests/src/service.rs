@@ -9,15 +9,19 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// A running server of the HTTP API, and a client for it.
 pub struct Service {
     child: Child,
     /// `http://127.0.0.1:PORT`.
     pub base: String,
+    /// The bearer token it was started with.
     pub token: String,
     log: Arc<Mutex<String>>,
+    /// The HTTP client the helpers use.
     pub agent: ureq::Agent,
 }
 
+/// An answer, whatever its status.
 pub type Answer = ureq::http::Response<ureq::Body>;
 
 /// An HTTP client that hands back 4xx/5xx answers instead of failing on them.
@@ -41,6 +45,20 @@ impl Service {
     pub fn edge(mut command: Command, token: &str) -> Self {
         command.args(["edge", "--listen", "127.0.0.1:0"]);
         Self::spawn(command, token)
+    }
+
+    /// Starts `jco serve` (Node.js) on the edge component this build embeds, configured for `bucket`.
+    pub fn jco_serve(bucket: &crate::Bucket, token: &str) -> Self {
+        let jco = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("jco/node_modules/.bin/jco");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr").port();
+        let mut command = Command::new(jco);
+        bucket.configure(&mut command).arg("serve").arg(crate::edge_component_path()).args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+        ]);
+        Self::external(command, token, port)
     }
 
     /// Starts any HTTP server that will listen on `port` (another runtime serving a component) and waits until its
@@ -118,14 +136,17 @@ impl Service {
         self.child.stdout.take()
     }
 
+    /// The server's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
 
+    /// The URL of `path` on this server.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
+    /// The `Authorization` value with the token.
     pub fn bearer(&self) -> String {
         format!("Bearer {}", self.token)
     }

@@ -47,17 +47,17 @@ fn assert_no_files_or_sockets(imports: &[String]) {
 fn imports_only_standard_wasi_and_the_three_host_interfaces() {
     let (imports, exports) = interface(&component_path());
     let ours = [
-        "spaces:storage/credentials@0.1.0",
-        "spaces:storage/metrics@0.1.0",
-        "spaces:storage/progress@0.1.0",
-        "spaces:storage/types@0.1.0",
+        "spaces:storage/credentials@0.2.0",
+        "spaces:storage/metrics@0.2.0",
+        "spaces:storage/progress@0.2.0",
+        "spaces:storage/types@0.2.0",
     ];
     let foreign: Vec<&String> =
         imports.iter().filter(|i| !i.starts_with("wasi:") && !ours.contains(&i.as_str())).collect();
     assert!(foreign.is_empty(), "non-standard imports: {foreign:?}");
     assert!(imports.iter().any(|i| i.starts_with("wasi:http/outgoing-handler@0.2")), "{imports:?}");
     assert_no_files_or_sockets(&imports);
-    assert!(exports.contains(&"spaces:storage/storage@0.1.0".to_string()), "{exports:?}");
+    assert!(exports.contains(&"spaces:storage/storage@0.2.0".to_string()), "{exports:?}");
     println!("component: {} imports", imports.len());
 }
 

@@ -4,9 +4,7 @@
 //! problem documents, DELETE and batch delete — and RGW holds what they stored.
 
 use spaces_tests::service::Service;
-use spaces_tests::{curl, edge_component_path, pattern, sha256, Bucket};
-use std::path::Path;
-use std::process::Command;
+use spaces_tests::{curl, pattern, sha256, Bucket};
 
 const TOKEN: &str = "edge-test-token-0123456789";
 
@@ -27,7 +25,7 @@ fn exercise(s: &Service, bucket: &Bucket, dir: &str) {
     let note = format!("/v1/objects/{dir}/note.txt");
     let refused = s.raw("PUT", &note, &[], Some(b"x"));
     assert_eq!(refused.status(), 401);
-    assert_eq!(refused.headers()["www-authenticate"], "Bearer");
+    assert_eq!(refused.headers()["www-authenticate"], "Bearer realm=\"spaces\"");
     assert_eq!(s.raw("GET", &note, &[("authorization", "Bearer wrong")], None).status(), 401);
 
     let text = format!("hello from {dir}\n");
@@ -99,16 +97,7 @@ fn the_edge_component_serves_the_object_routes_in_our_host() {
 #[test]
 fn the_same_edge_component_serves_them_in_jco_on_node() {
     let bucket = Bucket::new("edge-jco");
-    let jco = Path::new(env!("CARGO_MANIFEST_DIR")).join("jco/node_modules/.bin/jco");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut command = Command::new(jco);
-    bucket.configure(&mut command).arg("serve").arg(edge_component_path()).args([
-        "--host",
-        "127.0.0.1",
-        "--port",
-        &port.to_string(),
-    ]);
-    let s = Service::external(command, TOKEN, port);
+    let s = Service::jco_serve(&bucket, TOKEN);
     exercise(&s, &bucket, "jco-serve");
     s.terminate(std::time::Duration::from_secs(10));
 }

@@ -191,7 +191,18 @@ fn the_service_creates_and_rotates_keys_without_logging_secrets() {
     let made = read(made);
     let (old, old_secret) =
         (made["access_key"].as_str().unwrap().to_string(), made["secret_key"].as_str().unwrap().to_string());
-    let mixed = s.call("POST", "/v1/keys", &ct, Some(br#"{"name": "x", "grants": [{"bucket": "", "permission": "fullaccess"}, {"bucket": "assets", "permission": "read"}]}"#));
+    let mixed = s.call(
+        "POST",
+        "/v1/keys",
+        &ct,
+        Some(
+            concat!(
+                r#"{"name": "x", "grants": [{"bucket": "", "permission": "#,
+                r#""fullaccess"}, {"bucket": "assets", "permission": "read"}]}"#,
+            )
+            .as_bytes(),
+        ),
+    );
     assert_eq!(mixed.status(), 400);
     assert_eq!(read(s.call("GET", &format!("/v1/keys/{old}"), &[], None))["name"], "app");
     assert_eq!(read(s.call("GET", "/v1/keys", &[], None)).as_array().unwrap().len(), 1);

@@ -4,10 +4,10 @@
 //! and progress, which no one watches here, dropped.
 
 /// Mirrors WIT `credentials`: `get` reads the environment on every call.
-pub mod credentials {
+pub(crate) mod credentials {
     /// An access key pair. Its `Debug` never shows the secret.
     #[derive(Clone)]
-    pub struct Credentials {
+    pub(crate) struct Credentials {
         pub access_key_id: String,
         pub secret_access_key: String,
         pub session_token: Option<String>,
@@ -23,7 +23,7 @@ pub mod credentials {
         std::env::var(name).map_err(|_| format!("{name} is not set in the component's environment"))
     }
 
-    pub fn get() -> Result<Credentials, String> {
+    pub(crate) fn get() -> Result<Credentials, String> {
         Ok(Credentials {
             access_key_id: var("SPACES_ACCESS_KEY_ID")?,
             secret_access_key: var("SPACES_SECRET_ACCESS_KEY")?,
@@ -33,9 +33,9 @@ pub mod credentials {
 }
 
 /// Mirrors WIT `metrics`: each event becomes a structured log line.
-pub mod metrics {
+pub(crate) mod metrics {
     /// One upstream operation, retries included.
-    pub struct RequestEvent {
+    pub(crate) struct RequestEvent {
         pub operation: String,
         pub method: String,
         pub status: u16,
@@ -45,7 +45,7 @@ pub mod metrics {
         pub duration_us: u64,
     }
 
-    pub fn record(e: &RequestEvent) {
+    pub(crate) fn record(e: &RequestEvent) {
         let line = serde_json::json!({
             "event": "operation",
             "operation": e.operation,
@@ -61,6 +61,6 @@ pub mod metrics {
 }
 
 /// Mirrors WIT `progress`: nothing shows a progress bar at the edge.
-pub mod progress {
-    pub fn advanced(_bytes: u64) {}
+pub(crate) mod progress {
+    pub(crate) fn advanced(_bytes: u64) {}
 }

@@ -1,28 +1,27 @@
-//! The edge component: `wasi:http/incoming-handler` serving the object routes of `spaces serve` (`/v1/objects…`
-//! with the batch delete, `/v1/presign`, `/v1/url/…`, `/healthz`, `/readyz`) with the same S3 code as the library build. It imports
-//! nothing of ours: settings and credentials come from the environment, each operation and each request is a
-//! JSON line on stderr. Bodies stream straight between the incoming request, S3 and the outgoing response.
+//! The edge component: `wasi:http/incoming-handler` serving the object routes of `spaces serve` with the same S3
+//! code as the library build. What a request means — its route, headers, JSON, limits, and the status of each
+//! failure — is the API's one definition (`http_api`), shared with `spaces serve`; this module only reads the
+//! request into it and writes the answer out. It imports nothing of ours: settings and credentials come from the
+//! environment, each operation and each request is a JSON line on stderr. Bodies stream straight between the
+//! incoming request, S3 and the outgoing response.
 
-pub mod host;
-mod routes;
+pub(crate) mod host;
+mod settings;
 
-use crate::client::{self, Client, Conditions};
 use crate::exports::wasi::http::incoming_handler::Guest;
-use crate::headers::ObjectHeaders;
+use crate::s3::client::{Client, Conditions, Download};
+use crate::s3::headers::ObjectHeaders;
 use crate::spaces::storage::types::{Acl, Error, ObjectMeta};
 use crate::wasi::http::types::{
     Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, OutputStream, ResponseOutparam,
 };
 use crate::wasi::io::streams::StreamError;
-use routes::{Refusal, Route};
+use http_api::bodies::{self, DeleteMany, DeletedMany, ListQuery, NotDeleted, Page, PresignBody, Presigned};
+use http_api::headers::{self, ObjectHead, Range, Verdict};
+use http_api::problems::{Kind, Problem};
+use http_api::routes::{Matched, Op, Refusal};
+use serde::Serialize;
 use std::rc::Rc;
-
-/// User metadata travels in these headers (`x-amz-meta-*` upstream), as with `spaces serve`.
-const META_PREFIX: &str = "x-spaces-meta-";
-/// Largest JSON request body: a batch delete of the most keys allowed, as with `spaces serve`.
-const MAX_JSON: u64 = 4 << 20;
-/// Keys one batch delete may name.
-const MAX_BATCH: usize = 10_000;
 
 struct Edge;
 
@@ -60,7 +59,7 @@ enum Body {
     Empty,
     Bytes(Vec<u8>),
     /// Streamed from S3 into the response.
-    Download(Box<client::Download>),
+    Download(Box<Download>),
 }
 
 /// A response about to be sent.
@@ -71,26 +70,35 @@ struct Answer {
 }
 
 impl Answer {
-    fn json(status: u16, value: serde_json::Value) -> Self {
+    fn json(status: u16, value: &impl Serialize) -> Self {
         let headers = vec![("content-type".into(), "application/json".into())];
-        Answer { status, headers, body: Body::Bytes(value.to_string().into_bytes()) }
+        Answer { status, headers, body: Body::Bytes(serde_json::to_vec(value).unwrap_or_default()) }
     }
 
-    fn problem(status: u16, kind: &str, detail: &str) -> Self {
-        let headers = vec![("content-type".into(), "application/problem+json".into())];
-        Answer { status, headers, body: Body::Bytes(routes::problem(status, kind, detail)) }
+    fn empty(status: u16, headers: Vec<(String, String)>) -> Self {
+        Answer { status, headers, body: Body::Empty }
+    }
+
+    fn problem(p: &Problem) -> Self {
+        if p.status == 304 {
+            return Answer::empty(304, Vec::new());
+        }
+        let headers = p.headers().into_iter().map(|(n, v)| (n.to_string(), v)).collect();
+        Answer { status: p.status, headers, body: Body::Bytes(p.to_json()) }
+    }
+
+    fn refused(kind: Kind, detail: impl Into<String>) -> Self {
+        Answer::problem(&Problem::new(kind, detail))
     }
 
     fn error(e: &Error) -> Self {
-        let (status, kind) = routes::status_of(e);
-        if status == 304 {
-            return Answer { status, headers: Vec::new(), body: Body::Empty };
-        }
-        let mut answer = Answer::problem(status, kind, &describe(e));
-        if let Error::Throttled(Some(s)) = e {
-            answer.headers.push(("retry-after".into(), s.to_string()));
-        }
-        answer
+        let p = Problem::new(http_api::kind_of_error!(e, Error), describe(e));
+        let p = match e {
+            Error::Throttled(s) => p.retry_after(s.map_or(1, u64::from)),
+            Error::CircuitOpen(m) => p.retry_after(http_api::problems::circuit_wait(m).unwrap_or(10)),
+            _ => p,
+        };
+        Answer::problem(&p)
     }
 
     fn send(self, out: ResponseOutparam) {
@@ -136,6 +144,7 @@ fn describe(e: &Error) -> String {
         Error::NotFound(m)
         | Error::AccessDenied(m)
         | Error::InvalidArgument(m)
+        | Error::RangeNotSatisfiable(m)
         | Error::Conflict(m)
         | Error::PreconditionFailed(m)
         | Error::NotModified(m)
@@ -151,135 +160,187 @@ fn describe(e: &Error) -> String {
 struct Headers(Vec<(String, Vec<u8>)>);
 
 impl Headers {
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).and_then(|(_, v)| std::str::from_utf8(v).ok())
+    /// A header's value as text; 400 when it is not visible ASCII.
+    fn get(&self, name: &str) -> Result<Option<&str>, Answer> {
+        let Some((_, v)) = self.0.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) else { return Ok(None) };
+        headers::text(name, v).map(Some).map_err(|d| Answer::refused(Kind::InvalidArgument, d))
+    }
+
+    fn raw(&self, name: &str) -> Option<&[u8]> {
+        self.0.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice())
     }
 }
 
 fn serve(method: &str, path: &str, request: IncomingRequest) -> Answer {
-    let route = match routes::route(method, path) {
-        Ok(r) => r,
-        Err(Refusal::BadRequest(detail)) => return Answer::problem(400, "invalid-argument", &detail),
-        Err(Refusal::NoRoute) => return Answer::problem(404, "no-route", &format!("no route for {method} {path}")),
+    let matched = match http_api::routes::route(method, path) {
+        Ok(m) => m,
+        Err(Refusal::BadRequest(detail)) => return Answer::refused(Kind::InvalidArgument, detail),
+        Err(Refusal::NoRoute) => {
+            return Answer::refused(Kind::NoRoute, format!("no route for {method} {path}; /openapi.json lists them"))
+        }
         Err(Refusal::Method(allow)) => {
-            let mut a = Answer::problem(405, "method-not-allowed", &format!("{path} allows {allow}"));
-            a.headers.push(("allow".into(), allow.into()));
+            let bare = path.split('?').next().unwrap_or(path);
+            let mut a = Answer::refused(Kind::MethodNotAllowed, format!("{bare} allows {allow}, not {method}"));
+            a.headers.push(("allow".into(), allow));
             return a;
         }
     };
     // Liveness says only that the component runs; everything else needs its settings.
-    if route == Route::Health {
-        return alive();
+    if matched.op == Op::Health {
+        return Answer::json(200, &bodies::ALIVE);
     }
-    let settings = match routes::settings(|k| std::env::var(k).ok()) {
+    let settings = match settings::settings(|k| std::env::var(k).ok()) {
         Ok(s) => s,
-        Err(e) => return Answer::problem(500, "misconfigured", &e),
+        Err(e) => return Answer::refused(Kind::Misconfigured, e),
     };
     let headers = Headers(request.headers().entries());
-    if route != Route::Ready {
-        match &settings.token {
-            None => {
-                let detail = "SPACES_TOKEN is not set in the component's environment; /v1 refuses every request";
-                return Answer::problem(503, "no-token", detail);
-            }
-            Some(t) if !routes::authorized(t, headers.get("authorization")) => {
-                let mut a = Answer::problem(401, "unauthorized", "send Authorization: Bearer TOKEN");
-                a.headers.push(("www-authenticate".into(), "Bearer".into()));
-                return a;
-            }
-            Some(_) => {}
+    if matched.op != Op::Ready {
+        let Some(token) = &settings.token else {
+            let detail = "SPACES_TOKEN is not set in the component's environment; /v1 refuses every request";
+            return Answer::refused(Kind::NoToken, detail);
+        };
+        if !http_api::auth::Token::new(token).accepts(headers.raw("authorization")) {
+            let mut a = Answer::refused(Kind::Unauthorized, http_api::auth::UNAUTHORIZED);
+            a.headers.push(("www-authenticate".into(), http_api::auth::CHALLENGE.into()));
+            return a;
         }
     }
     let client = match Client::new(&settings.storage) {
         Ok(c) => Rc::new(c),
         Err(e) => return Answer::error(&e),
     };
-    let result = match route {
-        Route::Health => Ok(alive()),
-        Route::Ready => {
-            client.health().map(|us| Answer::json(200, serde_json::json!({"ready": true, "upstream_latency_us": us})))
-        }
-        Route::Put(key) => put(&client, &key, &headers, request),
-        Route::Get(key) => get(&client, &key, &headers),
-        Route::Head(key) => {
-            client.head_object(&key).map(|m| Answer { status: 200, headers: meta_headers(&m), body: Body::Empty })
-        }
-        Route::Delete(key) => {
-            client.delete_object(&key).map(|()| Answer { status: 204, headers: Vec::new(), body: Body::Empty })
-        }
-        Route::List { prefix, delimiter, cursor, limit } => {
-            client.list_objects(prefix.as_deref(), delimiter.as_deref(), cursor.as_deref(), limit).map(|page| {
-                let objects: Vec<_> = page
-                    .objects
-                    .into_iter()
-                    .map(|o| {
-                        serde_json::json!({"key": o.key, "size": o.size, "etag": o.etag,
-                                               "last_modified": o.last_modified, "storage_class": o.storage_class})
-                    })
-                    .collect();
-                Answer::json(
-                    200,
-                    serde_json::json!({"objects": objects, "prefixes": page.common_prefixes,
-                                                     "next_cursor": page.next_continuation}),
-                )
-            })
-        }
-        Route::Presign => return presign(&client, request),
-        Route::DeleteMany => return delete_many(&client, request),
-        Route::Url { key, cdn } => {
-            let url = if cdn { client.cdn_url(&key) } else { client.public_url(&key) };
-            url.map(|url| Answer::json(200, serde_json::json!({"url": url})))
-        }
-    };
-    result.unwrap_or_else(|e| Answer::error(&e))
+    dispatch(&client, &matched, &headers, request).unwrap_or_else(|refusal| refusal)
 }
 
-/// `/healthz`: the component runs.
-fn alive() -> Answer {
-    Answer::json(200, serde_json::json!({"status": "ok"}))
+/// Runs the operation; `Err` is an answer that refuses it.
+fn dispatch(client: &Rc<Client>, m: &Matched, headers: &Headers, request: IncomingRequest) -> Result<Answer, Answer> {
+    let key = m.param.as_deref().unwrap_or_default();
+    let failed = |e: Error| Answer::error(&e);
+    match m.op {
+        Op::Ready => Ok(ready(client)),
+        Op::PutObject => put(client, key, headers, request),
+        Op::GetObject => get(client, key, headers),
+        Op::HeadObject => {
+            let meta = client.head_object(key).map_err(failed)?;
+            // A HEAD answer has no body: a 412 carries only its status.
+            if let Some(refusal) = refusal(key, &meta.etag, headers)? {
+                return Ok(Answer::empty(refusal.status, Vec::new()));
+            }
+            Ok(Answer::empty(200, object_headers(&meta)))
+        }
+        Op::DeleteObject => client.delete_object(key).map(|()| Answer::empty(204, Vec::new())).map_err(failed),
+        Op::ListObjects => {
+            let q = ListQuery::from_pairs(&m.query).map_err(|d| Answer::refused(Kind::InvalidArgument, d))?;
+            let page = client
+                .list_objects(q.prefix.as_deref(), q.delimiter.as_deref(), q.cursor.as_deref(), q.limit)
+                .map_err(failed)?;
+            let objects = page
+                .objects
+                .into_iter()
+                .map(|o| bodies::Listed {
+                    key: o.key,
+                    size: o.size,
+                    etag: o.etag,
+                    last_modified: o.last_modified,
+                    storage_class: o.storage_class,
+                })
+                .collect();
+            let page = Page { objects, prefixes: page.common_prefixes, next_cursor: page.next_continuation };
+            Ok(Answer::json(200, &page))
+        }
+        Op::Presign => presign(client, request),
+        Op::DeleteObjects => delete_many(client, request),
+        Op::Url => {
+            let cdn = bodies::cdn_param(&m.query).map_err(|d| Answer::refused(Kind::InvalidArgument, d))?;
+            let url = if cdn { client.cdn_url(key) } else { client.public_url(key) };
+            Ok(Answer::json(200, &bodies::Url { url: url.map_err(failed)? }))
+        }
+        Op::Health => Ok(Answer::json(200, &bodies::ALIVE)),
+        Op::ListCdnEndpoints
+        | Op::CreateCdnEndpoint
+        | Op::GetCdnEndpoint
+        | Op::UpdateCdnEndpoint
+        | Op::DeleteCdnEndpoint
+        | Op::PurgeCdn
+        | Op::ListKeys
+        | Op::CreateKey
+        | Op::GetKey
+        | Op::RenameKey
+        | Op::DeleteKey
+        | Op::RotateKey
+        | Op::Metrics
+        | Op::OpenApi => Err(Answer::refused(
+            Kind::NoRoute,
+            "the edge build serves the object routes only; CDN, keys, metrics and the OpenAPI document are \
+             `spaces serve`'s",
+        )),
+    }
 }
 
-fn put(client: &Client, key: &str, headers: &Headers, request: IncomingRequest) -> Result<Answer, Error> {
-    let size = match headers.get("content-length") {
-        Some(v) => Some(v.parse::<u64>().map_err(|_| client::invalid("Content-Length is not a number".into()))?),
-        None => None,
+/// `/readyz`: one signed HEAD of the bucket.
+fn ready(client: &Client) -> Answer {
+    let (ready, latency, error) = match client.health() {
+        Ok(us) => (true, Some(us as f64 / 1000.0), None),
+        Err(e) => (false, None, Some(describe(&e))),
     };
-    let metadata: Vec<(String, String)> = headers
-        .0
-        .iter()
-        .filter_map(|(n, v)| {
-            let name = n.to_ascii_lowercase();
-            let meta = name.strip_prefix(META_PREFIX)?.to_string();
-            Some((meta, String::from_utf8(v.clone()).ok()?))
-        })
-        .collect();
-    let acl = if headers.get("x-spaces-acl") == Some("public-read") { Acl::PublicRead } else { Acl::Private };
+    let body = bodies::Ready {
+        ready,
+        upstream_latency_ms: latency,
+        upstream_error: error,
+        checked_ms_ago: Some(0),
+        circuits: Vec::new(),
+    };
+    Answer::json(if ready { 200 } else { 503 }, &body)
+}
+
+fn put(client: &Client, key: &str, headers: &Headers, request: IncomingRequest) -> Result<Answer, Answer> {
+    let bad = |d: String| Answer::refused(Kind::InvalidArgument, d);
+    let size = headers::content_length(headers.raw("content-length")).map_err(bad)?;
+    let upload = headers::put_headers(key, headers.0.iter().map(|(n, v)| (n.as_str(), v.as_slice()))).map_err(bad)?;
     let h = ObjectHeaders {
-        content_type: headers.get("content-type"),
-        cache_control: headers.get("cache-control"),
-        acl,
-        metadata: &metadata,
+        content_type: upload.content_type.as_deref(),
+        cache_control: upload.cache_control.as_deref(),
+        acl: if upload.public { Acl::PublicRead } else { Acl::Private },
+        metadata: &upload.metadata,
     };
-    let body = request.consume().map_err(|()| Error::Transport("the request body was already taken".into()))?;
-    let stream = body.stream().map_err(|()| Error::Transport("the request body has no stream".into()))?;
-    let (etag, size, parts) = client.put_object(key, &stream, size, &h)?;
-    Ok(Answer::json(200, serde_json::json!({"key": key, "etag": etag, "size": size, "parts": parts})))
+    let body = request.consume().map_err(|()| Answer::error(&gone("the request body was already taken")))?;
+    let stream = body.stream().map_err(|()| Answer::error(&gone("the request body has no stream")))?;
+    let (etag, size, parts) = client.put_object(key, &stream, size, &h).map_err(|e| Answer::error(&e))?;
+    Ok(Answer::json(200, &bodies::Stored { key: key.to_string(), etag, size, parts }))
 }
 
-fn get(client: &Rc<Client>, key: &str, headers: &Headers) -> Result<Answer, Error> {
-    let range = match headers.get("range") {
-        Some(r) => {
-            Some(parse_range(r).ok_or_else(|| client::invalid(format!("Range {r:?} is not bytes=FIRST-[LAST]")))?)
-        }
+fn gone(m: &str) -> Error {
+    Error::Transport(m.into())
+}
+
+fn get(client: &Rc<Client>, key: &str, headers: &Headers) -> Result<Answer, Answer> {
+    let failed = |e: Error| Answer::error(&e);
+    let range = match headers.get("range")? {
+        Some(r) => headers::parse_range(r).map_err(|d| Answer::refused(Kind::RangeNotSatisfiable, d))?,
         None => None,
     };
-    let conditions = Conditions { if_match: headers.get("if-match"), if_none_match: headers.get("if-none-match") };
-    let download = client.get_object(key, range, conditions)?;
-    let mut out = meta_headers(&download.meta);
+    let mut if_match = headers.get("if-match")?.map(String::from);
+    let if_none_match = headers.get("if-none-match")?;
+    let range = match range {
+        None => None,
+        Some(Range::From { first, last }) => Some((first, last)),
+        Some(Range::Suffix(n)) => {
+            // The size decides where the suffix starts; the GET is pinned to the ETag the size came from.
+            let meta = client.head_object(key).map_err(failed)?;
+            if_match.get_or_insert_with(|| format!("\"{}\"", meta.etag));
+            Some((meta.size.saturating_sub(n), None))
+        }
+    };
+    let conditions = Conditions { if_match: if_match.as_deref(), if_none_match };
+    let download = client.get_object(key, range, conditions).map_err(failed)?;
+    // Stores that ignore conditional GETs still get the conditions' meaning.
+    if let Some(refusal) = refusal(key, &download.meta.etag, headers)? {
+        return Ok(refusal);
+    }
+    let mut out = object_headers(&download.meta);
     let status = match range {
         Some((first, _)) => {
-            let last = (first + download.meta.size).saturating_sub(1);
-            out.push(("content-range".into(), format!("bytes {first}-{last}/*")));
+            out.push(("content-range".into(), headers::content_range(first, download.meta.size)));
             206
         }
         None => 200,
@@ -287,115 +348,78 @@ fn get(client: &Rc<Client>, key: &str, headers: &Headers) -> Result<Answer, Erro
     Ok(Answer { status, headers: out, body: Body::Download(Box::new(download)) })
 }
 
-/// `bytes=FIRST-LAST` or `bytes=FIRST-` (one range).
-fn parse_range(v: &str) -> Option<(u64, Option<u64>)> {
-    let (first, last) = v.strip_prefix("bytes=")?.split_once('-')?;
-    let first = first.parse().ok()?;
-    let last = if last.is_empty() { None } else { Some(last.parse().ok()?) };
-    Some((first, last))
+/// The answer when the request's conditions do not let the object be served: 412, or 304 with the ETag.
+fn refusal(key: &str, etag: &str, headers: &Headers) -> Result<Option<Answer>, Answer> {
+    Ok(match headers::evaluate(etag, headers.get("if-match")?, headers.get("if-none-match")?) {
+        Verdict::Proceed => None,
+        Verdict::PreconditionFailed => Some(Answer::refused(
+            Kind::PreconditionFailed,
+            format!("{key:?} has ETag \"{etag}\", which If-Match does not name"),
+        )),
+        Verdict::NotModified => Some(Answer::empty(304, vec![("etag".into(), format!("\"{etag}\""))])),
+    })
 }
 
-fn meta_headers(m: &ObjectMeta) -> Vec<(String, String)> {
-    let mut h = vec![
-        ("etag".to_string(), format!("\"{}\"", m.etag)),
-        ("content-length".to_string(), m.size.to_string()),
-        ("accept-ranges".to_string(), "bytes".to_string()),
-    ];
-    for (name, value) in
-        [("content-type", &m.content_type), ("cache-control", &m.cache_control), ("last-modified", &m.last_modified)]
-    {
-        if let Some(v) = value {
-            h.push((name.to_string(), v.clone()));
-        }
-    }
-    h.extend(m.metadata.iter().map(|(n, v)| (format!("{META_PREFIX}{n}"), v.clone())));
-    h
+fn object_headers(m: &ObjectMeta) -> Vec<(String, String)> {
+    headers::object_headers(&ObjectHead {
+        etag: &m.etag,
+        size: m.size,
+        content_type: m.content_type.as_deref(),
+        cache_control: m.cache_control.as_deref(),
+        last_modified: m.last_modified.as_deref(),
+        metadata: &m.metadata,
+    })
 }
 
 /// `POST /v1/presign {key, method?, expires?, content_type?}` → `{url, expires_at}`.
-fn presign(client: &Client, request: IncomingRequest) -> Answer {
-    let body = match read_json(request) {
-        Ok(v) => v,
-        Err(detail) => return Answer::problem(400, "invalid-argument", &detail),
+fn presign(client: &Client, request: IncomingRequest) -> Result<Answer, Answer> {
+    let body: PresignBody = read_json(request)?;
+    http_api::check_key(&body.key).map_err(|d| Answer::refused(Kind::InvalidArgument, d))?;
+    let method = match body.method {
+        bodies::Method::Get => "GET",
+        bodies::Method::Put => "PUT",
+        bodies::Method::Delete => "DELETE",
     };
-    let Some(key) = body.get("key").and_then(|k| k.as_str()) else {
-        return Answer::problem(400, "invalid-argument", "the body needs a \"key\"");
-    };
-    if let Err(detail) = object_keys::check(key) {
-        return Answer::problem(400, "invalid-argument", &detail);
-    }
-    let method = match body.get("method").and_then(|m| m.as_str()).unwrap_or("get") {
-        "get" => "GET",
-        "put" => "PUT",
-        "delete" => "DELETE",
-        other => {
-            return Answer::problem(400, "invalid-argument", &format!("method {other:?} is not get, put or delete"))
-        }
-    };
-    let expires = match body.get("expires").map(|e| e.as_u64().and_then(|e| u32::try_from(e).ok())) {
-        None => 3600,
-        Some(Some(e)) => e,
-        Some(None) => return Answer::problem(400, "invalid-argument", "expires must be a number of seconds"),
-    };
-    let signed: Vec<(String, String)> = body
-        .get("content_type")
-        .and_then(|c| c.as_str())
-        .map(|c| ("content-type".to_string(), c.to_string()))
-        .into_iter()
-        .collect();
-    let presigned = Client::credentials().and_then(|creds| client.presign(&creds, key, method, expires, &signed));
-    match presigned {
-        Ok((url, expires_at)) => Answer::json(200, serde_json::json!({"url": url, "expires_at": expires_at})),
-        Err(e) => Answer::error(&e),
-    }
+    let expires = body.expires.unwrap_or(bodies::DEFAULT_EXPIRES);
+    let signed: Vec<(String, String)> =
+        body.content_type.map(|c| ("content-type".to_string(), c)).into_iter().collect();
+    let (url, expires_at) = Client::credentials()
+        .and_then(|creds| client.presign(&creds, &body.key, method, expires, &signed))
+        .map_err(|e| Answer::error(&e))?;
+    Ok(Answer::json(200, &Presigned { url, expires_at }))
 }
 
 /// `POST /v1/objects/delete {keys}` → `{deleted, failed: [{key, code, message}]}`; missing keys count as deleted.
-fn delete_many(client: &Client, request: IncomingRequest) -> Answer {
-    let keys: Vec<String> = match read_json(request).and_then(|v| {
-        serde_json::from_value::<Vec<String>>(v.get("keys").cloned().unwrap_or_default())
-            .map_err(|e| format!("\"keys\" must be a list of strings: {e}"))
-    }) {
-        Ok(k) => k,
-        Err(detail) => return Answer::problem(400, "invalid-argument", &detail),
-    };
-    if keys.len() > MAX_BATCH {
-        return Answer::problem(400, "invalid-argument", &format!("{} keys; at most {MAX_BATCH}", keys.len()));
-    }
-    if let Some(detail) = keys.iter().find_map(|k| object_keys::check(k).err()) {
-        return Answer::problem(400, "invalid-argument", &detail);
-    }
-    match client.delete_objects(&keys) {
-        Ok(failures) => {
-            let failed: Vec<_> = failures
-                .iter()
-                .map(|f| serde_json::json!({"key": f.key, "code": f.code, "message": f.message}))
-                .collect();
-            Answer::json(200, serde_json::json!({"deleted": keys.len() - failed.len(), "failed": failed}))
-        }
-        Err(e) => Answer::error(&e),
-    }
+fn delete_many(client: &Client, request: IncomingRequest) -> Result<Answer, Answer> {
+    let req: DeleteMany = read_json(request)?;
+    req.check().map_err(|d| Answer::refused(Kind::InvalidArgument, d))?;
+    let failures = client.delete_objects(&req.keys).map_err(|e| Answer::error(&e))?;
+    let failed: Vec<_> =
+        failures.into_iter().map(|f| NotDeleted { key: f.key, code: f.code, message: f.message }).collect();
+    Ok(Answer::json(200, &DeletedMany { deleted: req.keys.len() - failed.len(), failed }))
 }
 
-/// The request body as JSON, at most [`MAX_JSON`] bytes.
-fn read_json(request: IncomingRequest) -> Result<serde_json::Value, String> {
-    let body = request.consume().map_err(|()| "the request body was already taken".to_string())?;
-    let stream = body.stream().map_err(|()| "the request body has no stream".to_string())?;
+/// The request body as the JSON `T`, at most `MAX_JSON_BODY` bytes (413 beyond).
+fn read_json<T: serde::de::DeserializeOwned>(request: IncomingRequest) -> Result<T, Answer> {
+    let bad = |d: String| Answer::refused(Kind::InvalidArgument, d);
+    let body = request.consume().map_err(|()| bad("the request body was already taken".into()))?;
+    let stream = body.stream().map_err(|()| bad("the request body has no stream".into()))?;
+    let limit = bodies::MAX_JSON_BODY;
     let mut bytes = Vec::new();
     loop {
-        match stream.blocking_read(MAX_JSON) {
+        match stream.blocking_read(limit as u64) {
             Ok(chunk) => bytes.extend_from_slice(&chunk),
             Err(StreamError::Closed) => break,
             Err(StreamError::LastOperationFailed(e)) => {
-                return Err(format!("reading the body: {}", e.to_debug_string()))
+                return Err(bad(format!("reading the body: {}", e.to_debug_string())))
             }
         }
-        if bytes.len() as u64 > MAX_JSON {
-            return Err(format!("the body is over {MAX_JSON} bytes"));
+        if bytes.len() > limit {
+            return Err(Answer::refused(Kind::TooLarge, format!("the body is over {limit} bytes")));
         }
     }
-    serde_json::from_slice(&bytes).map_err(|e| format!("the body is not JSON: {e}"))
+    bodies::parse(&bytes).map_err(bad)
 }
 
 #[cfg(target_arch = "wasm32")]
-crate::export!(Edge with_types_in crate);
+crate::bindings::export!(Edge with_types_in crate::bindings);

@@ -6,7 +6,7 @@ use base64::Engine;
 
 /// An object's content, shaped for a tool result or a resource.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Shape {
+pub(super) enum Shape {
     Text(String),
     /// Base64 of an image type MCP clients display.
     Image {
@@ -56,7 +56,7 @@ fn base64(body: &[u8]) -> String {
 }
 
 /// Shapes `body` for `format` (`Format::Link` carries no content and is the caller's to handle).
-pub fn shape(body: Vec<u8>, content_type: Option<&str>, format: Format) -> Result<Shape, String> {
+pub(super) fn shape(body: Vec<u8>, content_type: Option<&str>, format: Format) -> Result<Shape, String> {
     let essence = content_type.map(essence).unwrap_or_default();
     let mime = if is_untyped(&essence) { OCTET_STREAM.to_string() } else { essence.clone() };
     match format {

@@ -7,18 +7,19 @@
 mod content;
 mod tools;
 
-use crate::bindings::storage::{GetOptions, ListRequest, PutOptions};
-use crate::bindings::types::{Acl, Config, Error as StorageError};
-use crate::cdn::{bucket_origin, CdnSession, EndpointView};
-use crate::cli::{host, usage};
 use crate::config::Connection;
-use crate::content_type;
-use crate::keys::{KeyView, KeysSession, NewKeyView};
+use crate::digitalocean::cdn::{bucket_origin, CdnSession, EndpointView};
+use crate::digitalocean::keys::{KeyView, KeysSession, NewKeyView};
+use crate::error::{Failure, Outcome};
+use crate::runtime::bindings::storage::ListRequest;
+use crate::runtime::bindings::types::{Config, Error as StorageError};
+use crate::runtime::session::Session;
 use crate::runtime::Runtime;
-use crate::session::{Failure, Outcome, Session};
-use crate::views::{presign_request, Method, ObjectView, Page, Presigned, Stored, Url};
+use crate::views::{plain_get, presign_request, put_options, stored, ObjectView};
 use clap::Args;
 use content::Shape;
+use http_api::bodies::{Method, Page, Presigned, Url};
+use http_api::headers::PutHeaders;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ListResourceTemplatesResult,
     ListResourcesResult, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ReadResourceRequestParams,
@@ -39,7 +40,7 @@ const LARGE_OBJECT_URL_SECONDS: u32 = 3600;
 
 #[derive(Args, Debug, Clone)]
 #[command(next_help_heading = "MCP")]
-pub struct McpArgs {
+pub(crate) struct McpArgs {
     /// Largest object content passed through the protocol (get_object, put_object, resources), in bytes;
     /// larger objects are offered as presigned URLs [max: 64 MiB]
     #[arg(long, env = "SPACES_MCP_MAX_CONTENT", value_name = "BYTES", default_value_t = 1 << 20,
@@ -61,8 +62,8 @@ struct SpacesMcp {
 }
 
 /// Serves MCP on stdin/stdout until the client closes the connection.
-pub async fn run(conn: &Connection, args: &McpArgs) -> Outcome<()> {
-    let runtime = conn.runtime(MAX_INSTANCES, None).map_err(host)?;
+pub(crate) async fn run(conn: &Connection, args: &McpArgs) -> Outcome<()> {
+    let runtime = conn.runtime(MAX_INSTANCES, None).map_err(Failure::host)?;
     let server = SpacesMcp { runtime, conn: conn.clone(), args: args.clone() };
     // A configured bucket the component refuses (a bad name, say) is a start-up error, not a failure per call.
     if let Some(bucket) = &conn.bucket {
@@ -73,8 +74,8 @@ pub async fn run(conn: &Connection, args: &McpArgs) -> Outcome<()> {
     let service = server
         .serve(transport)
         .await
-        .map_err(|e| usage(format!("no MCP session was established on stdin/stdout: {e}")))?;
-    service.waiting().await.map_err(host)?;
+        .map_err(|e| Failure::usage(format!("no MCP session was established on stdin/stdout: {e}")))?;
+    service.waiting().await.map_err(|e| Failure::caused("the MCP session", e))?;
     Ok(())
 }
 
@@ -86,20 +87,16 @@ fn max_message(args: &McpArgs) -> usize {
     usize::try_from(bytes).unwrap_or(usize::MAX).max(DEFAULT_MAX_LINE_LENGTH)
 }
 
-fn whole_object() -> GetOptions {
-    GetOptions { range: None, if_match: None, if_none_match: None }
-}
-
 fn structured(value: impl Serialize) -> Outcome<CallToolResult> {
-    Ok(CallToolResult::structured(serde_json::to_value(value).map_err(host)?))
+    Ok(CallToolResult::structured(serde_json::to_value(value).map_err(|e| Failure::caused("encoding JSON", e))?))
 }
 
 impl SpacesMcp {
     /// The storage configuration for `bucket`, else the configured one.
     fn storage_config(&self, bucket: Option<String>) -> Outcome<Config> {
-        let bucket = bucket
-            .or_else(|| self.conn.bucket.clone())
-            .ok_or_else(|| usage("no bucket: pass `bucket`, or start the server with --bucket (or SPACES_BUCKET)"))?;
+        let bucket = bucket.or_else(|| self.conn.bucket.clone()).ok_or_else(|| {
+            Failure::usage("no bucket: pass `bucket`, or start the server with --bucket (or SPACES_BUCKET)")
+        })?;
         Ok(self.conn.storage_config_for(bucket))
     }
 
@@ -138,50 +135,8 @@ impl SpacesMcp {
                 let (_, mut s) = self.session(a.bucket).await?;
                 structured(ObjectView::from(s.head(&a.key).await?))
             }
-            Call::GetObject(a) => {
-                let (bucket, mut s) = self.session(a.bucket).await?;
-                if a.format == Format::Link {
-                    let meta = s.head(&a.key).await?;
-                    let mut link = Resource::new(object_keys::to_uri(&bucket, &a.key), a.key).with_size(meta.size);
-                    if let Some(t) = meta.content_type {
-                        link = link.with_mime_type(t);
-                    }
-                    return Ok(CallToolResult::success(vec![ContentBlock::resource_link(link)]));
-                }
-                let _link = s.interrupt().trigger_on(cancelled);
-                let (meta, download) = s.get(&a.key, &whole_object()).await?;
-                if meta.size > self.args.max_content_bytes {
-                    return self.too_large(&mut s, &a.key, meta.size).await;
-                }
-                let body = s.read_to_vec(download, self.args.max_content_bytes).await?;
-                let block = match content::shape(body, meta.content_type.as_deref(), a.format).map_err(usage)? {
-                    Shape::Text(text) => ContentBlock::text(text),
-                    Shape::Image { data, mime } => ContentBlock::image(data, mime),
-                    Shape::Blob { data, mime } => ContentBlock::resource(
-                        ResourceContents::blob(data, object_keys::to_uri(&bucket, &a.key)).with_mime_type(mime),
-                    ),
-                };
-                Ok(CallToolResult::success(vec![block]))
-            }
-            Call::PutObject(a, body) => {
-                let (_, mut s) = self.session(a.bucket).await?;
-                if !a.overwrite && s.exists(&a.key).await? {
-                    return Err(Failure::Storage(StorageError::Conflict(format!(
-                        "{:?} already exists; pass overwrite: true to replace it",
-                        a.key
-                    ))));
-                }
-                let opts = PutOptions {
-                    content_type: a.content_type.or_else(|| content_type::guess(&a.key).map(String::from)),
-                    cache_control: a.cache_control,
-                    acl: if a.public { Acl::PublicRead } else { Acl::Private },
-                    metadata: a.metadata.into_iter().collect(),
-                };
-                let _link = s.interrupt().trigger_on(cancelled);
-                let size = body.len() as u64;
-                let stored = s.put(&a.key, std::io::Cursor::new(body), Some(size), &opts).await?;
-                structured(Stored::new(a.key, stored))
-            }
+            Call::GetObject(a) => self.get_object(a, cancelled).await,
+            Call::PutObject(a, body) => self.put_object(a, body, cancelled).await,
             Call::DeleteObject(a) => {
                 let (bucket, mut s) = self.session(a.bucket).await?;
                 s.delete(&a.key).await?;
@@ -195,7 +150,8 @@ impl SpacesMcp {
             Call::ObjectUrl(a) => {
                 let mut cfg = self.storage_config(a.bucket)?;
                 if a.cdn {
-                    crate::cdn::use_served_host(&self.runtime, &self.conn.api_config(None), &mut cfg).await;
+                    crate::digitalocean::cdn::use_served_host(&self.runtime, &self.conn.api_config(None), &mut cfg)
+                        .await;
                 }
                 let mut s = Session::open(&self.runtime, &cfg).await?;
                 let url = if a.cdn { s.cdn_url(&a.key).await? } else { s.public_url(&a.key).await? };
@@ -207,7 +163,7 @@ impl SpacesMcp {
             }
             Call::CdnPurge(a) => self.purge(a, context).await,
             Call::KeysList(a) => {
-                let filter = crate::bindings::exports::spaces::storage::keys::KeyFilter {
+                let filter = crate::runtime::bindings::exports::spaces::storage::keys::KeyFilter {
                     name: a.name,
                     bucket: a.bucket,
                     permission: a.permission.map(Into::into),
@@ -224,6 +180,64 @@ impl SpacesMcp {
                 structured(tools::KeyDeleted { access_key: a.access_key })
             }
         }
+    }
+
+    /// `get_object`: the content as text, an image or a blob, or a link; too large, a presigned URL instead.
+    async fn get_object(
+        &self,
+        a: tools::GetObject,
+        cancelled: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Outcome<CallToolResult> {
+        let (bucket, mut s) = self.session(a.bucket).await?;
+        if a.format == Format::Link {
+            let meta = s.head(&a.key).await?;
+            let mut link = Resource::new(object_keys::to_uri(&bucket, &a.key), a.key).with_size(meta.size);
+            if let Some(t) = meta.content_type {
+                link = link.with_mime_type(t);
+            }
+            return Ok(CallToolResult::success(vec![ContentBlock::resource_link(link)]));
+        }
+        let _link = s.interrupt().trigger_on(cancelled);
+        let (meta, download) = s.get(&a.key, &plain_get(None)).await?;
+        if meta.size > self.args.max_content_bytes {
+            return self.too_large(&mut s, &a.key, meta.size).await;
+        }
+        let body = s.read_to_vec(download, self.args.max_content_bytes).await?;
+        let block = match content::shape(body, meta.content_type.as_deref(), a.format).map_err(Failure::usage)? {
+            Shape::Text(text) => ContentBlock::text(text),
+            Shape::Image { data, mime } => ContentBlock::image(data, mime),
+            Shape::Blob { data, mime } => ContentBlock::resource(
+                ResourceContents::blob(data, object_keys::to_uri(&bucket, &a.key)).with_mime_type(mime),
+            ),
+        };
+        Ok(CallToolResult::success(vec![block]))
+    }
+
+    /// `put_object`: stores the content, refusing to replace an object unless asked to.
+    async fn put_object(
+        &self,
+        a: tools::PutObject,
+        body: Vec<u8>,
+        cancelled: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Outcome<CallToolResult> {
+        let (_, mut s) = self.session(a.bucket).await?;
+        if !a.overwrite && s.exists(&a.key).await? {
+            return Err(Failure::Storage(StorageError::Conflict(format!(
+                "{:?} already exists; pass overwrite: true to replace it",
+                a.key
+            ))));
+        }
+        let upload = PutHeaders {
+            content_type: a.content_type,
+            cache_control: a.cache_control,
+            public: a.public,
+            metadata: a.metadata.into_iter().collect(),
+        };
+        let opts = put_options(&upload, &a.key);
+        let _link = s.interrupt().trigger_on(cancelled);
+        let size = body.len() as u64;
+        let put = s.put(&a.key, std::io::Cursor::new(body), Some(size), &opts).await?;
+        structured(stored(a.key, put))
     }
 
     /// The answer for an object over the content limit: a tool error that says so and offers a presigned URL.
@@ -284,7 +298,7 @@ impl SpacesMcp {
             f => McpError::internal_error(f.to_string(), None),
         };
         let (_, mut s) = self.session(Some(bucket)).await.map_err(failed)?;
-        let (meta, download) = s.get(&key, &whole_object()).await.map_err(failed)?;
+        let (meta, download) = s.get(&key, &plain_get(None)).await.map_err(failed)?;
         let limit = self.args.max_content_bytes;
         if meta.size > limit {
             return Err(McpError::invalid_params(
@@ -383,7 +397,7 @@ impl ServerHandler for SpacesMcp {
             .map(|o| {
                 let uri = object_keys::to_uri(&bucket, &o.key);
                 let r = Resource::new(uri, o.key.clone()).with_size(o.size);
-                match content_type::guess(&o.key) {
+                match http_api::content_type::guess(&o.key) {
                     Some(t) => r.with_mime_type(t),
                     None => r,
                 }

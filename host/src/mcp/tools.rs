@@ -2,10 +2,11 @@
 //! type), its output schema, and its hints (read-only, destructive, idempotent). Parsing and checking a call's
 //! arguments happens here, before any instance is touched, so a bad call is a tool error with a reason. Pure.
 
-use crate::cdn::EndpointView;
-use crate::keys::{GrantView, KeyView, NewKeyView, Perm};
-use crate::views::{Method, ObjectView, Page, Presigned, Stored, Url};
+use crate::digitalocean::cdn::EndpointView;
+use crate::digitalocean::keys::{GrantView, KeyView, NewKeyView, Perm};
+use crate::views::ObjectView;
 use base64::Engine;
+use http_api::bodies::{Method, Page, Presigned, Stored, Url};
 use rmcp::handler::server::tool::{schema_for_input, schema_for_output};
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 use schemars::JsonSchema;
@@ -19,7 +20,7 @@ const MAX_EXPIRES: u32 = 604_800;
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ListObjects {
+pub(super) struct ListObjects {
     /// Bucket (Space) to list [default: the server's --bucket]
     pub bucket: Option<String>,
     /// Only keys that start with this
@@ -34,7 +35,7 @@ pub struct ListObjects {
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ObjectRef {
+pub(super) struct ObjectRef {
     /// Bucket (Space) [default: the server's --bucket]
     pub bucket: Option<String>,
     /// Object key, e.g. "reports/2026/summary.txt"
@@ -44,7 +45,7 @@ pub struct ObjectRef {
 /// How `get_object` hands over the content.
 #[derive(Deserialize, JsonSchema, Clone, Copy, Default, PartialEq, Eq, Debug)]
 #[serde(rename_all = "lowercase")]
-pub enum Format {
+pub(super) enum Format {
     /// Text as text, PNG/JPEG/GIF/WebP as an image, anything else as a base64 blob
     #[default]
     Auto,
@@ -58,7 +59,7 @@ pub enum Format {
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct GetObject {
+pub(super) struct GetObject {
     /// Bucket (Space) [default: the server's --bucket]
     pub bucket: Option<String>,
     /// Object key
@@ -70,7 +71,7 @@ pub struct GetObject {
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PutObject {
+pub(super) struct PutObject {
     /// Bucket (Space) [default: the server's --bucket]
     pub bucket: Option<String>,
     /// Object key
@@ -96,7 +97,7 @@ pub struct PutObject {
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PresignUrl {
+pub(super) struct PresignUrl {
     /// Bucket (Space) [default: the server's --bucket]
     pub bucket: Option<String>,
     /// Object key
@@ -112,7 +113,7 @@ pub struct PresignUrl {
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ObjectUrl {
+pub(super) struct ObjectUrl {
     /// Bucket (Space) [default: the server's --bucket]
     pub bucket: Option<String>,
     /// Object key
@@ -124,11 +125,11 @@ pub struct ObjectUrl {
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NoArguments {}
+pub(super) struct NoArguments {}
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CdnPurge {
+pub(super) struct CdnPurge {
     /// CDN endpoint id (a UUID) [default: the endpoint whose origin is `bucket`]
     pub endpoint_id: Option<String>,
     /// Bucket whose endpoint to purge when no `endpoint_id` is given [default: the server's --bucket]
@@ -139,7 +140,7 @@ pub struct CdnPurge {
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct KeysList {
+pub(super) struct KeysList {
     /// Only keys with this name
     pub name: Option<String>,
     /// Only keys with a grant on this bucket
@@ -150,7 +151,7 @@ pub struct KeysList {
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct KeysCreate {
+pub(super) struct KeysCreate {
     /// Name of the new key
     pub name: String,
     /// What the key may do: {bucket, permission} with read or readwrite, or one {bucket: "", permission:
@@ -160,27 +161,27 @@ pub struct KeysCreate {
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct KeysDelete {
+pub(super) struct KeysDelete {
     /// The access key id to delete
     pub access_key: String,
 }
 
 /// `delete_object`'s answer.
 #[derive(Serialize, JsonSchema)]
-pub struct Deleted {
+pub(super) struct Deleted {
     pub bucket: String,
     pub key: String,
 }
 
 /// `cdn_list`'s answer.
 #[derive(Serialize, JsonSchema)]
-pub struct Endpoints {
+pub(super) struct Endpoints {
     pub endpoints: Vec<EndpointView>,
 }
 
 /// `cdn_purge`'s answer.
 #[derive(Serialize, JsonSchema)]
-pub struct Purged {
+pub(super) struct Purged {
     /// The endpoint purged
     pub id: String,
     /// Paths purged
@@ -191,18 +192,18 @@ pub struct Purged {
 
 /// `keys_list`'s answer.
 #[derive(Serialize, JsonSchema)]
-pub struct Keys {
+pub(super) struct Keys {
     pub keys: Vec<KeyView>,
 }
 
 /// `keys_delete`'s answer.
 #[derive(Serialize, JsonSchema)]
-pub struct KeyDeleted {
+pub(super) struct KeyDeleted {
     pub access_key: String,
 }
 
 /// A tool call with its arguments parsed and checked.
-pub enum Call {
+pub(super) enum Call {
     ListObjects(ListObjects),
     HeadObject(ObjectRef),
     GetObject(GetObject),
@@ -379,7 +380,7 @@ const SPECS: &[Spec] = &[
 ];
 
 /// The tools offered: all of them, or with `read_only` only those that change nothing.
-pub fn catalogue(read_only: bool) -> Result<Vec<Tool>, String> {
+pub(super) fn catalogue(read_only: bool) -> Result<Vec<Tool>, String> {
     SPECS
         .iter()
         .filter(|s| !read_only || s.effect == Effect::ReadOnly)
@@ -403,7 +404,7 @@ fn spec(name: &str) -> Option<&'static Spec> {
 }
 
 /// Is `name` a tool that changes nothing?
-pub fn is_read_only(name: &str) -> bool {
+pub(super) fn is_read_only(name: &str) -> bool {
     spec(name).is_some_and(|s| s.effect == Effect::ReadOnly)
 }
 
@@ -417,7 +418,7 @@ fn key(k: &str) -> Result<(), String> {
 }
 
 /// Parses and checks a call's arguments; `max_content` bounds the content `put_object` may carry.
-pub fn parse(name: &str, arguments: Option<JsonObject>, max_content: u64) -> Result<Call, String> {
+pub(super) fn parse(name: &str, arguments: Option<JsonObject>, max_content: u64) -> Result<Call, String> {
     let call = match name {
         "list_objects" => {
             let a: ListObjects = args(arguments)?;

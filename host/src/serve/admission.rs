@@ -2,14 +2,13 @@
 //! one, each for at most `wait`. Beyond that a request is turned away with 503 and Retry-After instead of
 //! piling up memory.
 
-use super::problem::Problem;
-use axum::http::StatusCode;
+use super::problem::{Kind, Problem};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-pub struct Admission {
+pub(super) struct Admission {
     permits: Arc<Semaphore>,
     waiting: AtomicUsize,
     queue: usize,
@@ -17,22 +16,18 @@ pub struct Admission {
 }
 
 impl Admission {
-    pub fn new(in_flight: usize, queue: usize, wait: Duration) -> Self {
+    pub(super) fn new(in_flight: usize, queue: usize, wait: Duration) -> Self {
         Admission { permits: Arc::new(Semaphore::new(in_flight)), waiting: AtomicUsize::new(0), queue, wait }
     }
 
     /// A slot for one request; held until its response body is done.
-    pub async fn admit(&self) -> Result<OwnedSemaphorePermit, Problem> {
+    pub(super) async fn admit(&self) -> Result<OwnedSemaphorePermit, Problem> {
         if let Ok(p) = Arc::clone(&self.permits).try_acquire_owned() {
             return Ok(p);
         }
         let busy = || {
-            Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "overloaded",
-                "the service is at its limit of requests in flight; retry shortly",
-            )
-            .retry_after(1)
+            Problem::new(Kind::Overloaded, "the service is at its limit of requests in flight; retry shortly")
+                .retry_after(1)
         };
         if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.queue {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
@@ -61,10 +56,10 @@ mod tests {
         });
         tokio::time::sleep(Duration::from_millis(20)).await;
         let refused = a.admit().await.unwrap_err();
-        assert_eq!((refused.status, refused.retry_after), (503, Some(1)));
+        assert_eq!((refused.0.status, refused.0.retry_after), (503, Some(1)));
         drop(held);
         assert!(queued.await.unwrap().is_ok(), "the queued request gets the freed slot");
         let _again = a.admit().await.unwrap();
-        assert_eq!(a.admit().await.unwrap_err().status, 503, "waited its time, then refused");
+        assert_eq!(a.admit().await.unwrap_err().status(), 503, "waited its time, then refused");
     }
 }

@@ -10,7 +10,7 @@ use s3s::service::S3ServiceBuilder;
 use std::path::Path;
 use tokio::net::TcpListener;
 
-pub struct Embedded {
+pub(super) struct Embedded {
     /// `http://127.0.0.1:PORT`.
     pub endpoint: String,
     pub credentials: Credentials,
@@ -24,7 +24,7 @@ impl Drop for Embedded {
 }
 
 /// Starts the store on `dir` with `bucket` in it (created if missing).
-pub async fn start(dir: &Path, bucket: &str) -> Result<Embedded, String> {
+pub(super) async fn start(dir: &Path, bucket: &str) -> Result<Embedded, String> {
     let bucket_dir = dir.join(bucket);
     std::fs::create_dir_all(&bucket_dir).map_err(|e| format!("creating {}: {e}", bucket_dir.display()))?;
     let fs =

@@ -3,19 +3,18 @@
 //! half-open probe it becomes when no traffic flows), and the route answers from the last result in microseconds.
 
 use super::App;
-use crate::breaker::State;
-use crate::session::Session;
+use crate::net::breaker::State;
+use crate::runtime::session::Session;
 use axum::extract::State as Extract;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Serialize;
+use http_api::bodies::{Alive, Circuit, Ready, ALIVE};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
-use utoipa::ToSchema;
 
 /// How often the probe runs; a result older than three intervals counts as no result.
-pub const PROBE_INTERVAL: Duration = Duration::from_secs(2);
+pub(super) const PROBE_INTERVAL: Duration = Duration::from_secs(2);
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
 struct Check {
@@ -24,7 +23,7 @@ struct Check {
 }
 
 #[derive(Default)]
-pub struct Readiness {
+pub(super) struct Readiness {
     last: RwLock<Option<Check>>,
 }
 
@@ -35,7 +34,7 @@ impl Readiness {
 }
 
 /// Probes the upstream until the process ends.
-pub async fn probe(app: Arc<App>) {
+pub(super) async fn probe(app: Arc<App>) {
     let mut session: Option<Session> = None;
     loop {
         if session.is_none() {
@@ -62,41 +61,18 @@ pub async fn probe(app: Arc<App>) {
     }
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct Alive {
-    /// Always `alive`.
-    status: &'static str,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Ready {
-    ready: bool,
-    /// Latency of the last upstream probe in milliseconds, when it succeeded.
-    upstream_latency_ms: Option<f64>,
-    /// Why the last probe failed.
-    upstream_error: Option<String>,
-    /// Age of the last probe result in milliseconds.
-    checked_ms_ago: Option<u64>,
-    circuits: Vec<Circuit>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Circuit {
-    authority: String,
-    /// `closed`, `half-open` or `open`.
-    state: &'static str,
-}
-
-#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "The process is alive; no upstream call is made", body = Alive)))]
-pub async fn healthz() -> Json<Alive> {
-    Json(Alive { status: "alive" })
+#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "The process is alive; \
+    no upstream call is made", body = Alive)))]
+pub(super) async fn healthz() -> Json<Alive> {
+    Json(ALIVE)
 }
 
 #[utoipa::path(get, path = "/readyz", tag = "health", responses(
     (status = 200, description = "The upstream answered the last probe and no circuit is open", body = Ready),
-    (status = 503, description = "Not ready; the body says why", body = Ready, headers(("Retry-After" = u64, description = "Seconds until the next probe")))
+    (status = 503, description = "Not ready; the body says why",
+     body = Ready, headers(("Retry-After" = u64, description = "Seconds until the next probe")))
 ))]
-pub async fn readyz(Extract(app): Extract<Arc<App>>) -> Response {
+pub(super) async fn readyz(Extract(app): Extract<Arc<App>>) -> Response {
     let circuits: Vec<Circuit> = app
         .runtime
         .shared()
@@ -137,8 +113,9 @@ pub async fn readyz(Extract(app): Extract<Arc<App>>) -> Response {
     response
 }
 
-#[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain; version=0.0.4")))]
-pub async fn metrics(Extract(app): Extract<Arc<App>>) -> Response {
+#[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, description = "Prometheus text \
+    exposition format", body = String, content_type = "text/plain; version=0.0.4")))]
+pub(super) async fn metrics(Extract(app): Extract<Arc<App>>) -> Response {
     let text = app.runtime.shared().metrics.render();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }

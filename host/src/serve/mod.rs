@@ -1,26 +1,26 @@
 //! `spaces serve`: the storage service an application runs beside itself. A small JSON API under `/v1` (bearer
 //! token), health, readiness and metrics, and the OpenAPI document, on hyper/axum. Every request runs in a
 //! component instance of its own (reused once it finished a request cleanly, else new from the shared
-//! `InstancePre`); all of them share one pooled HTTP client and its circuit breakers. With no endpoint configured it starts an embedded S3 store and talks to that the same way.
+//! `InstancePre`); all of them share one pooled HTTP client and its circuit breakers. With no endpoint configured
+//! it starts an embedded S3 store and talks to that the same way.
 
 mod admission;
 mod auth;
 mod cdn;
 mod embedded;
 mod health;
-mod http_headers;
 mod keys_routes;
 mod objects;
 mod openapi;
 mod problem;
 mod routes;
 
-use crate::bindings::types::{AddressingStyle, Config};
-use crate::cli::{host, usage};
 use crate::config::Connection;
-use crate::interrupt::{Interrupt, Link};
+use crate::error::Failure;
+use crate::runtime::bindings::types::{AddressingStyle, ApiConfig, Config};
+use crate::runtime::interrupt::{Interrupt, Link};
+use crate::runtime::session::Session;
 use crate::runtime::Runtime;
-use crate::session::{Failure, Session};
 use admission::Admission;
 use clap::Args;
 use problem::Problem;
@@ -34,7 +34,7 @@ const DEFAULT_MAX_UPLOAD: u64 = 5 << 40;
 
 #[derive(Args, Debug, Clone)]
 #[command(next_help_heading = "Service")]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// Address and port to listen on; anything but loopback needs a configured token
     #[arg(long, env = "SPACES_LISTEN", default_value = "127.0.0.1:7070")]
     pub listen: SocketAddr,
@@ -62,16 +62,18 @@ pub struct ServeArgs {
 }
 
 /// What every request handler shares.
-pub struct App {
+pub(crate) struct App {
     runtime: Arc<Runtime>,
     cfg: Config,
     token: auth::Token,
+    /// The token's id, naming the caller in audit lines.
+    token_id: String,
     admission: Admission,
     readiness: health::Readiness,
     max_upload: u64,
     client_stall: Duration,
     /// DigitalOcean API settings for the `/v1/cdn` and `/v1/keys` routes.
-    api: crate::bindings::types::ApiConfig,
+    api: ApiConfig,
     /// Triggered when the shutdown grace period ends: uploads still running abort themselves.
     hard_stop: Interrupt,
     /// Instances that finished a request cleanly, ready for the next (at most `max_in_flight`).
@@ -109,7 +111,7 @@ impl App {
 
     /// One line per mutating request: never the token, only its id.
     fn audit(&self, op: &str, key: &str, status: u16, bytes: u64) {
-        tracing::info!(target: "spaces::audit", op, key, status, bytes, caller = %self.token.id, "audit");
+        tracing::info!(target: "spaces::audit", op, key, status, bytes, caller = %self.token_id, "audit");
     }
 }
 
@@ -131,48 +133,56 @@ fn data_dir(args: &ServeArgs) -> Result<PathBuf, String> {
     Ok(base.join("spaces"))
 }
 
-/// Runs the service until SIGTERM or Ctrl-C, then lets requests in flight finish.
-pub async fn run(conn: &Connection, args: &ServeArgs) -> Result<(), Failure> {
-    let token = match auth::configured(std::env::var("SPACES_TOKEN").ok(), args.token_file.as_deref()).map_err(usage)? {
-        Some(t) => t,
-        None if !args.listen.ip().is_loopback() => {
-            return Err(usage(format!(
-                "refusing to listen on {} without a configured token: set SPACES_TOKEN or --token-file",
-                args.listen
-            )))
-        }
+/// The service token: configured, else (on loopback only) read from or generated into the default file.
+fn token(args: &ServeArgs) -> Result<(auth::Token, auth::Origin), Failure> {
+    let configured = auth::configured(std::env::var("SPACES_TOKEN").ok(), args.token_file.as_deref());
+    match configured.map_err(Failure::usage)? {
+        Some(t) => Ok(t),
+        None if !args.listen.ip().is_loopback() => Err(Failure::usage(format!(
+            "refusing to listen on {} without a configured token: set SPACES_TOKEN or --token-file",
+            args.listen
+        ))),
         None => {
-            let path = auth::default_file().ok_or("no HOME for the token file: set SPACES_TOKEN").map_err(usage)?;
-            auth::load_or_generate(&path).map_err(host)?
+            let path = auth::default_file().ok_or(Failure::usage("no HOME for the token file: set SPACES_TOKEN"))?;
+            auth::load_or_generate(&path).map_err(Failure::host)
         }
-    };
-    let (token, origin) = token;
+    }
+}
+
+/// Where the service stores: the configured endpoint, or an embedded store it starts (kept running while the
+/// returned handle lives). Also says, for the start-up line, what it is.
+async fn backend(
+    conn: &Connection,
+    args: &ServeArgs,
+) -> Result<(Runtime, Config, Option<embedded::Embedded>, String), Failure> {
     let instances = args.max_in_flight + 2;
-    let (runtime, cfg, embedded, backend) = match &conn.endpoint {
-        Some(endpoint) => {
-            let cfg = conn.storage_config().map_err(usage)?;
-            let backend = format!("{endpoint}, bucket {}", cfg.bucket);
-            (conn.runtime(instances, None).map_err(host)?, cfg, None, backend)
-        }
-        None => {
-            let dir = data_dir(args).map_err(usage)?;
-            let bucket = conn.bucket.clone().unwrap_or_else(|| "spaces".into());
-            let store = embedded::start(&dir, &bucket).await.map_err(host)?;
-            let mut local = conn.clone();
-            local.endpoint = Some(store.endpoint.clone());
-            let runtime = local.runtime(instances, Some(store.credentials.clone())).map_err(host)?;
-            let cfg = Config { addressing: AddressingStyle::Path, ..local.storage_config_for(bucket.clone()) };
-            let backend = format!("the embedded store in {} (bucket {bucket})", dir.display());
-            (runtime, cfg, Some(store), backend)
-        }
-    };
+    if let Some(endpoint) = &conn.endpoint {
+        let cfg = conn.storage_config().map_err(Failure::usage)?;
+        let backend = format!("{endpoint}, bucket {}", cfg.bucket);
+        return Ok((conn.runtime(instances, None).map_err(Failure::host)?, cfg, None, backend));
+    }
+    let dir = data_dir(args).map_err(Failure::usage)?;
+    let bucket = conn.bucket.clone().unwrap_or_else(|| "spaces".into());
+    let store = embedded::start(&dir, &bucket).await.map_err(Failure::host)?;
+    let mut local = conn.clone();
+    local.endpoint = Some(store.endpoint.clone());
+    let runtime = local.runtime(instances, Some(store.credentials.clone())).map_err(Failure::host)?;
+    let cfg = Config { addressing: AddressingStyle::Path, ..local.storage_config_for(bucket.clone()) };
+    let backend = format!("the embedded store in {} (bucket {bucket})", dir.display());
+    Ok((runtime, cfg, Some(store), backend))
+}
+
+/// Runs the service until SIGTERM or Ctrl-C, then lets requests in flight finish.
+pub(crate) async fn run(conn: &Connection, args: &ServeArgs) -> Result<(), Failure> {
+    let (token, origin) = token(args)?;
+    let (runtime, mut cfg, embedded, backend) = backend(conn, args).await?;
     // With an API token and no CDN host given, `/v1/url/{key}?cdn=true` uses the host DigitalOcean serves the
     // bucket's CDN from, looked up once here rather than on every request.
-    let mut cfg = cfg;
-    crate::cdn::use_served_host(&runtime, &conn.api_config(None), &mut cfg).await;
+    crate::digitalocean::cdn::use_served_host(&runtime, &conn.api_config(None), &mut cfg).await;
     let app = Arc::new(App {
         runtime: Arc::new(runtime),
         cfg,
+        token_id: token.id(),
         token,
         admission: Admission::new(args.max_in_flight as usize, args.max_queued, Duration::from_secs(30)),
         readiness: health::Readiness::default(),
@@ -184,12 +194,12 @@ pub async fn run(conn: &Connection, args: &ServeArgs) -> Result<(), Failure> {
         max_idle: args.max_in_flight as usize,
     });
     // Fail before listening if the component cannot even open this configuration.
-    let first = app.session().await.map_err(|p| usage(p.detail))?;
+    let first = app.session().await.map_err(|p| Failure::usage(p.0.detail))?;
     app.recycle(first);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
-        .map_err(|e| host(format!("cannot listen on {}: {e}", args.listen)))?;
-    let local = listener.local_addr().map_err(host)?;
+        .map_err(|e| Failure::caused(format!("cannot listen on {}", args.listen), e))?;
+    let local = listener.local_addr().map_err(|e| Failure::caused("the listening socket", e))?;
     eprintln!("spaces: serving http://{local} (API under /v1, docs at /openapi.json), storing in {backend}");
     match origin {
         auth::Origin::Environment => eprintln!("spaces: bearer token from SPACES_TOKEN"),
@@ -217,7 +227,7 @@ pub async fn run(conn: &Connection, args: &ServeArgs) -> Result<(), Failure> {
     let grace = Duration::from_secs(args.shutdown_grace);
     tokio::pin!(server);
     let outcome = tokio::select! {
-        r = &mut server => r.map_err(host),
+        r = &mut server => r.map_err(|e| Failure::caused("serving", e)),
         () = async move {
             if stopping.await.is_err() {
                 std::future::pending::<()>().await;
@@ -227,7 +237,8 @@ pub async fn run(conn: &Connection, args: &ServeArgs) -> Result<(), Failure> {
             eprintln!("spaces: grace period over; aborting uploads still running");
             app.hard_stop.trigger();
             // Aborting a multipart upload is one request; give the aborts a moment, then leave.
-            tokio::time::timeout(Duration::from_secs(10), server).await.unwrap_or(Ok(())).map_err(host)
+            let finished = tokio::time::timeout(Duration::from_secs(10), server).await.unwrap_or(Ok(()));
+            finished.map_err(|e| Failure::caused("serving", e))
         }
     };
     probe.abort();
@@ -236,7 +247,7 @@ pub async fn run(conn: &Connection, args: &ServeArgs) -> Result<(), Failure> {
 }
 
 /// Resolves at SIGTERM or Ctrl-C.
-pub async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let terminate = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(mut s) => {

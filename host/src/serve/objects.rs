@@ -1,36 +1,33 @@
-//! The `/v1` routes: objects (PUT, GET with Range and conditions, HEAD, DELETE), listing, batch delete,
-//! presigned and public URLs. Each request gets a slot from [`Admission`] and an instance of its own, handed
-//! back (`App::recycle`) once its calls completed; bodies stream both ways through wasi:io streams, so memory
-//! stays flat whatever the object size.
+//! The `/v1` object routes: PUT, GET with Range and conditions, HEAD, DELETE, listing, batch delete, presigned
+//! and public URLs. What requests mean (headers, bodies, limits, the statuses of failures) is the API's one
+//! definition in `http_api`, shared with the edge component; here it is wired to axum and the component. Each
+//! request gets a slot from [`Admission`] and an instance of its own, handed back (`App::recycle`) once its
+//! calls completed; bodies stream both ways through wasi:io streams, so memory stays flat whatever the size.
 //!
 //! [`Admission`]: super::admission::Admission
 
-use super::http_headers::{self, Range, Verdict};
-use super::problem::Problem;
+use super::problem::{Kind, Problem};
 use super::App;
-use crate::bindings::storage::{ByteRange, GetOptions, ListRequest, PutOptions};
-use crate::bindings::types::{Acl, ObjectMeta};
-use crate::content_type;
-use crate::streams::ChannelSink;
-use crate::views::{presign_request, Method, Page, Presigned, Stored, Url};
-use axum::body::Body;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{Query, State};
+use crate::runtime::bindings::storage::{ByteRange, GetOptions, ListRequest};
+use crate::runtime::bindings::types::ObjectMeta;
+use crate::runtime::streams::ChannelSink;
+use crate::views::{presign_request, put_options, stored};
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::StreamExt;
-use object_keys as keys;
-use serde::{Deserialize, Serialize};
+use http_api::bodies::{
+    self, DeleteMany, DeletedMany, ListQuery, NotDeleted, Page, PresignBody, Presigned, Stored, Url,
+};
+use http_api::headers::{self as api_headers, ObjectHead, Range, Verdict};
+use http_api::routes::{query_params, OBJECTS, URLS};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::mpsc;
-use utoipa::{IntoParams, ToSchema};
 
-pub const OBJECTS: &str = "/v1/objects/";
-const URLS: &str = "/v1/url/";
-/// User metadata travels in these request and response headers (`x-amz-meta-*` upstream).
-const META_PREFIX: &str = "x-spaces-meta-";
 /// Download chunks queued for a slow client.
 const BODY_DEPTH: usize = 4;
 
@@ -44,42 +41,24 @@ struct BodyWatch {
     broken: AtomicBool,
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Result<Option<&'a str>, Problem> {
-    headers
-        .get(name)
-        .map(|v| v.to_str().map_err(|_| Problem::bad_request(format!("header {name} is not visible ASCII"))))
-        .transpose()
+/// The object key of a request to a route under `prefix`, by the API's key rules.
+fn key_of(uri: &Uri, prefix: &str) -> Result<String, Problem> {
+    http_api::key_from_path(uri.path(), prefix).map_err(Problem::bad_request)
 }
 
-fn put_options(key: &str, headers: &HeaderMap) -> Result<PutOptions, Problem> {
-    let acl = match headers.get("x-spaces-acl").map(HeaderValue::to_str) {
-        None | Some(Ok("private")) => Acl::Private,
-        Some(Ok("public-read")) => Acl::PublicRead,
-        Some(_) => return Err(Problem::bad_request("x-spaces-acl must be private or public-read")),
-    };
-    let mut metadata = Vec::new();
-    for (name, value) in headers {
-        if let Some(meta) = name.as_str().strip_prefix(META_PREFIX) {
-            let value =
-                value.to_str().map_err(|_| Problem::bad_request(format!("header {name} is not visible ASCII")))?;
-            metadata.push((meta.to_string(), value.to_string()));
-        }
-    }
-    Ok(PutOptions {
-        content_type: header_str(headers, &header::CONTENT_TYPE)?
-            .map(String::from)
-            .or_else(|| content_type::guess(key).map(String::from)),
-        cache_control: header_str(headers, &header::CACHE_CONTROL)?.map(String::from),
-        acl,
-        metadata,
-    })
+/// A header as text, refused (400) when it is not visible ASCII.
+fn header_str<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Result<Option<&'a str>, Problem> {
+    headers.get(name).map(|v| api_headers::text(name.as_str(), v.as_bytes()).map_err(Problem::bad_request)).transpose()
 }
 
 #[utoipa::path(put, path = "/v1/objects/{key}", tag = "objects",
-    description = "Stores the request body under `key`, streaming it; bodies above the multipart threshold go up in parts (aborted on any failure).",
+    description = "Stores the request body under `key`, streaming it; bodies above the multipart threshold go up in \
+        parts (aborted on any failure).",
     params(
-        ("key" = String, Path, description = "Object key; `/` separates segments, other reserved characters are percent-encoded"),
-        ("Content-Type" = Option<String>, Header, description = "Stored with the object [default: guessed from the key]"),
+        ("key" = String, Path, description = "Object key; `/` separates segments, other reserved characters are \
+            percent-encoded"),
+        ("Content-Type" = Option<String>, Header, description = "Stored with the object [default: guessed from the \
+            key]"),
         ("Cache-Control" = Option<String>, Header, description = "Stored with the object"),
         ("x-spaces-acl" = Option<String>, Header, description = "`private` (default) or `public-read`"),
         ("x-spaces-meta-NAME" = Option<String>, Header, description = "User metadata NAME"),
@@ -87,29 +66,29 @@ fn put_options(key: &str, headers: &HeaderMap) -> Result<PutOptions, Problem> {
     request_body(content = String, content_type = "application/octet-stream", description = "The object's bytes"),
     responses(
         (status = 200, description = "Stored", body = Stored),
-        (status = 400, description = "Invalid key or headers, or the body broke off", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body larger than the service's limit", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Overloaded or circuit open", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid key or headers, or the body broke off",
+         body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body larger than the service's limit",
+         body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Overloaded or circuit open",
+         body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
-pub async fn put(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, body: Body) -> Answer {
-    let key = keys::from_path(uri.path(), OBJECTS).map_err(Problem::bad_request)?;
-    let size = match header_str(&headers, &header::CONTENT_LENGTH)? {
-        Some(v) => Some(v.parse::<u64>().map_err(|_| Problem::bad_request("Content-Length is not a number"))?),
-        None => None,
-    };
+pub(super) async fn put(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, body: Body) -> Answer {
+    let key = key_of(&uri, OBJECTS)?;
+    let size = api_headers::content_length(headers.get(header::CONTENT_LENGTH).map(HeaderValue::as_bytes))
+        .map_err(Problem::bad_request)?;
     let too_large = || {
-        Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too-large",
-            format!("the body is larger than this service accepts ({} bytes, --max-upload)", app.max_upload),
-        )
+        let detail = format!("the body is larger than this service accepts ({} bytes, --max-upload)", app.max_upload);
+        Problem::new(Kind::TooLarge, detail)
     };
     if size.is_some_and(|s| s > app.max_upload) {
         return Err(too_large());
     }
-    let opts = put_options(&key, &headers)?;
+    let upload = api_headers::put_headers(&key, headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())))
+        .map_err(Problem::bad_request)?;
+    let opts = put_options(&upload, &key);
     let _slot = app.admission.admit().await?;
     let mut session = app.session().await?;
     let _stop = app.link(&session);
@@ -144,38 +123,32 @@ pub async fn put(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, body
         }
         Err(e) => Err(Problem::from(e)),
     };
-    app.audit("put", &key, outcome.as_ref().map_or_else(|p| p.status, |_| 200), received);
+    app.audit("put", &key, outcome.as_ref().map_or_else(|p| p.status(), |_| 200), received);
     let r = outcome?;
-    Ok(Json(Stored::new(key, r)).into_response())
+    Ok(Json(stored(key, r)).into_response())
 }
 
+/// Sets the headers of an object answer, as the API defines them.
 fn meta_headers(meta: &ObjectMeta, headers: &mut HeaderMap) {
-    let mut set = |name: HeaderName, value: &str| {
-        if let Ok(v) = HeaderValue::from_str(value) {
-            headers.insert(name, v);
-        }
+    let head = ObjectHead {
+        etag: &meta.etag,
+        size: meta.size,
+        content_type: meta.content_type.as_deref(),
+        cache_control: meta.cache_control.as_deref(),
+        last_modified: meta.last_modified.as_deref(),
+        metadata: &meta.metadata,
     };
-    set(header::ETAG, &format!("\"{}\"", meta.etag));
-    set(header::CONTENT_LENGTH, &meta.size.to_string());
-    set(header::ACCEPT_RANGES, "bytes");
-    if let Some(t) = &meta.content_type {
-        set(header::CONTENT_TYPE, t);
-    }
-    if let Some(c) = &meta.cache_control {
-        set(header::CACHE_CONTROL, c);
-    }
-    if let Some(d) = &meta.last_modified {
-        set(header::LAST_MODIFIED, d);
-    }
-    for (name, value) in &meta.metadata {
-        if let Ok(name) = HeaderName::try_from(format!("{META_PREFIX}{name}")) {
-            set(name, value);
+    for (name, value) in api_headers::object_headers(&head) {
+        // A value S3 handed back that HTTP cannot carry is left out rather than failing the response.
+        if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::from_str(&value)) {
+            headers.insert(n, v);
         }
     }
 }
 
 #[utoipa::path(get, path = "/v1/objects/{key}", tag = "objects",
-    description = "Streams the object, or one byte range of it (206). `If-Match` / `If-None-Match` are sent upstream with the GET, so the answer is atomic with the check.",
+    description = "Streams the object, or one byte range of it (206). `If-Match` / `If-None-Match` are sent upstream \
+        with the GET, so the answer is atomic with the check.",
     params(
         ("key" = String, Path, description = "Object key"),
         ("Range" = Option<String>, Header, description = "`bytes=FIRST-LAST`, `bytes=FIRST-` or `bytes=-N`"),
@@ -184,18 +157,21 @@ fn meta_headers(meta: &ObjectMeta, headers: &mut HeaderMap) {
     ),
     responses(
         (status = 200, description = "The object", content_type = "application/octet-stream", body = String),
-        (status = 206, description = "The requested range; Content-Range says which", content_type = "application/octet-stream", body = String),
+        (status = 206, description = "The requested range; Content-Range says which",
+         content_type = "application/octet-stream", body = String),
         (status = 304, description = "The object still matches If-None-Match"),
         (status = 404, description = "No such object", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match does not hold", body = Problem, content_type = "application/problem+json"),
-        (status = 416, description = "The range cannot be satisfied", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not hold",
+         body = Problem, content_type = "application/problem+json"),
+        (status = 416, description = "The range cannot be satisfied",
+         body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
-pub async fn get(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap) -> Answer {
-    let key = keys::from_path(uri.path(), OBJECTS).map_err(Problem::bad_request)?;
+pub(super) async fn get(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap) -> Answer {
+    let key = key_of(&uri, OBJECTS)?;
     let range = match header_str(&headers, &header::RANGE)? {
-        Some(v) => http_headers::parse_range(v).map_err(unsatisfiable)?,
+        Some(v) => api_headers::parse_range(v).map_err(|d| Problem::new(Kind::RangeNotSatisfiable, d))?,
         None => None,
     };
     let mut opts = GetOptions {
@@ -218,24 +194,18 @@ pub async fn get(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap) -> A
     };
     let (meta, download) = session.get(&key, &opts).await.map_err(Problem::from)?;
     // Stores that ignore conditional GETs (the embedded one does) still get the conditions' meaning.
-    match http_headers::evaluate(&meta.etag, opts.if_match.as_deref(), opts.if_none_match.as_deref()) {
-        Verdict::Proceed => {}
-        Verdict::PreconditionFailed => {
-            let detail = format!("{key:?} has ETag \"{}\", which If-Match does not name", meta.etag);
-            return Err(Problem::new(StatusCode::PRECONDITION_FAILED, "precondition-failed", detail));
-        }
-        Verdict::NotModified => return Ok(not_modified(&meta.etag)),
+    if let Some(refusal) = refusal(&key, &meta.etag, opts.if_match.as_deref(), opts.if_none_match.as_deref()) {
+        return Ok(refusal);
     }
     let mut response = Response::new(Body::empty());
     meta_headers(&meta, response.headers_mut());
     if let Some(r) = &opts.range {
         *response.status_mut() = StatusCode::PARTIAL_CONTENT;
-        let last = (r.first + meta.size).saturating_sub(1);
-        if let Ok(v) = HeaderValue::from_str(&format!("bytes {}-{last}/*", r.first)) {
+        if let Ok(v) = HeaderValue::from_str(&api_headers::content_range(r.first, meta.size)) {
             response.headers_mut().insert(header::CONTENT_RANGE, v);
         }
     }
-    let (sender, mut receiver) = mpsc::channel(BODY_DEPTH);
+    let (sender, mut receiver) = mpsc::channel::<Result<Bytes, std::io::Error>>(BODY_DEPTH);
     let sink = ChannelSink::new(sender.clone(), app.client_stall);
     tokio::spawn(async move {
         let written = session.write_to(download, Box::new(sink)).await;
@@ -255,12 +225,27 @@ pub async fn get(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap) -> A
     Ok(response)
 }
 
-fn unsatisfiable(detail: String) -> Problem {
-    Problem::new(StatusCode::RANGE_NOT_SATISFIABLE, "range-not-satisfiable", detail)
+/// The answer when the request's conditions do not let the object be served: 412, or 304 with the ETag.
+fn refusal(key: &str, etag: &str, if_match: Option<&str>, if_none_match: Option<&str>) -> Option<Response> {
+    match api_headers::evaluate(etag, if_match, if_none_match) {
+        Verdict::Proceed => None,
+        Verdict::PreconditionFailed => {
+            let detail = format!("{key:?} has ETag \"{etag}\", which If-Match does not name");
+            Some(Problem::new(Kind::PreconditionFailed, detail).into_response())
+        }
+        Verdict::NotModified => {
+            let mut response = StatusCode::NOT_MODIFIED.into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!("\"{etag}\"")) {
+                response.headers_mut().insert(header::ETAG, v);
+            }
+            Some(response)
+        }
+    }
 }
 
 #[utoipa::path(head, path = "/v1/objects/{key}", tag = "objects",
-    description = "The object's headers (ETag, Content-Length, Content-Type, Last-Modified, x-spaces-meta-*) without its body; honours If-Match / If-None-Match.",
+    description = "The object's headers (ETag, Content-Length, Content-Type, Last-Modified, x-spaces-meta-*) without \
+        its body; honours If-Match / If-None-Match.",
     params(
         ("key" = String, Path, description = "Object key"),
         ("If-Match" = Option<String>, Header, description = "412 unless the ETag is one of these"),
@@ -274,8 +259,8 @@ fn unsatisfiable(detail: String) -> Problem {
     ),
     security(("bearer" = []))
 )]
-pub async fn head(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap) -> Answer {
-    let key = keys::from_path(uri.path(), OBJECTS).map_err(Problem::bad_request)?;
+pub(super) async fn head(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap) -> Answer {
+    let key = key_of(&uri, OBJECTS)?;
     let if_match = header_str(&headers, &header::IF_MATCH)?;
     let if_none_match = header_str(&headers, &header::IF_NONE_MATCH)?;
     let _slot = app.admission.admit().await?;
@@ -283,21 +268,13 @@ pub async fn head(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap) -> 
     let meta = session.head(&key).await;
     app.recycle(session);
     let meta = meta.map_err(Problem::from)?;
+    // A HEAD answer has no body: a 412 carries only its status.
+    if let Some(refusal) = refusal(&key, &meta.etag, if_match, if_none_match) {
+        return Ok((refusal.status(), refusal.headers().clone()).into_response());
+    }
     let mut response = Response::new(Body::empty());
-    match http_headers::evaluate(&meta.etag, if_match, if_none_match) {
-        Verdict::Proceed => meta_headers(&meta, response.headers_mut()),
-        Verdict::PreconditionFailed => *response.status_mut() = StatusCode::PRECONDITION_FAILED,
-        Verdict::NotModified => return Ok(not_modified(&meta.etag)),
-    }
+    meta_headers(&meta, response.headers_mut());
     Ok(response)
-}
-
-fn not_modified(etag: &str) -> Response {
-    let mut response = StatusCode::NOT_MODIFIED.into_response();
-    if let Ok(v) = HeaderValue::from_str(&format!("\"{etag}\"")) {
-        response.headers_mut().insert(header::ETAG, v);
-    }
-    response
 }
 
 #[utoipa::path(delete, path = "/v1/objects/{key}", tag = "objects",
@@ -306,40 +283,26 @@ fn not_modified(etag: &str) -> Response {
     responses((status = 204, description = "Deleted, or did not exist")),
     security(("bearer" = []))
 )]
-pub async fn delete(State(app): State<Arc<App>>, uri: Uri) -> Answer {
-    let key = keys::from_path(uri.path(), OBJECTS).map_err(Problem::bad_request)?;
+pub(super) async fn delete(State(app): State<Arc<App>>, uri: Uri) -> Answer {
+    let key = key_of(&uri, OBJECTS)?;
     let _slot = app.admission.admit().await?;
     let mut session = app.session().await?;
     let outcome = session.delete(&key).await.map_err(Problem::from);
     app.recycle(session);
-    app.audit("delete", &key, outcome.as_ref().map_or_else(|p| p.status, |_| 204), 0);
+    app.audit("delete", &key, outcome.as_ref().map_or_else(|p| p.status(), |_| 204), 0);
     outcome?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListQuery {
-    /// Only keys that start with this.
-    prefix: Option<String>,
-    /// Group keys by this delimiter (e.g. `/`) into `prefixes`.
-    delimiter: Option<String>,
-    /// `next_cursor` of the previous page.
-    cursor: Option<String>,
-    /// Entries per page, 1-1000 [default: 1000].
-    limit: Option<u32>,
-}
-
 #[utoipa::path(get, path = "/v1/objects", tag = "objects", params(ListQuery),
     responses((status = 200, description = "One page of objects in key order", body = Page),
-              (status = 400, description = "Invalid parameters", body = Problem, content_type = "application/problem+json")),
+              (status = 400, description = "Invalid parameters",
+               body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
 )]
-pub async fn list(State(app): State<Arc<App>>, query: Result<Query<ListQuery>, QueryRejection>) -> Answer {
-    let Query(q) = query?;
-    if q.limit.is_some_and(|l| !(1..=1000).contains(&l)) {
-        return Err(Problem::bad_request("limit must be 1-1000"));
-    }
+pub(super) async fn list(State(app): State<Arc<App>>, RawQuery(query): RawQuery) -> Answer {
+    let pairs = query_params(query.as_deref().unwrap_or_default()).map_err(Problem::bad_request)?;
+    let q = ListQuery::from_pairs(&pairs).map_err(Problem::bad_request)?;
     let _slot = app.admission.admit().await?;
     let mut session = app.session().await?;
     let req = ListRequest { prefix: q.prefix, delimiter: q.delimiter, continuation: q.cursor, max_keys: q.limit };
@@ -349,75 +312,42 @@ pub async fn list(State(app): State<Arc<App>>, query: Result<Query<ListQuery>, Q
     Ok(Json(Page::from(page)).into_response())
 }
 
-#[derive(Deserialize, ToSchema)]
-pub struct DeleteMany {
-    /// Keys to delete (at most 10,000 per request).
-    keys: Vec<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct NotDeleted {
-    key: String,
-    code: String,
-    message: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct DeletedMany {
-    /// Keys deleted (missing keys count as deleted).
-    deleted: usize,
-    failed: Vec<NotDeleted>,
-}
-
-const MAX_BATCH: usize = 10_000;
-
 #[utoipa::path(post, path = "/v1/objects/delete", tag = "objects",
-    description = "Deletes many keys with S3 DeleteObjects, 1000 per upstream request; keys that could not be deleted come back with the reason.",
+    description = "Deletes many keys with S3 DeleteObjects, 1000 per upstream request; keys that could not be deleted \
+        come back with the reason.",
     request_body = DeleteMany,
     responses((status = 200, description = "Done; `failed` lists what was not deleted", body = DeletedMany),
-              (status = 400, description = "Invalid JSON or key", body = Problem, content_type = "application/problem+json")),
+              (status = 400, description = "Invalid JSON or key",
+               body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
 )]
-pub async fn delete_many(State(app): State<Arc<App>>, body: Result<Json<DeleteMany>, JsonRejection>) -> Answer {
-    let Json(req) = body?;
-    if req.keys.len() > MAX_BATCH {
-        return Err(Problem::bad_request(format!("{} keys; at most {MAX_BATCH} per request", req.keys.len())));
-    }
-    for k in &req.keys {
-        keys::check(k).map_err(Problem::bad_request)?;
-    }
+pub(super) async fn delete_many(State(app): State<Arc<App>>, body: Result<Bytes, BytesRejection>) -> Answer {
+    let body = body?;
+    let req: DeleteMany = bodies::parse(&body).map_err(Problem::bad_request)?;
+    req.check().map_err(Problem::bad_request)?;
     let _slot = app.admission.admit().await?;
     let mut session = app.session().await?;
     let outcome = session.delete_many(&req.keys).await.map_err(Problem::from);
     app.recycle(session);
     let summary = format!("{} keys", req.keys.len());
-    app.audit("delete-many", &summary, outcome.as_ref().map_or_else(|p| p.status, |_| 200), 0);
+    app.audit("delete-many", &summary, outcome.as_ref().map_or_else(|p| p.status(), |_| 200), 0);
     let failures = outcome?;
     let failed: Vec<_> =
         failures.into_iter().map(|f| NotDeleted { key: f.key, code: f.code, message: f.message }).collect();
     Ok(Json(DeletedMany { deleted: req.keys.len() - failed.len(), failed }).into_response())
 }
 
-#[derive(Deserialize, ToSchema)]
-pub struct PresignBody {
-    key: String,
-    #[serde(default)]
-    method: Method,
-    /// Lifetime in seconds, 1-604800 [default: 3600].
-    expires: Option<u32>,
-    /// For a PUT: the Content-Type the upload must be sent with (signed into the URL).
-    content_type: Option<String>,
-}
-
 #[utoipa::path(post, path = "/v1/presign", tag = "urls", request_body = PresignBody,
     description = "A SigV4 query-signed URL that grants the method on the key without credentials until it expires.",
     responses((status = 200, description = "The URL", body = Presigned),
-              (status = 400, description = "Invalid key, method or lifetime", body = Problem, content_type = "application/problem+json")),
+              (status = 400, description = "Invalid key, method or lifetime",
+               body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
 )]
-pub async fn presign(State(app): State<Arc<App>>, body: Result<Json<PresignBody>, JsonRejection>) -> Answer {
-    let Json(req) = body?;
-    keys::check(&req.key).map_err(Problem::bad_request)?;
+pub(super) async fn presign(State(app): State<Arc<App>>, body: Result<Bytes, BytesRejection>) -> Answer {
+    let body = body?;
+    let req: PresignBody = bodies::parse(&body).map_err(Problem::bad_request)?;
+    http_api::check_key(&req.key).map_err(Problem::bad_request)?;
     let _slot = app.admission.admit().await?;
     let mut session = app.session().await?;
     let p = session.presign(&presign_request(req.key, req.method, req.expires, req.content_type)).await;
@@ -426,26 +356,20 @@ pub async fn presign(State(app): State<Arc<App>>, body: Result<Json<PresignBody>
     Ok(Json(Presigned::from(p)).into_response())
 }
 
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct UrlQuery {
-    /// The URL on the bucket's CDN instead of the origin.
-    #[serde(default)]
-    cdn: bool,
-}
-
 #[utoipa::path(get, path = "/v1/url/{key}", tag = "urls",
     description = "The object's unsigned URL at the origin, or with `cdn=true` on the bucket's CDN.",
-    params(("key" = String, Path, description = "Object key"), UrlQuery),
+    params(("key" = String, Path, description = "Object key"),
+           ("cdn" = Option<bool>, Query, description = "The URL on the bucket's CDN instead of the origin")),
     responses((status = 200, description = "The URL", body = Url)),
     security(("bearer" = []))
 )]
-pub async fn url(State(app): State<Arc<App>>, uri: Uri, query: Result<Query<UrlQuery>, QueryRejection>) -> Answer {
-    let key = keys::from_path(uri.path(), URLS).map_err(Problem::bad_request)?;
-    let Query(q) = query?;
+pub(super) async fn url(State(app): State<Arc<App>>, uri: Uri, RawQuery(query): RawQuery) -> Answer {
+    let key = key_of(&uri, URLS)?;
+    let pairs = query_params(query.as_deref().unwrap_or_default()).map_err(Problem::bad_request)?;
+    let cdn = bodies::cdn_param(&pairs).map_err(Problem::bad_request)?;
     let _slot = app.admission.admit().await?;
     let mut session = app.session().await?;
-    let url = if q.cdn { session.cdn_url(&key).await } else { session.public_url(&key).await };
+    let url = if cdn { session.cdn_url(&key).await } else { session.public_url(&key).await };
     app.recycle(session);
     Ok(Json(Url { url: url.map_err(Problem::from)? }).into_response())
 }

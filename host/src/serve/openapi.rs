@@ -50,7 +50,7 @@ use utoipa::{Modify, OpenApi};
         (name = "health", description = "Liveness, readiness, metrics and this document"),
     )
 )]
-pub struct Doc;
+pub(super) struct Doc;
 
 struct BearerAuth;
 
@@ -63,7 +63,7 @@ impl Modify for BearerAuth {
 
 #[utoipa::path(get, path = "/openapi.json", tag = "health",
     responses((status = 200, description = "This OpenAPI 3.1 document", content_type = "application/json")))]
-pub async fn document() -> Response {
+pub(super) async fn document() -> Response {
     static JSON: LazyLock<String> = LazyLock::new(|| Doc::openapi().to_json().unwrap_or_default());
     ([(axum::http::header::CONTENT_TYPE, "application/json")], JSON.as_str()).into_response()
 }

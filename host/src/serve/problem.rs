@@ -1,93 +1,78 @@
-//! Errors as `application/problem+json` (RFC 9457): the component's typed errors and the service's own refusals
-//! mapped to the status a client can branch on, with Retry-After where waiting helps.
+//! Errors as `application/problem+json` (RFC 9457), by the API's one mapping (`http_api::problems`): the
+//! component's typed errors and the host's failures become a kind, the kind decides the status. Retry-After goes
+//! out where waiting helps.
 
-use crate::bindings::types::Error as E;
-use crate::session::Failure;
-use axum::http::{header, HeaderValue, StatusCode};
+use crate::error::Failure;
+use crate::runtime::bindings::types::Error as E;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+pub(super) use http_api::problems::Kind;
 use utoipa::ToSchema;
 
-/// An RFC 9457 problem document.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Problem {
-    /// A URN naming the kind of problem, e.g. `urn:spaces:problem:not-found`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// Short summary of the kind.
-    pub title: String,
-    /// The HTTP status, repeated.
-    pub status: u16,
-    /// What happened and what to do, for a person.
-    pub detail: String,
-    /// Seconds to wait before retrying, also sent as `Retry-After`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub retry_after: Option<u64>,
+/// The kind of a failure, by its type alone.
+pub(super) fn kind_of(f: &Failure) -> Kind {
+    match f {
+        Failure::Interrupted => Kind::ShuttingDown,
+        Failure::Host(_) => Kind::Internal,
+        Failure::Storage(e) => http_api::kind_of_error!(e, E),
+    }
 }
 
-impl Problem {
-    pub fn new(status: StatusCode, kind: &str, detail: impl Into<String>) -> Self {
-        Problem {
-            kind: format!("urn:spaces:problem:{kind}"),
-            title: status.canonical_reason().unwrap_or("error").to_string(),
-            status: status.as_u16(),
-            detail: detail.into(),
-            retry_after: None,
-        }
+/// The problem document of a failure.
+pub(super) fn problem(f: &Failure) -> Doc {
+    let p = Doc::new(kind_of(f), f.to_string());
+    match f {
+        Failure::Interrupted => p.retry_after(5),
+        Failure::Storage(E::Throttled(s)) => p.retry_after(s.map_or(1, u64::from)),
+        Failure::Storage(E::CircuitOpen(m)) => p.retry_after(http_api::problems::circuit_wait(m).unwrap_or(10)),
+        _ => p,
     }
+}
 
-    pub fn retry_after(mut self, seconds: u64) -> Self {
-        self.retry_after = Some(seconds.max(1));
-        self
+type Doc = http_api::problems::Problem;
+
+/// A problem as the service answers it: the API's document, sent with its status and headers.
+#[derive(Debug)]
+pub(super) struct Problem(pub Doc);
+
+/// Documented as the API's problem document itself.
+impl utoipa::PartialSchema for Problem {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <Doc as utoipa::PartialSchema>::schema()
     }
+}
 
-    pub fn bad_request(detail: impl Into<String>) -> Self {
-        Problem::new(StatusCode::BAD_REQUEST, "invalid-argument", detail)
-    }
-
-    pub fn status(&self) -> StatusCode {
-        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+impl ToSchema for Problem {
+    fn name() -> std::borrow::Cow<'static, str> {
+        <Doc as ToSchema>::name()
     }
 }
 
 impl From<Failure> for Problem {
     fn from(f: Failure) -> Self {
-        let detail = f.to_string();
-        let e = match f {
-            Failure::Storage(e) => e,
-            Failure::Interrupted => {
-                return Problem::new(StatusCode::SERVICE_UNAVAILABLE, "shutting-down", detail).retry_after(5)
-            }
-            Failure::Host(_) => return Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", detail),
-        };
-        let (status, kind) = match &e {
-            E::NotFound(_) => (StatusCode::NOT_FOUND, "not-found"),
-            E::AccessDenied(_) => (StatusCode::FORBIDDEN, "access-denied"),
-            E::InvalidArgument(m) if m.starts_with("InvalidRange") => {
-                (StatusCode::RANGE_NOT_SATISFIABLE, "range-not-satisfiable")
-            }
-            E::InvalidArgument(_) => (StatusCode::BAD_REQUEST, "invalid-argument"),
-            E::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
-            E::PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, "precondition-failed"),
-            E::NotModified(_) => (StatusCode::NOT_MODIFIED, "not-modified"),
-            E::Throttled(s) => {
-                let wait = s.map_or(1, u64::from);
-                return Problem::new(StatusCode::TOO_MANY_REQUESTS, "throttled", detail).retry_after(wait);
-            }
-            E::CircuitOpen(m) => {
-                let wait = circuit_wait(m).unwrap_or(10);
-                return Problem::new(StatusCode::SERVICE_UNAVAILABLE, "circuit-open", detail).retry_after(wait);
-            }
-            E::Unavailable(_) => (StatusCode::BAD_GATEWAY, "upstream-unavailable"),
-            E::Transport(_) => (StatusCode::BAD_GATEWAY, "upstream-unreachable"),
-            E::Integrity(_) => (StatusCode::BAD_GATEWAY, "integrity"),
-            E::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "upstream-timeout"),
-            E::Service(s) if (400..500).contains(&s.status) => {
-                (StatusCode::from_u16(s.status).unwrap_or(StatusCode::BAD_REQUEST), "service")
-            }
-            E::Service(_) => (StatusCode::BAD_GATEWAY, "service"),
-        };
-        Problem::new(status, kind, detail)
+        Problem(problem(&f))
+    }
+}
+
+impl Problem {
+    /// The problem of `kind`.
+    pub(super) fn new(kind: Kind, detail: impl Into<String>) -> Self {
+        Problem(Doc::new(kind, detail))
+    }
+
+    /// A 400 `invalid-argument`.
+    pub(super) fn bad_request(detail: impl Into<String>) -> Self {
+        Problem(Doc::bad_request(detail))
+    }
+
+    /// The same problem, telling the client to wait `seconds`.
+    pub(super) fn retry_after(self, seconds: u64) -> Self {
+        Problem(self.0.retry_after(seconds))
+    }
+
+    /// The status it answers with.
+    pub(super) fn status(&self) -> u16 {
+        self.0.status
     }
 }
 
@@ -107,25 +92,25 @@ rejection_is_bad_request!(
     axum::extract::rejection::PathRejection
 );
 
-/// The seconds in the host's "… the next attempt goes out in N s" refusal.
-fn circuit_wait(message: &str) -> Option<u64> {
-    let rest = &message[message.rfind(" in ")? + 4..];
-    rest.split_whitespace().next()?.parse().ok()
+/// A JSON body over the limit is 413, as everywhere else in the API; one that could not be read is 400.
+impl From<axum::extract::rejection::BytesRejection> for Problem {
+    fn from(e: axum::extract::rejection::BytesRejection) -> Self {
+        let kind = if e.status() == StatusCode::PAYLOAD_TOO_LARGE { Kind::TooLarge } else { Kind::InvalidArgument };
+        Problem::new(kind, e.body_text())
+    }
 }
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        let status = self.status();
+        let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if status == StatusCode::NOT_MODIFIED {
             return status.into_response();
         }
-        let retry_after = self.retry_after;
-        let body = serde_json::to_vec(&self).unwrap_or_default();
-        let mut response = (status, body).into_response();
-        let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
-        if let Some(s) = retry_after {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(s));
+        let mut response = (status, self.0.to_json()).into_response();
+        for (name, value) in self.0.headers() {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                response.headers_mut().insert(HeaderName::from_static(name), v);
+            }
         }
         response
     }
@@ -137,10 +122,11 @@ mod tests {
 
     #[test]
     fn maps_typed_errors_to_statuses() {
-        let p = |e| Problem::from(Failure::Storage(e));
+        let p = |e| problem(&Failure::Storage(e));
         assert_eq!(p(E::NotFound("k".into())).status, 404);
         assert_eq!(p(E::PreconditionFailed("k".into())).status, 412);
         assert_eq!(p(E::Conflict("k".into())).status, 409);
+        assert_eq!(p(E::RangeNotSatisfiable("k".into())).status, 416);
         let t = p(E::Throttled(Some(7)));
         assert_eq!((t.status, t.retry_after), (429, Some(7)));
         let c = p(E::CircuitOpen("failed 5 times in a row; the next attempt goes out in 4 s".into()));
@@ -148,5 +134,6 @@ mod tests {
         assert_eq!(p(E::Timeout("t".into())).status, 504);
         assert_eq!(p(E::Unavailable("u".into())).status, 502);
         assert!(p(E::NotFound("k".into())).kind.ends_with(":not-found"));
+        assert_eq!(problem(&Failure::host("x")).status, 500);
     }
 }

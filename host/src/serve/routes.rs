@@ -1,60 +1,49 @@
-//! The route table: every method and path the service answers, in OpenAPI's path syntax, with its handler. The
-//! router is built from this table alone, and a test checks the table against the OpenAPI document both ways.
-//! `/v1` routes sit behind the bearer-token check; every route is timed into the metrics.
+//! The router, built from the API's route table (`http_api::routes::TABLE`, shared with the edge component) with
+//! one handler per operation; a test checks the table against the OpenAPI document both ways. `/v1` routes sit
+//! behind the bearer-token check; every route is timed into the metrics.
 
-use super::problem::Problem;
+use super::problem::{Kind, Problem};
 use super::{cdn, health, keys_routes, objects, openapi, App};
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{self, MethodRouter};
 use axum::Router;
+use http_api::routes::{Op, Refusal, Route, TABLE};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// JSON request bodies (batch delete, presign) above this are refused; object bodies stream and have their own
-/// limit.
-const MAX_JSON_BODY: usize = 4 << 20;
-
-struct Route {
-    method: Method,
-    /// OpenAPI syntax; `{key}` is an object key and may contain `/`.
-    path: &'static str,
-    handler: fn() -> MethodRouter<Arc<App>>,
+/// The handler of each operation of the API's route table.
+fn handler(op: Op) -> MethodRouter<Arc<App>> {
+    match op {
+        Op::PutObject => routing::put(objects::put),
+        Op::GetObject => routing::get(objects::get),
+        Op::HeadObject => routing::head(objects::head),
+        Op::DeleteObject => routing::delete(objects::delete),
+        Op::ListObjects => routing::get(objects::list),
+        Op::DeleteObjects => routing::post(objects::delete_many),
+        Op::Presign => routing::post(objects::presign),
+        Op::Url => routing::get(objects::url),
+        Op::ListCdnEndpoints => routing::get(cdn::list),
+        Op::CreateCdnEndpoint => routing::post(cdn::create),
+        Op::GetCdnEndpoint => routing::get(cdn::get),
+        Op::UpdateCdnEndpoint => routing::put(cdn::update),
+        Op::DeleteCdnEndpoint => routing::delete(cdn::delete),
+        Op::PurgeCdn => routing::post(cdn::purge),
+        Op::ListKeys => routing::get(keys_routes::list),
+        Op::CreateKey => routing::post(keys_routes::create),
+        Op::GetKey => routing::get(keys_routes::get),
+        Op::RenameKey => routing::put(keys_routes::rename),
+        Op::DeleteKey => routing::delete(keys_routes::delete),
+        Op::RotateKey => routing::post(keys_routes::rotate_key),
+        Op::Health => routing::get(health::healthz),
+        Op::Ready => routing::get(health::readyz),
+        Op::Metrics => routing::get(health::metrics),
+        Op::OpenApi => routing::get(openapi::document),
+    }
 }
-
-const ROUTES: &[Route] = &[
-    Route { method: Method::PUT, path: "/v1/objects/{key}", handler: || routing::put(objects::put) },
-    Route { method: Method::GET, path: "/v1/objects/{key}", handler: || routing::get(objects::get) },
-    Route { method: Method::HEAD, path: "/v1/objects/{key}", handler: || routing::head(objects::head) },
-    Route { method: Method::DELETE, path: "/v1/objects/{key}", handler: || routing::delete(objects::delete) },
-    Route { method: Method::GET, path: "/v1/objects", handler: || routing::get(objects::list) },
-    Route { method: Method::POST, path: "/v1/objects/delete", handler: || routing::post(objects::delete_many) },
-    Route { method: Method::POST, path: "/v1/presign", handler: || routing::post(objects::presign) },
-    Route { method: Method::GET, path: "/v1/url/{key}", handler: || routing::get(objects::url) },
-    Route { method: Method::GET, path: "/v1/cdn/endpoints", handler: || routing::get(cdn::list) },
-    Route { method: Method::POST, path: "/v1/cdn/endpoints", handler: || routing::post(cdn::create) },
-    Route { method: Method::GET, path: "/v1/cdn/endpoints/{id}", handler: || routing::get(cdn::get) },
-    Route { method: Method::PUT, path: "/v1/cdn/endpoints/{id}", handler: || routing::put(cdn::update) },
-    Route { method: Method::DELETE, path: "/v1/cdn/endpoints/{id}", handler: || routing::delete(cdn::delete) },
-    Route { method: Method::POST, path: "/v1/cdn/purge", handler: || routing::post(cdn::purge) },
-    Route { method: Method::GET, path: "/v1/keys", handler: || routing::get(keys_routes::list) },
-    Route { method: Method::POST, path: "/v1/keys", handler: || routing::post(keys_routes::create) },
-    Route { method: Method::GET, path: "/v1/keys/{access_key}", handler: || routing::get(keys_routes::get) },
-    Route { method: Method::PUT, path: "/v1/keys/{access_key}", handler: || routing::put(keys_routes::rename) },
-    Route { method: Method::DELETE, path: "/v1/keys/{access_key}", handler: || routing::delete(keys_routes::delete) },
-    Route {
-        method: Method::POST,
-        path: "/v1/keys/{access_key}/rotate",
-        handler: || routing::post(keys_routes::rotate_key),
-    },
-    Route { method: Method::GET, path: "/healthz", handler: || routing::get(health::healthz) },
-    Route { method: Method::GET, path: "/readyz", handler: || routing::get(health::readyz) },
-    Route { method: Method::GET, path: "/metrics", handler: || routing::get(health::metrics) },
-    Route { method: Method::GET, path: "/openapi.json", handler: || routing::get(openapi::document) },
-];
 
 /// The router's path syntax: a key takes the rest of the path.
 fn axum_path(path: &str) -> String {
@@ -63,31 +52,32 @@ fn axum_path(path: &str) -> String {
 
 /// Method routers per path. A fixed path under a key route (`/v1/objects/delete`) also answers the key route's
 /// other methods, so an object named `delete` stays reachable.
+/// A method the path does not offer gets the same 405 problem the edge gives (`no_route`).
 fn method_routers() -> BTreeMap<&'static str, MethodRouter<Arc<App>>> {
     let mut paths: BTreeMap<&'static str, Vec<&Route>> = BTreeMap::new();
-    for r in ROUTES {
+    for r in TABLE {
         paths.entry(r.path).or_default().push(r);
     }
     let mut routers = BTreeMap::new();
     for (path, own) in &paths {
         let mut router = MethodRouter::new();
         for r in own {
-            router = router.merge((r.handler)());
+            router = router.merge(handler(r.op));
         }
         for (key_path, key_routes) in &paths {
             let Some(prefix) = key_path.strip_suffix("{key}") else { continue };
             if path.starts_with(prefix) && !path.contains('{') {
                 for r in key_routes.iter().filter(|k| own.iter().all(|o| o.method != k.method)) {
-                    router = router.merge((r.handler)());
+                    router = router.merge(handler(r.op));
                 }
             }
         }
-        routers.insert(*path, router);
+        routers.insert(*path, router.fallback(no_route));
     }
     routers
 }
 
-pub fn router(app: Arc<App>) -> Router {
+pub(super) fn router(app: Arc<App>) -> Router {
     let mut api = Router::new();
     let mut public = Router::new();
     for (path, router) in method_routers() {
@@ -101,7 +91,7 @@ pub fn router(app: Arc<App>) -> Router {
     api.merge(public)
         .fallback(no_route)
         .layer(middleware::from_fn_with_state(Arc::clone(&app), observe))
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_JSON_BODY))
+        .layer(axum::extract::DefaultBodyLimit::max(http_api::bodies::MAX_JSON_BODY))
         .with_state(app)
 }
 
@@ -110,15 +100,11 @@ async fn require_token(State(app): State<Arc<App>>, req: Request, next: Next) ->
         return next.run(req).await;
     }
     if matches!(*req.method(), Method::PUT | Method::POST | Method::DELETE) {
-        tracing::info!(target: "spaces::audit", op = %req.method(), path = %req.uri().path(), status = 401, caller = "-", "audit");
+        let (op, path) = (req.method(), req.uri().path());
+        tracing::info!(target: "spaces::audit", %op, %path, status = 401, caller = "-", "audit");
     }
-    let mut response = Problem::new(
-        StatusCode::UNAUTHORIZED,
-        "unauthorized",
-        "missing or wrong bearer token: send `Authorization: Bearer TOKEN` with the token from SPACES_TOKEN or the token file",
-    )
-    .into_response();
-    response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"spaces\""));
+    let mut response = Problem::new(Kind::Unauthorized, http_api::auth::UNAUTHORIZED).into_response();
+    response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(http_api::auth::CHALLENGE));
     response
 }
 
@@ -138,12 +124,21 @@ async fn observe(State(app): State<Arc<App>>, req: Request, next: Next) -> Respo
     response
 }
 
-async fn no_route(method: Method, uri: axum::http::Uri) -> Problem {
-    Problem::new(
-        StatusCode::NOT_FOUND,
-        "no-route",
-        format!("no route for {method} {}; /openapi.json lists them", uri.path()),
-    )
+/// 404 for a path the API does not have, 405 (with `Allow`) for a method a path does not offer: the API's own
+/// verdict (`http_api::routes::route`), as the edge gives it.
+async fn no_route(method: Method, uri: axum::http::Uri) -> Response {
+    match http_api::routes::route(method.as_str(), uri.path()) {
+        Err(Refusal::Method(allow)) => {
+            let detail = format!("{} allows {allow}, not {method}", uri.path());
+            let mut response = Problem::new(Kind::MethodNotAllowed, detail).into_response();
+            if let Ok(v) = HeaderValue::from_str(&allow) {
+                response.headers_mut().insert(header::ALLOW, v);
+            }
+            response
+        }
+        _ => Problem::new(Kind::NoRoute, format!("no route for {method} {}; /openapi.json lists them", uri.path()))
+            .into_response(),
+    }
 }
 
 #[cfg(test)]
@@ -163,7 +158,7 @@ mod tests {
                 }
             }
         }
-        let routed: BTreeSet<_> = ROUTES.iter().map(|r| (r.method.to_string(), r.path.to_string())).collect();
+        let routed: BTreeSet<_> = TABLE.iter().map(|r| (r.method.to_string(), r.path.to_string())).collect();
         assert_eq!(routed.difference(&documented).collect::<Vec<_>>(), Vec::<&(String, String)>::new(), "undocumented");
         assert_eq!(documented.difference(&routed).collect::<Vec<_>>(), Vec::<&(String, String)>::new(), "unrouted");
         assert_eq!(doc["openapi"], "3.1.0");

@@ -1,0 +1,88 @@
+//! Multipart planning: S3's size limits and the part size that keeps an object within 10,000 parts. Pure.
+
+pub(crate) const MIB: u64 = 1 << 20;
+/// Smallest part S3 accepts (the last part may be smaller).
+pub(crate) const MIN_PART: u64 = 5 * MIB;
+pub(crate) const MAX_PART: u64 = 5 * 1024 * MIB;
+pub(crate) const MAX_PARTS: u64 = 10_000;
+pub(crate) const MAX_OBJECT: u64 = 5 * 1024 * 1024 * MIB;
+/// Default size above which uploads go multipart, and default part size.
+pub(crate) const DEFAULT_THRESHOLD: u64 = 8 * MIB;
+pub(crate) const DEFAULT_PART: u64 = 8 * MIB;
+
+/// The part size for an object of `size` bytes (unknown for streams): at least `configured` and 5 MiB, rounded
+/// up to whole MiB, large enough that the object needs at most 10,000 parts.
+pub(crate) fn part_size(size: Option<u64>, configured: u64) -> Result<u64, String> {
+    if let Some(s) = size {
+        if s > MAX_OBJECT {
+            return Err(format!("object of {s} bytes exceeds the 5 TiB limit"));
+        }
+    }
+    let needed = size.map_or(0, |s| s.div_ceil(MAX_PARTS));
+    let part = configured.max(MIN_PART).max(needed).div_ceil(MIB) * MIB;
+    Ok(part.min(MAX_PART))
+}
+
+/// The ETag S3 gives a multipart object: hex MD5 of the concatenated part MD5s, a dash, and the part count.
+pub(crate) fn multipart_etag(part_md5s: &[[u8; 16]]) -> String {
+    use md5::{Digest, Md5};
+    let mut all = Md5::new();
+    for d in part_md5s {
+        all.update(d);
+    }
+    format!("{}-{}", crate::base::encode::hex(&all.finalize()), part_md5s.len())
+}
+
+/// Parts of one upload in flight at once by default, and the most allowed; memory grows with parts in flight.
+pub(crate) const DEFAULT_CONCURRENCY: u32 = 4;
+pub(crate) const MAX_CONCURRENCY: u32 = 64;
+
+pub(crate) fn validate_concurrency(n: u32) -> Result<(), String> {
+    if (1..=MAX_CONCURRENCY).contains(&n) {
+        Ok(())
+    } else {
+        Err(format!("concurrency must be 1..={MAX_CONCURRENCY}, got {n}"))
+    }
+}
+
+/// Validates a configured threshold or part size.
+pub(crate) fn validate(name: &str, value: u64) -> Result<(), String> {
+    if (MIN_PART..=MAX_PART).contains(&value) {
+        Ok(())
+    } else {
+        Err(format!("{name} must be between 5 MiB and 5 GiB, got {value} bytes"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn part_size_respects_limits() {
+        assert_eq!(part_size(Some(100 * MIB), DEFAULT_PART).unwrap(), 8 * MIB);
+        assert_eq!(part_size(None, MIN_PART).unwrap(), 5 * MIB);
+        assert_eq!(part_size(Some(1), 1).unwrap(), MIN_PART, "never below 5 MiB");
+        assert_eq!(part_size(Some(6 * MIB + 1), 6 * MIB + 1).unwrap(), 7 * MIB, "whole MiB");
+        let big = 1024 * 1024 * MIB; // 1 TiB needs parts of at least 105 MiB to stay within 10,000
+        let p = part_size(Some(big), DEFAULT_PART).unwrap();
+        assert!(big.div_ceil(p) <= MAX_PARTS && p == 105 * MIB, "{p}");
+        assert!(MAX_OBJECT.div_ceil(part_size(Some(MAX_OBJECT), DEFAULT_PART).unwrap()) <= MAX_PARTS);
+        assert!(part_size(Some(MAX_OBJECT + 1), DEFAULT_PART).is_err());
+    }
+
+    #[test]
+    fn multipart_etag_is_md5_of_md5s() {
+        use md5::{Digest, Md5};
+        let parts: Vec<[u8; 16]> = [&b"a"[..], b"b"].iter().map(|p| Md5::digest(p).into()).collect();
+        // md5(md5("a") || md5("b")), computed independently with Python's hashlib.
+        assert_eq!(multipart_etag(&parts), "96e024ba2074fe77e8e965ba43a704be-2");
+    }
+
+    #[test]
+    fn validation() {
+        assert!(validate("part-size", 5 * MIB).is_ok());
+        assert!(validate("part-size", 5 * MIB - 1).is_err());
+        assert!(validate("part-size", MAX_PART + 1).is_err());
+    }
+}

@@ -1,0 +1,384 @@
+//! S3's XML bodies, read with quick-xml + serde: listings, errors, copy and multipart results. Pure: bytes in,
+//! typed values out. Malformed XML is an `Err` with a message, never a panic. S3 may answer 200 with an `<Error>`
+//! body (copy, complete-multipart), so every parser first checks the root element.
+
+use crate::base::encode::uri_decode;
+use serde::Deserialize;
+
+/// An S3 `<Error>` document.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct S3Error {
+    #[serde(default)]
+    pub code: String,
+    #[serde(default)]
+    pub message: String,
+    pub resource: Option<String>,
+    pub request_id: Option<String>,
+}
+
+/// Why a body could not be turned into the expected value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum XmlError {
+    /// The body is an S3 error document.
+    Service(S3Error),
+    /// The body is not the XML we expected.
+    Malformed(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ListedObject {
+    pub key: String,
+    pub size: u64,
+    pub etag: String,
+    pub last_modified: String,
+    pub storage_class: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Listing {
+    pub objects: Vec<ListedObject>,
+    pub common_prefixes: Vec<String>,
+    pub next_continuation: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListBucketResult {
+    #[serde(default)]
+    contents: Vec<Contents>,
+    #[serde(default)]
+    common_prefixes: Vec<CommonPrefix>,
+    #[serde(default)]
+    is_truncated: bool,
+    next_continuation_token: Option<String>,
+    encoding_type: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Contents {
+    key: String,
+    #[serde(default)]
+    last_modified: String,
+    #[serde(default)]
+    e_tag: String,
+    size: u64,
+    storage_class: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct CommonPrefix {
+    prefix: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct EtagResult {
+    e_tag: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct InitiateResult {
+    upload_id: String,
+}
+
+/// Most keys one DeleteObjects request may name.
+pub(crate) const MAX_DELETE_KEYS: usize = 1000;
+
+/// A key DeleteObjects did not delete.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct DeleteError {
+    pub key: String,
+    #[serde(default)]
+    pub code: String,
+    #[serde(default)]
+    pub message: String,
+}
+
+#[derive(Deserialize)]
+struct DeleteResult {
+    #[serde(rename = "Error", default)]
+    errors: Vec<DeleteError>,
+}
+
+/// Strips the quotes S3 puts around ETags.
+pub(crate) fn unquote_etag(etag: &str) -> String {
+    etag.trim().trim_matches('"').to_string()
+}
+
+/// The name of the document's root element.
+fn root_name(body: &[u8]) -> Result<String, XmlError> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_reader(body);
+    let mut buf = Vec::new();
+    loop {
+        match reader.read_event_into(&mut buf) {
+            Ok(Event::Start(e)) | Ok(Event::Empty(e)) => {
+                return Ok(String::from_utf8_lossy(e.local_name().as_ref()).into_owned())
+            }
+            Ok(Event::Eof) => return Err(XmlError::Malformed("empty XML body".into())),
+            Ok(_) => {}
+            Err(e) => return Err(XmlError::Malformed(format!("invalid XML: {e}"))),
+        }
+        buf.clear();
+    }
+}
+
+/// Parses `body` as `T` when its root is `expected`; as an [`S3Error`] when it is `Error`.
+fn parse<T: for<'de> Deserialize<'de>>(body: &[u8], expected: &str) -> Result<T, XmlError> {
+    let root = root_name(body)?;
+    let text = std::str::from_utf8(body).map_err(|_| XmlError::Malformed("XML body is not UTF-8".into()))?;
+    if root == "Error" {
+        return Err(XmlError::Service(parse_error(body)?));
+    }
+    if root != expected {
+        return Err(XmlError::Malformed(format!("expected <{expected}>, got <{root}>")));
+    }
+    quick_xml::de::from_str(text).map_err(|e| XmlError::Malformed(format!("unexpected <{expected}> document: {e}")))
+}
+
+/// Reads an `<Error>` body.
+pub(crate) fn parse_error(body: &[u8]) -> Result<S3Error, XmlError> {
+    let text = std::str::from_utf8(body).map_err(|_| XmlError::Malformed("XML body is not UTF-8".into()))?;
+    quick_xml::de::from_str(text).map_err(|e| XmlError::Malformed(format!("unexpected error document: {e}")))
+}
+
+/// Reads a ListObjectsV2 page, decoding keys when the listing was requested with `encoding-type=url`.
+pub(crate) fn parse_listing(body: &[u8]) -> Result<Listing, XmlError> {
+    let r: ListBucketResult = parse(body, "ListBucketResult")?;
+    let url_encoded = r.encoding_type.as_deref() == Some("url");
+    let decode = |s: String| -> Result<String, XmlError> {
+        if url_encoded {
+            uri_decode(&s).map_err(XmlError::Malformed)
+        } else {
+            Ok(s)
+        }
+    };
+    let objects = r
+        .contents
+        .into_iter()
+        .map(|c| {
+            Ok(ListedObject {
+                key: decode(c.key)?,
+                size: c.size,
+                etag: unquote_etag(&c.e_tag),
+                last_modified: c.last_modified,
+                storage_class: c.storage_class,
+            })
+        })
+        .collect::<Result<_, XmlError>>()?;
+    let common_prefixes = r.common_prefixes.into_iter().map(|p| decode(p.prefix)).collect::<Result<_, _>>()?;
+    let next_continuation = match (r.is_truncated, r.next_continuation_token) {
+        (true, Some(token)) if !token.is_empty() => Some(token),
+        (true, _) => return Err(XmlError::Malformed("truncated listing without NextContinuationToken".into())),
+        (false, _) => None,
+    };
+    Ok(Listing { objects, common_prefixes, next_continuation })
+}
+
+/// The new ETag from a `<CopyObjectResult>`.
+#[cfg(not(feature = "edge"))]
+pub(crate) fn parse_copy_result(body: &[u8]) -> Result<String, XmlError> {
+    parse::<EtagResult>(body, "CopyObjectResult").map(|r| unquote_etag(&r.e_tag))
+}
+
+/// The upload id from an `<InitiateMultipartUploadResult>`.
+pub(crate) fn parse_initiate_multipart(body: &[u8]) -> Result<String, XmlError> {
+    let r: InitiateResult = parse(body, "InitiateMultipartUploadResult")?;
+    if r.upload_id.is_empty() {
+        return Err(XmlError::Malformed("empty UploadId".into()));
+    }
+    Ok(r.upload_id)
+}
+
+/// The final ETag from a `<CompleteMultipartUploadResult>`.
+pub(crate) fn parse_complete_multipart(body: &[u8]) -> Result<String, XmlError> {
+    parse::<EtagResult>(body, "CompleteMultipartUploadResult").map(|r| unquote_etag(&r.e_tag))
+}
+
+/// The `<CompleteMultipartUpload>` request body for parts numbered from 1 in order.
+pub(crate) fn complete_multipart_body(etags: &[String]) -> String {
+    let mut out = String::from("<CompleteMultipartUpload>");
+    for (i, etag) in etags.iter().enumerate() {
+        out.push_str(&format!(
+            "<Part><PartNumber>{}</PartNumber><ETag>\"{}\"</ETag></Part>",
+            i + 1,
+            quick_xml::escape::escape(etag.as_str())
+        ));
+    }
+    out.push_str("</CompleteMultipartUpload>");
+    out
+}
+
+/// The quiet `<Delete>` request body: only failures come back.
+pub(crate) fn delete_objects_body(keys: &[String]) -> String {
+    let mut out = String::from("<Delete><Quiet>true</Quiet>");
+    for key in keys {
+        out.push_str("<Object><Key>");
+        out.push_str(&quick_xml::escape::escape(key.as_str()));
+        out.push_str("</Key></Object>");
+    }
+    out.push_str("</Delete>");
+    out
+}
+
+/// The failures listed in a `<DeleteResult>`.
+pub(crate) fn parse_delete_result(body: &[u8]) -> Result<Vec<DeleteError>, XmlError> {
+    parse::<DeleteResult>(body, "DeleteResult").map(|r| r.errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Captured from radosgw 16.2 (ListObjectsV2 with delimiter=/ and encoding-type=url).
+    const RGW_LISTING: &str = concat!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>"#,
+        r#"<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>test</Name><Prefix>"#,
+        r#"</Prefix><MaxKeys>2</MaxKeys><Delimiter>/</Delimiter><IsTruncated>true</IsTruncated>"#,
+        r#"<EncodingType>url</EncodingType><Contents><Key>a%20b%2Bc.txt</Key>"#,
+        r#"<LastModified>2026-11-28T05:01:02.123Z</LastModified>"#,
+        r#"<ETag>&quot;9e107d9d372bb6826bd81d3542a419d6&quot;</ETag><Size>43</Size><StorageClass>STANDARD"#,
+        r#"</StorageClass><Owner><ID>tester</ID><DisplayName>tester</DisplayName></Owner><Type>Normal"#,
+        r#"</Type></Contents><CommonPrefixes><Prefix>dir%2F%E6%97%A5/</Prefix></CommonPrefixes><KeyCount>2"#,
+        r#"</KeyCount><NextContinuationToken>1ABCD</NextContinuationToken></ListBucketResult>"#,
+    );
+
+    #[test]
+    fn listing_with_url_encoding_and_continuation() {
+        let l = parse_listing(RGW_LISTING.as_bytes()).unwrap();
+        assert_eq!(l.objects.len(), 1);
+        assert_eq!(l.objects[0].key, "a b+c.txt");
+        assert_eq!(l.objects[0].etag, "9e107d9d372bb6826bd81d3542a419d6");
+        assert_eq!(l.objects[0].size, 43);
+        assert_eq!(l.objects[0].storage_class.as_deref(), Some("STANDARD"));
+        assert_eq!(l.common_prefixes, vec!["dir/日/".to_string()]);
+        assert_eq!(l.next_continuation.as_deref(), Some("1ABCD"));
+    }
+
+    #[test]
+    fn empty_listing_and_plain_keys() {
+        let l = parse_listing(
+            b"<ListBucketResult><Name>b</Name><IsTruncated>false</IsTruncated>\
+            <KeyCount>0</KeyCount></ListBucketResult>",
+        )
+        .unwrap();
+        assert_eq!(l, Listing::default());
+        let l = parse_listing(
+            b"<ListBucketResult><Contents><Key>a+b%</Key><Size>0</Size><ETag>\"x\"</ETag>\
+            <LastModified>t</LastModified></Contents><IsTruncated>false</IsTruncated></ListBucketResult>",
+        )
+        .unwrap();
+        assert_eq!(l.objects[0].key, "a+b%", "without encoding-type=url keys are taken literally");
+    }
+
+    #[test]
+    fn truncated_listing_needs_a_token() {
+        let e = parse_listing(b"<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>").unwrap_err();
+        assert!(matches!(e, XmlError::Malformed(m) if m.contains("NextContinuationToken")));
+    }
+
+    #[test]
+    fn rgw_error_body() {
+        let body = concat!(
+            r#"<?xml version="1.0" "#,
+            concat!(
+                r#"encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message></Message><BucketName>test</BucketName>"#,
+                r#"<RequestId>tx00000a-0063-default</RequestId><HostId>1-default-default</HostId></Error>"#,
+            ),
+        )
+        .as_bytes();
+        let e = parse_error(body).unwrap();
+        assert_eq!(e.code, "NoSuchKey");
+        assert_eq!(e.request_id.as_deref(), Some("tx00000a-0063-default"));
+    }
+
+    #[test]
+    fn error_inside_a_200_answer_is_reported() {
+        let body = b"<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>";
+        match parse_complete_multipart(body) {
+            Err(XmlError::Service(e)) => assert_eq!(e.code, "InternalError"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn copy_initiate_and_complete_results() {
+        #[cfg(not(feature = "edge"))]
+        let copy = concat!(
+            r#"<CopyObjectResult><LastModified>2026-11-28T05:00:00.000Z</LastModified><ETag>"abc"</ETag>"#,
+            r#"</CopyObjectResult>"#,
+        )
+        .as_bytes();
+        #[cfg(not(feature = "edge"))]
+        assert_eq!(parse_copy_result(copy).unwrap(), "abc");
+        let init = b"<InitiateMultipartUploadResult \
+            xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Bucket>b</Bucket><Key>k</Key>\
+                <UploadId>2~xyz</UploadId></InitiateMultipartUploadResult>";
+        assert_eq!(parse_initiate_multipart(init).unwrap(), "2~xyz");
+        let done = b"<CompleteMultipartUploadResult><Location>l</Location><Bucket>b</Bucket><Key>k</Key>\
+            <ETag>\"e-3\"</ETag></CompleteMultipartUploadResult>";
+        assert_eq!(parse_complete_multipart(done).unwrap(), "e-3");
+    }
+
+    #[test]
+    fn malformed_xml_is_an_error_not_a_panic() {
+        for body in [
+            &b""[..],
+            b"not xml",
+            b"<ListBucketResult><Contents><Key>k</Key>",
+            b"<ListBucketResult><Contents><Key>k</Key><Size>minus one</Size></Contents></ListBucketResult>",
+            b"<Other/>",
+            b"<ListBucketResult></Wrong>",
+            b"\xff\xfe<x/>",
+        ] {
+            assert!(matches!(parse_listing(body), Err(XmlError::Malformed(_))), "{body:?}");
+        }
+        #[cfg(not(feature = "edge"))]
+        assert!(parse_copy_result(b"<CopyObjectResult/>").is_err());
+        assert!(parse_initiate_multipart(
+            b"<InitiateMultipartUploadResult><UploadId></UploadId></InitiateMultipartUploadResult>"
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn delete_objects_request_and_result() {
+        assert_eq!(
+            delete_objects_body(&["a&b".into(), "<c>".into()]),
+            "<Delete><Quiet>true</Quiet><Object><Key>a&amp;b</Key></Object><Object><Key>&lt;c&gt;</Key></Object>\
+                </Delete>"
+        );
+        let quiet = concat!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><DeleteResult "#,
+            r#"xmlns="http://s3.amazonaws.com/doc/2006-03-01/"></DeleteResult>"#,
+        )
+        .as_bytes();
+        assert_eq!(parse_delete_result(quiet).unwrap(), vec![]);
+        let failed = b"<DeleteResult><Deleted><Key>ok</Key></Deleted><Error><Key>locked</Key>\
+            <Code>AccessDenied</Code><Message>Access Denied</Message></Error></DeleteResult>";
+        let errors = parse_delete_result(failed).unwrap();
+        assert_eq!(
+            errors,
+            vec![DeleteError { key: "locked".into(), code: "AccessDenied".into(), message: "Access Denied".into() }]
+        );
+        assert!(
+            parse_delete_result(b"<DeleteResult><Error><Code>x</Code></Error></DeleteResult>").is_err(),
+            "an error needs its key"
+        );
+    }
+
+    #[test]
+    fn complete_body_numbers_parts_from_one() {
+        let body = complete_multipart_body(&["a".into(), "b<".into()]);
+        assert_eq!(
+            body,
+            "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"a\"</ETag></Part><Part>\
+                <PartNumber>2</PartNumber><ETag>\"b&lt;\"</ETag></Part></CompleteMultipartUpload>"
+        );
+    }
+}

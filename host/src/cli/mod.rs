@@ -1,0 +1,146 @@
+//! The command line: parsing (clap) and dispatch, one file per command group — `objects` (put, get, ls, …, with
+//! `batch` and `transfer` beneath it), `cdn`, `keys` — plus the faces that serve (`serve`, `mcp`, `edge`), which
+//! live beside the CLI and are only started from here. What a command prints is for people on stdout,
+//! diagnostics go to stderr, and exit codes say what happened.
+
+mod batch;
+mod cdn;
+mod keys;
+mod objects;
+mod progress;
+mod transfer;
+
+use crate::config::Connection;
+use crate::error::{Failure, Outcome};
+use crate::runtime::interrupt::Interrupt;
+use crate::runtime::Runtime;
+use clap::{Parser, Subcommand};
+
+/// Files of `put -r`/`get -r` in flight when --concurrency is not given; also the requests in flight a batch
+/// shares among its files' parts.
+const DEFAULT_CONCURRENCY: u32 = 4;
+
+const AFTER_HELP: &str = "\
+Configuration comes from flags or the environment: SPACES_ENDPOINT, SPACES_REGION, SPACES_BUCKET,
+SPACES_PATH_STYLE=1, and credentials from SPACES_ACCESS_KEY_ID / SPACES_SECRET_ACCESS_KEY (or the AWS_*
+equivalents, or a .env file in the working directory).
+
+Exit codes: 0 success, 1 failure, 2 usage or invalid argument, 3 not found, 4 access denied or bad
+credentials, 130 interrupted (Ctrl-C).";
+
+/// `spaces`: the whole command line.
+#[derive(Parser, Debug)]
+#[command(
+    name = "spaces",
+    version,
+    about = "DigitalOcean Spaces (and any S3-compatible store) from the command line",
+    after_help = AFTER_HELP
+)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    conn: Connection,
+    /// Print the Prometheus metrics of this run to stderr when done
+    #[arg(long, global = true)]
+    print_metrics: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+impl Cli {
+    /// Is this `spaces serve` (whose audit lines are part of its normal output)?
+    pub(crate) fn serving(&self) -> bool {
+        matches!(self.command, Command::Serve(_))
+    }
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    #[command(flatten)]
+    Object(objects::ObjectCommand),
+    /// Manage DigitalOcean CDN endpoints (list, show, create, update, rm) and purge cached files; needs
+    /// DIGITALOCEAN_TOKEN
+    Cdn {
+        #[command(subcommand)]
+        action: cdn::Action,
+        /// Print JSON instead of a table
+        #[arg(long, global = true)]
+        json: bool,
+    },
+    /// Manage Spaces access keys (list, show, create with grants, rename, rm, rotate); needs DIGITALOCEAN_TOKEN
+    Keys {
+        #[command(subcommand)]
+        action: keys::Action,
+        /// Print JSON instead of a table
+        #[arg(long, global = true)]
+        json: bool,
+    },
+    /// Run the storage service: a JSON API under /v1 (bearer token), /healthz, /readyz, /metrics and
+    /// /openapi.json. With no endpoint configured it stores into an embedded S3 store under --data-dir
+    /// (bucket "spaces" unless --bucket says otherwise).
+    Serve(crate::serve::ServeArgs),
+    /// Serve the Model Context Protocol on stdin/stdout, for AI assistants: tools to list, read, write and
+    /// delete objects, make URLs, purge the CDN and manage access keys, and objects as spaces://BUCKET/KEY
+    /// resources. Register it with an MCP client as the command `spaces mcp --bucket NAME`.
+    Mcp(crate::mcp::McpArgs),
+    /// Serve a wasi:http/proxy component over HTTP as an edge platform would: by default the edge build of spaces
+    /// (the object routes of `serve`, configured from this command's settings and SPACES_TOKEN), or any proxy
+    /// component given with --component
+    Edge(crate::edge::EdgeArgs),
+}
+
+/// Runs the parsed command.
+pub(crate) async fn run(cli: &Cli) -> Outcome<()> {
+    let conn = &cli.conn;
+    match &cli.command {
+        Command::Serve(args) => crate::serve::run(conn, args).await,
+        Command::Mcp(args) => crate::mcp::run(conn, args).await,
+        Command::Edge(args) => crate::edge::run(conn, args).await,
+        Command::Cdn { action, json } => {
+            let runtime = conn.runtime(2, None).map_err(Failure::host)?;
+            let result = cdn::run(&runtime, conn, action, *json).await;
+            with_metrics(cli, &runtime, result)
+        }
+        Command::Keys { action, json } => {
+            let runtime = conn.runtime(2, None).map_err(Failure::host)?;
+            let result = keys::run(&runtime, conn, action, *json).await;
+            with_metrics(cli, &runtime, result)
+        }
+        Command::Object(command) => {
+            let runtime = conn.runtime(command.workers(conn) + 1, None).map_err(Failure::host)?;
+            let result = objects::run(&runtime, conn, command).await;
+            with_metrics(cli, &runtime, result)
+        }
+    }
+}
+
+/// With --print-metrics, the run's metrics go to stderr whatever the outcome.
+fn with_metrics(cli: &Cli, runtime: &Runtime, result: Outcome<()>) -> Outcome<()> {
+    if cli.print_metrics {
+        eprint!("{}", runtime.shared().metrics.render());
+    }
+    result
+}
+
+/// Runs a transfer. The first Ctrl-C interrupts it through the component, which fails it its own way (aborting
+/// a multipart upload, so nothing is left behind); a second Ctrl-C gives up at once.
+async fn interruptible<T>(
+    interrupts: &[Interrupt],
+    transfer: impl std::future::Future<Output = Outcome<T>>,
+) -> Outcome<T> {
+    tokio::pin!(transfer);
+    tokio::select! {
+        r = &mut transfer => return r,
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    eprintln!("spaces: interrupted; cancelling the transfer (Ctrl-C again to quit at once)");
+    for i in interrupts {
+        i.trigger();
+    }
+    tokio::select! {
+        r = &mut transfer => r.map_err(|e| {
+            tracing::debug!(error = %e, "transfer ended after the interrupt");
+            Failure::Interrupted
+        }),
+        _ = tokio::signal::ctrl_c() => Err(Failure::Interrupted),
+    }
+}

@@ -1,0 +1,386 @@
+//! The object commands: put, get, head, rm, exists, ls, cp, url and presign, on one bucket. Each opens one
+//! component instance (`put -r` and `get -r` several, in `batch`) and prints what people read on stdout.
+
+use super::progress::Meter;
+use super::{batch, interruptible, transfer, DEFAULT_CONCURRENCY};
+use crate::config::Connection;
+use crate::error::{Failure, Outcome};
+use crate::output::{print_json, rate};
+use crate::runtime::bindings::storage::{ByteRange, ListRequest};
+use crate::runtime::session::Session;
+use crate::runtime::Runtime;
+use crate::views::{plain_get, presign_request, put_options, ObjectView};
+use clap::Subcommand;
+use http_api::bodies::{Listed, Method, DEFAULT_EXPIRES};
+use http_api::headers::PutHeaders;
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// The commands that work on objects of the configured bucket.
+#[derive(Subcommand, Debug)]
+pub(super) enum ObjectCommand {
+    /// Upload FILE (or - for stdin) as KEY, or with -r every file under a directory; large bodies go multipart
+    Put(PutArgs),
+    /// Download KEY to FILE (default: the key's last path segment) or stdout (-), or with -r every object under a
+    /// prefix into a directory
+    Get {
+        /// Object key, or with -r a key prefix (the tree `put -r DIR PREFIX` made)
+        key: String,
+        /// Destination file, - for standard output, or with -r a directory [default: . with -r]
+        file: Option<PathBuf>,
+        /// Only bytes FIRST-LAST (inclusive; LAST may be omitted)
+        #[arg(long, value_parser = parse_range, conflicts_with = "recursive")]
+        range: Option<ByteRange>,
+        /// Download every object under the prefix KEY to DIR/RELATIVE/PATH, --concurrency at a time
+        #[arg(short, long)]
+        recursive: bool,
+    },
+    /// Print an object's metadata as JSON
+    Head { key: String },
+    /// Delete an object (succeeds if it does not exist), or with -r every object under a prefix
+    Rm {
+        /// Object key, or with -r a key prefix ("" for the whole bucket)
+        key: String,
+        /// Delete every object whose key starts with KEY (batched DeleteObjects)
+        #[arg(short, long)]
+        recursive: bool,
+        /// Confirm a recursive delete; without it, -r only says what it would delete
+        #[arg(long, requires = "recursive")]
+        yes: bool,
+    },
+    /// Exit 0 if the object exists, 3 if it does not
+    Exists { key: String },
+    /// List objects under PREFIX, following pages to the end
+    Ls {
+        prefix: Option<String>,
+        /// Group keys by this delimiter (e.g. /) into common prefixes
+        #[arg(long)]
+        delimiter: Option<String>,
+        /// Print one JSON document instead of a table
+        #[arg(long)]
+        json: bool,
+        /// Keys fetched per request (1-1000)
+        #[arg(long, default_value_t = 1000)]
+        page_size: u32,
+    },
+    /// Copy SRC to DST inside the bucket (server-side)
+    Cp { src: String, dst: String },
+    /// Print the object's URL (public endpoint, or --cdn)
+    Url {
+        key: String,
+        #[arg(long)]
+        cdn: bool,
+    },
+    /// Print a presigned URL that grants temporary access without credentials
+    Presign {
+        /// One or more keys; each gets a URL on its own line
+        #[arg(required = true)]
+        keys: Vec<String>,
+        #[arg(long, value_enum, default_value_t = Method::Get)]
+        method: Method,
+        /// Lifetime in seconds (1 to 604800 = 7 days)
+        #[arg(long, default_value_t = DEFAULT_EXPIRES)]
+        expires: u32,
+        /// Content type a PUT must be sent with (signed into the URL)
+        #[arg(long)]
+        content_type: Option<String>,
+    },
+    /// Time presigning inside the component: COUNT URLs in one call, then one call per URL (for bench/)
+    #[command(hide = true)]
+    BenchPresign {
+        #[arg(long, default_value_t = 10_000)]
+        count: u32,
+    },
+}
+
+/// `spaces put`.
+#[derive(clap::Args, Debug)]
+pub(super) struct PutArgs {
+    /// File to upload, - for standard input, or with -r a directory
+    file: PathBuf,
+    /// Object key, or with -r the prefix the directory's files go under (PREFIX/RELATIVE/PATH)
+    key: String,
+    /// Upload the directory tree FILE, --concurrency files at a time
+    #[arg(short, long)]
+    recursive: bool,
+    /// Content type [default: guessed from the file name]
+    #[arg(long)]
+    content_type: Option<String>,
+    /// Cache-Control header to store with the object
+    #[arg(long)]
+    cache_control: Option<String>,
+    /// Make the object publicly readable (ACL public-read)
+    #[arg(long)]
+    public: bool,
+    /// User metadata NAME=VALUE (repeatable)
+    #[arg(long = "meta", value_name = "NAME=VALUE", value_parser = parse_meta)]
+    meta: Vec<(String, String)>,
+}
+
+impl PutArgs {
+    /// The upload options the flags ask for.
+    fn headers(&self) -> PutHeaders {
+        PutHeaders {
+            content_type: self.content_type.clone(),
+            cache_control: self.cache_control.clone(),
+            public: self.public,
+            metadata: self.meta.clone(),
+        }
+    }
+}
+
+impl ObjectCommand {
+    /// Component instances the command works with at once.
+    pub(super) fn workers(&self, conn: &Connection) -> u32 {
+        match self {
+            ObjectCommand::Put(PutArgs { recursive: true, .. }) | ObjectCommand::Get { recursive: true, .. } => {
+                conn.concurrency.unwrap_or(DEFAULT_CONCURRENCY)
+            }
+            _ => 1,
+        }
+    }
+}
+
+fn parse_meta(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s.split_once('=').ok_or_else(|| format!("metadata {s:?} must be NAME=VALUE"))?;
+    if k.is_empty() {
+        return Err(format!("metadata {s:?} has an empty name"));
+    }
+    Ok((k.to_string(), v.to_string()))
+}
+
+fn parse_range(s: &str) -> Result<ByteRange, String> {
+    let (a, b) = s.split_once('-').ok_or("range must be FIRST-LAST or FIRST-")?;
+    let first = a.parse().map_err(|_| format!("bad range start {a:?}"))?;
+    let last = if b.is_empty() { None } else { Some(b.parse().map_err(|_| format!("bad range end {b:?}"))?) };
+    Ok(ByteRange { first, last })
+}
+
+/// Runs one object command.
+pub(super) async fn run(runtime: &Runtime, conn: &Connection, command: &ObjectCommand) -> Outcome<()> {
+    let mut cfg = conn.storage_config().map_err(Failure::usage)?;
+    let workers = command.workers(conn);
+    match command {
+        ObjectCommand::Put(a) if a.recursive => {
+            return batch::put_tree(runtime, cfg, workers, &a.file, &a.key, &a.headers()).await;
+        }
+        ObjectCommand::Get { key, file, recursive: true, .. } => {
+            let dir = file.clone().unwrap_or_else(|| PathBuf::from("."));
+            return batch::get_tree(runtime, cfg, workers, key, &dir).await;
+        }
+        ObjectCommand::Url { cdn: true, .. } => {
+            crate::digitalocean::cdn::use_served_host(runtime, &conn.api_config(None), &mut cfg).await;
+        }
+        _ => {}
+    }
+    let mut s = Session::open(runtime, &cfg).await?;
+    match command {
+        ObjectCommand::Put(a) => put(&mut s, &a.file, &a.key, &a.headers()).await,
+        ObjectCommand::Get { key, file, range, .. } => get(&mut s, key, file.as_deref(), *range).await,
+        ObjectCommand::Head { key } => print_json(&ObjectView::from(s.head(key).await?)),
+        ObjectCommand::Rm { key, recursive: false, .. } => {
+            s.delete(key).await?;
+            println!("deleted {key}");
+            Ok(())
+        }
+        ObjectCommand::Rm { key, recursive: true, yes } => remove_prefix(&mut s, key, *yes).await,
+        ObjectCommand::Exists { key } => {
+            if !s.exists(key).await? {
+                println!("false");
+                return Err(Failure::not_found(format!("{key:?} does not exist")));
+            }
+            println!("true");
+            Ok(())
+        }
+        ObjectCommand::Ls { prefix, delimiter, json, page_size } => {
+            ls(&mut s, prefix.clone(), delimiter.clone(), *json, *page_size).await
+        }
+        ObjectCommand::Cp { src, dst } => {
+            let etag = s.copy(src, dst).await?;
+            println!("copied {src} to {dst} (etag {etag})");
+            Ok(())
+        }
+        ObjectCommand::Url { key, cdn } => {
+            let url = if *cdn { s.cdn_url(key).await? } else { s.public_url(key).await? };
+            println!("{url}");
+            Ok(())
+        }
+        ObjectCommand::Presign { keys, method, expires, content_type } => {
+            presign(&mut s, keys, *method, *expires, content_type.clone()).await
+        }
+        ObjectCommand::BenchPresign { count } => bench_presign(&mut s, *count).await,
+    }
+}
+
+/// Uploads one file or stdin with a progress bar; Ctrl-C aborts the upload cleanly.
+async fn put(s: &mut Session, file: &Path, key: &str, upload: &PutHeaders) -> Outcome<()> {
+    let started = Instant::now();
+    let opts = put_options(upload, key);
+    let interrupt = [s.interrupt()];
+    let stdin = file.as_os_str() == "-";
+    let size = if stdin {
+        None
+    } else {
+        let meta =
+            std::fs::metadata(file).map_err(|e| Failure::usage(format!("cannot read {}: {e}", file.display())))?;
+        if meta.is_dir() {
+            let dir = file.display();
+            return Err(Failure::usage(format!("{dir} is a directory; `put -r DIR PREFIX` uploads a tree")));
+        }
+        Some(meta.len())
+    };
+    let meter = Meter::new(size, key);
+    s.set_progress(Some(meter.sink()));
+    let r = if stdin {
+        interruptible(&interrupt, s.put(key, tokio::io::stdin(), None, &opts)).await
+    } else {
+        interruptible(&interrupt, transfer::upload_file(s, file, key, &opts)).await
+    };
+    meter.finish();
+    let r = r?;
+    let how = if r.parts > 0 { format!(", {} parts", r.parts) } else { String::new() };
+    println!("uploaded {key} ({} bytes{how}, etag {}) in {}", r.size, r.etag, rate(r.size, started.elapsed()));
+    Ok(())
+}
+
+/// One presigned URL per key, each on its own line; keys that cannot be presigned are reported by name.
+async fn presign(
+    s: &mut Session,
+    keys: &[String],
+    method: Method,
+    expires: u32,
+    content_type: Option<String>,
+) -> Outcome<()> {
+    let reqs: Vec<_> =
+        keys.iter().map(|k| presign_request(k.clone(), method, Some(expires), content_type.clone())).collect();
+    if let [req] = reqs.as_slice() {
+        println!("{}", s.presign(req).await?.url);
+        return Ok(());
+    }
+    let mut failed = 0;
+    for (key, result) in keys.iter().zip(s.presign_many(&reqs).await?) {
+        match result {
+            Ok(p) => println!("{}", p.url),
+            Err(e) => {
+                failed += 1;
+                eprintln!("spaces: {key:?}: {}", Failure::Storage(e));
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(Failure::usage(format!("{failed} of {} keys could not be presigned", keys.len())));
+    }
+    Ok(())
+}
+
+/// Prints, as JSON, nanoseconds per presigned URL when `count` come from one `presign-many` call (the signing
+/// inside the component) and when each is its own `presign` call (plus one WIT round trip each). Best of three.
+async fn bench_presign(s: &mut Session, count: u32) -> Outcome<()> {
+    let reqs: Vec<_> =
+        (0..count).map(|i| presign_request(format!("bench/object-{i:06}.bin"), Method::Get, None, None)).collect();
+    let per_url = |d: Duration| d.as_nanos() as f64 / f64::from(count.max(1));
+    let (mut batch, mut single) = (f64::MAX, f64::MAX);
+    for _ in 0..3 {
+        let started = Instant::now();
+        for r in s.presign_many(&reqs).await? {
+            r.map_err(Failure::Storage)?;
+        }
+        batch = batch.min(per_url(started.elapsed()));
+        let started = Instant::now();
+        for r in &reqs {
+            s.presign(r).await?;
+        }
+        single = single.min(per_url(started.elapsed()));
+    }
+    println!("{}", serde_json::json!({"count": count, "batch_ns_per_url": batch, "call_ns_per_url": single}));
+    Ok(())
+}
+
+/// Downloads to a file (through a partial file renamed into place when complete) or to stdout.
+async fn get(s: &mut Session, key: &str, file: Option<&Path>, range: Option<ByteRange>) -> Outcome<()> {
+    let started = Instant::now();
+    if file.is_some_and(|f| f.as_os_str() == "-") {
+        let (meta, download) = s.get(key, &plain_get(range)).await?;
+        let meter = Meter::new(Some(meta.size), key);
+        s.set_progress(Some(meter.sink()));
+        // Standard output unbuffered: the body arrives in large chunks, and Rust's stdout would flush per line.
+        let stdout = std::io::stdout().as_fd().try_clone_to_owned().map_err(|e| Failure::caused("stdout", e))?;
+        let written = s.write_to_file(download, std::fs::File::from(stdout)).await;
+        meter.finish();
+        written?;
+        return Ok(());
+    }
+    let name = key.rsplit('/').find(|p| !p.is_empty()).unwrap_or("download");
+    let dest = match file {
+        Some(f) if f.is_dir() => f.join(name),
+        Some(f) => f.to_path_buf(),
+        None => PathBuf::from(name),
+    };
+    let meter = Meter::new(None, key);
+    s.set_progress(Some(meter.sink()));
+    let interrupt = s.interrupt();
+    let sized = |n| meter.set_total(n);
+    let download = transfer::download_file(s, key, range, &dest, &interrupt, &sized);
+    let outcome = interruptible(std::slice::from_ref(&interrupt), download).await;
+    meter.finish();
+    let (meta, written) = outcome?;
+    eprintln!(
+        "downloaded {key} to {} ({written} bytes, etag {}) in {}",
+        dest.display(),
+        meta.etag,
+        rate(written, started.elapsed())
+    );
+    Ok(())
+}
+
+/// Deletes everything under `prefix` in DeleteObjects batches, reporting each key that could not be deleted.
+async fn remove_prefix(s: &mut Session, prefix: &str, confirmed: bool) -> Outcome<()> {
+    let mut keys = Vec::new();
+    let req = ListRequest { prefix: Some(prefix.to_string()), delimiter: None, continuation: None, max_keys: None };
+    s.list_pages(req, |page| keys.extend(page.objects.into_iter().map(|o| o.key))).await?;
+    if !confirmed {
+        let n = keys.len();
+        return Err(Failure::usage(format!("would delete {n} objects under {prefix:?}; pass --yes to delete them")));
+    }
+    let failures = s.delete_many(&keys).await?;
+    for f in &failures {
+        eprintln!("spaces: could not delete {:?}: {} {}", f.key, f.code, f.message);
+    }
+    println!("deleted {} of {} objects under {prefix:?}", keys.len() - failures.len(), keys.len());
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::host(format!("{} objects could not be deleted", failures.len())))
+    }
+}
+
+async fn ls(
+    s: &mut Session,
+    prefix: Option<String>,
+    delimiter: Option<String>,
+    json: bool,
+    page_size: u32,
+) -> Outcome<()> {
+    let mut objects = Vec::new();
+    let mut prefixes = Vec::new();
+    let req = ListRequest { prefix, delimiter, continuation: None, max_keys: Some(page_size) };
+    s.list_pages(req, |page| {
+        if !json {
+            for p in &page.common_prefixes {
+                println!("{:>24}  {:>12}  {p}", "", "PRE");
+            }
+            for o in &page.objects {
+                println!("{:>24}  {:>12}  {}", o.last_modified, o.size, o.key);
+            }
+        }
+        objects.extend(page.objects);
+        prefixes.extend(page.common_prefixes);
+    })
+    .await?;
+    if json {
+        let objects: Vec<_> = objects.into_iter().map(Listed::from).collect();
+        println!("{}", serde_json::json!({"objects": objects, "prefixes": prefixes}));
+    }
+    Ok(())
+}

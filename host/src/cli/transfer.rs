@@ -1,0 +1,92 @@
+//! One object to or from a file: the rules single commands and batches share. An upload reads the file through
+//! the component, which aborts its own multipart upload on failure; a download goes to a hidden partial file
+//! beside the destination and is renamed into place only when complete, so a failed or interrupted download
+//! never leaves a partial file under the final name.
+
+use crate::error::{Failure, Outcome};
+use crate::runtime::bindings::storage::{ByteRange, PutOptions, PutResult};
+use crate::runtime::bindings::types::ObjectMeta;
+use crate::runtime::interrupt::Interrupt;
+use crate::runtime::session::Session;
+use crate::views::plain_get;
+use std::path::Path;
+
+/// Uploads the file at `path` as `key`.
+pub(super) async fn upload_file(s: &mut Session, path: &Path, key: &str, opts: &PutOptions) -> Outcome<PutResult> {
+    let f = tokio::fs::File::open(path)
+        .await
+        .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
+    let size = f.metadata().await.map_err(|e| Failure::caused(format!("reading {}", path.display()), e))?.len();
+    s.put(key, f, Some(size), opts).await
+}
+
+/// Downloads `key` (or a range of it) to `dest`, creating its directory; `sized` learns the length once the
+/// answer arrives. `interrupt` stops it and removes the partial file. Returns the object's metadata and the
+/// bytes written.
+pub(super) async fn download_file(
+    s: &mut Session,
+    key: &str,
+    range: Option<ByteRange>,
+    dest: &Path,
+    interrupt: &Interrupt,
+    sized: &(dyn Fn(u64) + Send + Sync),
+) -> Outcome<(ObjectMeta, u64)> {
+    let interrupted = interrupt.next();
+    if interrupt.triggered() {
+        return Err(Failure::Interrupted);
+    }
+    let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "download".into());
+    tokio::fs::create_dir_all(dir)
+        .await
+        .map_err(|e| Failure::usage(format!("cannot create {}: {e}", dir.display())))?;
+    let partial = dir.join(format!(".{name}.spaces-partial-{}", std::process::id()));
+    let (meta, download) = s.get(key, &plain_get(range)).await?;
+    sized(meta.size);
+    let out = std::fs::File::create(&partial)
+        .map_err(|e| Failure::usage(format!("cannot write {}: {e}", partial.display())))?;
+    let outcome = tokio::select! {
+        r = s.write_to_file(download, out) => r,
+        () = interrupted => Err(Failure::Interrupted),
+    };
+    let written = match outcome {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&partial).await;
+            return Err(e);
+        }
+    };
+    if let Err(e) = tokio::fs::rename(&partial, dest).await {
+        let _ = tokio::fs::remove_file(&partial).await;
+        return Err(Failure::caused(format!("moving the download to {}", dest.display()), e));
+    }
+    Ok((meta, written))
+}
+
+/// Where a key under `prefix` goes below `dir`: its path after the prefix, refused if any segment could step
+/// outside `dir` (`..`, `.`, empty, or a backslash) — keys come from the bucket and are not trusted.
+pub(super) fn local_path(dir: &Path, prefix: &str, key: &str) -> Result<std::path::PathBuf, Failure> {
+    let relative = key.strip_prefix(prefix).unwrap_or(key);
+    let unsafe_segment = |seg: &str| seg.is_empty() || seg == "." || seg == ".." || seg.contains('\\');
+    if relative.split('/').any(unsafe_segment) || relative.contains('\0') {
+        return Err(Failure::usage(format!(
+            "key {key:?} cannot be a local file name safely (empty, '.', '..' or '\\' in its path)"
+        )));
+    }
+    Ok(relative.split('/').fold(dir.to_path_buf(), |p, seg| p.join(seg)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_map_below_the_directory_and_never_outside_it() {
+        let dir = Path::new("/d");
+        assert_eq!(local_path(dir, "p/", "p/a/b.txt").unwrap(), Path::new("/d/a/b.txt"));
+        assert_eq!(local_path(dir, "", "x").unwrap(), Path::new("/d/x"));
+        for bad in ["p/../etc/passwd", "p/a//b", "p/./a", "p/a\\..\\b", "p/", "p/dir/"] {
+            assert!(local_path(dir, "p/", bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! The wasmtime side: one engine with the pooling allocator, the component compiled once and cached on disk
+//! (keyed by the component's hash and the engine's compatibility hash), a linker with standard WASI, wasi:http
+//! and our three imports, and an `InstancePre` from which each store instantiates in microseconds.
+
+pub(crate) mod bindings;
+pub(crate) mod interrupt;
+pub(crate) mod session;
+pub(crate) mod streams;
+
+use crate::credentials::{Credentials, Secret};
+use crate::net::metrics::{Metrics, OperationEvent};
+use crate::net::outbound::{HttpPool, Outbound};
+use bindings::spaces::storage::{credentials, metrics as metrics_wit, progress, types};
+use bindings::{Client, ClientPre};
+use interrupt::Interrupt;
+use sha2::{Digest, Sha256};
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::error::Context;
+use wasmtime::Result;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+/// The component built from `guest/` at build time.
+pub(crate) static EMBEDDED_COMPONENT: &[u8] = include_bytes!(env!("SPACES_COMPONENT_WASM"));
+
+/// The edge build of the same guest (a `wasi:http/proxy` component), for `spaces edge`.
+pub(crate) static EDGE_COMPONENT: &[u8] = include_bytes!(env!("SPACES_EDGE_WASM"));
+
+/// What every store shares: the HTTP pool, the credentials and the metrics registry.
+#[derive(Clone)]
+pub(crate) struct Shared {
+    pub pool: Arc<HttpPool>,
+    /// `Err` holds the message the component will pass on when it needs to sign.
+    pub credentials: Arc<Result<Credentials, String>>,
+    /// The DigitalOcean API token, or what the component should say about its absence.
+    pub api_token: Arc<Result<Secret, String>>,
+    pub metrics: Arc<Metrics>,
+}
+
+/// Told how many more bytes of the current transfer are done.
+pub(crate) type ProgressFn = Arc<dyn Fn(u64) + Send + Sync>;
+
+/// Told how many paths of a CDN purge have gone out, of how many.
+pub(crate) type PurgeFn = Arc<dyn Fn(u32, u32) + Send + Sync>;
+
+/// One store's sandbox: WASI with only what `wasi` grants, wasi:http through the shared pool, the resource table,
+/// and `state`, what the face running the component keeps beside them. Every component the host runs (the
+/// library, an edge proxy) lives in one.
+pub(crate) struct Sandbox<T> {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    /// The store's resources (streams, HTTP handles).
+    pub table: ResourceTable,
+    outbound: Outbound,
+    /// The face's own state.
+    pub state: T,
+}
+
+impl<T> Sandbox<T> {
+    /// A sandbox whose outbound requests go through `pool`, failed by `interrupt` when it triggers.
+    pub(crate) fn new(wasi: WasiCtx, pool: Arc<HttpPool>, interrupt: Interrupt, state: T) -> Self {
+        let outbound = Outbound { pool, interrupt };
+        Sandbox { wasi, http: WasiHttpCtx::new(), table: ResourceTable::new(), outbound, state }
+    }
+}
+
+impl<T: Send> WasiView for Sandbox<T> {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl<T: Send> WasiHttpView for Sandbox<T> {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.outbound }
+    }
+}
+
+/// What the library component's host keeps per store: handles on the shared parts and who is watching.
+pub(crate) struct ClientState {
+    shared: Shared,
+    /// Where the component's progress events go, if anyone is watching.
+    pub progress: Option<ProgressFn>,
+    /// Where the component's purge progress goes, if anyone is watching.
+    pub purge_progress: Option<PurgeFn>,
+    /// Triggered to fail the running call its own way.
+    pub interrupt: Interrupt,
+}
+
+/// A store of the library component.
+pub(crate) type HostState = Sandbox<ClientState>;
+
+/// The engine every component runs on: with `Some(n)`, the pooling allocator sized for `n` stores at once (a
+/// store then instantiates in microseconds); with `None`, memory allocated on demand, without a bound.
+pub(crate) fn engine(max_instances: Option<u32>) -> Result<Engine> {
+    let Some(max_instances) = max_instances else { return Engine::new(&Config::new()) };
+    let mut pooling = PoolingAllocationConfig::default();
+    pooling.total_component_instances(max_instances);
+    // A component is several core instances (its code plus the shims that wire up its imports).
+    pooling.total_core_instances(max_instances * 8);
+    pooling.total_memories(max_instances * 2);
+    pooling.total_tables(max_instances * 8);
+    pooling.max_memory_size(1 << 32);
+    let mut config = Config::new();
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
+    Engine::new(&config)
+}
+
+impl types::Host for HostState {}
+
+impl credentials::Host for HostState {
+    async fn get(&mut self) -> Result<credentials::Credentials, String> {
+        match &*self.state.shared.credentials {
+            Ok(c) => Ok(credentials::Credentials {
+                access_key_id: c.access_key_id.clone(),
+                secret_access_key: c.secret_access_key.expose().to_string(),
+                session_token: c.session_token.as_ref().map(|t| t.expose().to_string()),
+            }),
+            Err(message) => Err(message.clone()),
+        }
+    }
+
+    async fn api_token(&mut self) -> Result<String, String> {
+        match &*self.state.shared.api_token {
+            Ok(t) => Ok(t.expose().to_string()),
+            Err(message) => Err(message.clone()),
+        }
+    }
+}
+
+impl metrics_wit::Host for HostState {
+    async fn record(&mut self, ev: metrics_wit::RequestEvent) {
+        let (operation, method) = (&ev.operation, &ev.method);
+        let (status, attempts, duration_us) = (ev.status, ev.attempts, ev.duration_us);
+        tracing::debug!(%operation, %method, status, attempts, duration_us, "operation");
+        self.state.shared.metrics.record_operation(&OperationEvent {
+            operation: &ev.operation,
+            status: ev.status,
+            attempts: ev.attempts,
+            bytes_sent: ev.bytes_sent,
+            bytes_received: ev.bytes_received,
+            duration: Duration::from_micros(ev.duration_us),
+        });
+    }
+}
+
+impl progress::Host for HostState {
+    async fn advanced(&mut self, bytes: u64) {
+        self.state.shared.metrics.transferred(bytes);
+        if let Some(report) = &self.state.progress {
+            report(bytes);
+        }
+    }
+
+    async fn purged(&mut self, done: u32, total: u32) {
+        if let Some(report) = &self.state.purge_progress {
+            report(done, total);
+        }
+    }
+}
+
+pub(crate) struct Runtime {
+    engine: Engine,
+    pre: ClientPre<HostState>,
+    shared: Shared,
+}
+
+impl Runtime {
+    /// Compiles (or loads from the cache) `component` and links it. `max_instances` bounds concurrent stores.
+    pub(crate) fn new(component: &[u8], shared: Shared, max_instances: u32) -> Result<Self> {
+        let engine = engine(Some(max_instances))?;
+        let component = load_cached(&engine, component)?;
+        let mut linker: Linker<HostState> = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        credentials::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
+        metrics_wit::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
+        progress::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
+        types::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
+        let pre = ClientPre::new(linker.instantiate_pre(&component)?)?;
+        Ok(Runtime { engine, pre, shared })
+    }
+
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    /// A fresh store and instance. The component sees no files, environment or sockets: only wasi:http.
+    pub(crate) async fn instantiate(&self) -> Result<(Store<HostState>, Client)> {
+        let interrupt = Interrupt::default();
+        let state = ClientState { shared: self.shared.clone(), progress: None, purge_progress: None, interrupt };
+        let pool = Arc::clone(&self.shared.pool);
+        let state = Sandbox::new(WasiCtx::builder().build(), pool, state.interrupt.clone(), state);
+        let mut store = Store::new(&self.engine, state);
+        let client = self.pre.instantiate_async(&mut store).await?;
+        Ok((store, client))
+    }
+}
+
+/// Where compiled components are kept: `$SPACES_CACHE_DIR`, else `$XDG_CACHE_HOME/spaces`, else `~/.cache/spaces`.
+fn cache_dir() -> Option<PathBuf> {
+    if let Some(d) = std::env::var_os("SPACES_CACHE_DIR") {
+        return Some(PathBuf::from(d));
+    }
+    if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
+        return Some(Path::new(&d).join("spaces"));
+    }
+    std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/spaces"))
+}
+
+/// Compiles `bytes` for `engine`, or loads the machine code an earlier run cached for the same bytes and engine.
+pub(crate) fn load_cached(engine: &Engine, bytes: &[u8]) -> Result<Component> {
+    let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut engine_hash);
+    let mut digest = Sha256::new();
+    digest.update(bytes);
+    digest.update(engine_hash.finish().to_le_bytes());
+    let key: String = digest.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let Some(dir) = cache_dir() else {
+        return Component::new(engine, bytes).context("compiling the component");
+    };
+    let path = dir.join(format!("component-{key}.cwasm"));
+    if path.exists() {
+        // SAFETY: the file was written by `Component::serialize` of this engine configuration; the key covers the
+        // component bytes and the engine's compatibility hash, and wasmtime re-checks the header on load.
+        match unsafe { Component::deserialize_file(engine, &path) } {
+            Ok(c) => return Ok(c),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "ignoring unusable compiled-component cache entry")
+            }
+        }
+    }
+    let component = Component::new(engine, bytes).context("compiling the component")?;
+    if let Err(e) = write_cache(&dir, &path, &component) {
+        tracing::warn!(path = %path.display(), error = %e, "could not cache the compiled component");
+    }
+    Ok(component)
+}
+
+fn write_cache(dir: &Path, path: &Path, component: &Component) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, component.serialize()?)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}

@@ -1,0 +1,205 @@
+//! One component instance with an open `client`: typed async calls for the CLI (and later the service), with
+//! host streams (files, stdin, stdout) handed across as wasi:io resources so bodies never pass through a buffer
+//! of ours. Failures are either the component's typed `error` or a host fault (trap, I/O), never a panic.
+
+use super::bindings::storage::{
+    DeleteFailure, GetOptions, ListPage, ListRequest, PresignRequest, Presigned, PutOptions, PutResult,
+};
+use super::bindings::types::{self, ObjectMeta};
+use super::bindings::Client;
+use super::interrupt::Interrupt;
+use super::streams::{ChannelSink, ReadAhead, WriteSink};
+use super::{HostState, ProgressFn, Runtime};
+use crate::error::{Failure, Outcome};
+use wasmtime::component::{Resource, ResourceAny};
+use wasmtime::Store;
+use wasmtime_wasi::p2::{DynInputStream, DynOutputStream};
+
+pub(crate) fn flatten<T>(r: wasmtime::Result<Result<T, types::Error>>) -> Outcome<T> {
+    r?.map_err(Failure::Storage)
+}
+
+/// `flatten`, noting in `broken` that the instance faulted.
+fn settle<T>(broken: &mut bool, r: wasmtime::Result<Result<T, types::Error>>) -> Outcome<T> {
+    *broken |= r.is_err();
+    flatten(r)
+}
+
+pub(crate) struct Session {
+    store: Store<HostState>,
+    bindings: Client,
+    client: ResourceAny,
+    /// A call trapped or failed in the host: the instance must not be used again.
+    broken: bool,
+}
+
+impl Session {
+    pub(crate) async fn open(runtime: &Runtime, cfg: &types::Config) -> Outcome<Self> {
+        let (mut store, bindings) = runtime.instantiate().await?;
+        let client = flatten(bindings.spaces_storage_storage().client().call_open(&mut store, cfg).await)?;
+        Ok(Session { store, bindings, client, broken: false })
+    }
+
+    /// Can this instance serve another call? Not after a trap or host fault, nor once interrupted.
+    pub(crate) fn reusable(&self) -> bool {
+        !self.broken && !self.store.data().state.interrupt.triggered()
+    }
+
+    /// Where this session's progress events go from now on.
+    pub(crate) fn set_progress(&mut self, sink: Option<ProgressFn>) {
+        self.store.data_mut().state.progress = sink;
+    }
+
+    /// Triggering it makes the running transfer fail its own way (an upload aborts itself).
+    pub(crate) fn interrupt(&self) -> Interrupt {
+        self.store.data().state.interrupt.clone()
+    }
+
+    /// Uploads from any async reader (file, stdin, request body).
+    pub(crate) async fn put(
+        &mut self,
+        key: &str,
+        reader: impl tokio::io::AsyncRead + Send + 'static,
+        size: Option<u64>,
+        opts: &PutOptions,
+    ) -> Outcome<PutResult> {
+        let stream: DynInputStream = Box::new(ReadAhead::new(reader, size, &self.store.data().state.interrupt));
+        let body: Resource<DynInputStream> =
+            self.store.data_mut().table.push(stream).map_err(|e| Failure::caused("the resource table", e))?;
+        let c = self.bindings.spaces_storage_storage().client();
+        settle(&mut self.broken, c.call_put_object(&mut self.store, self.client, key, body, size, opts).await)
+    }
+
+    /// Starts a download: the metadata arrives first; `write_to` moves the body into a writer.
+    pub(crate) async fn get(&mut self, key: &str, opts: &GetOptions) -> Outcome<(ObjectMeta, ResourceAny)> {
+        let c = self.bindings.spaces_storage_storage().client();
+        let download = settle(&mut self.broken, c.call_get_object(&mut self.store, self.client, key, opts).await)?;
+        let meta = self.bindings.spaces_storage_storage().download().call_meta(&mut self.store, download).await;
+        self.broken |= meta.is_err();
+        Ok((meta?, download))
+    }
+
+    /// Moves a download's body into a file.
+    pub(crate) async fn write_to_file(&mut self, download: ResourceAny, file: std::fs::File) -> Outcome<u64> {
+        self.write_to(download, Box::new(WriteSink::new(file))).await
+    }
+
+    /// Moves a download's body into any host output stream.
+    pub(crate) async fn write_to(&mut self, download: ResourceAny, sink: DynOutputStream) -> Outcome<u64> {
+        let sink: Resource<DynOutputStream> =
+            self.store.data_mut().table.push(sink).map_err(|e| Failure::caused("the resource table", e))?;
+        let borrowed = Resource::new_borrow(sink.rep());
+        let d = self.bindings.spaces_storage_storage().download();
+        let result = d.call_write_to(&mut self.store, download, borrowed).await;
+        self.broken |= result.is_err();
+        self.store.data_mut().table.delete(sink).map_err(|e| Failure::caused("the resource table", e))?;
+        let dropped = download.resource_drop_async(&mut self.store).await;
+        self.broken |= dropped.is_err();
+        dropped?;
+        flatten(result)
+    }
+
+    /// Moves a download's body into memory; fails once it passes `limit` bytes.
+    pub(crate) async fn read_to_vec(&mut self, download: ResourceAny, limit: u64) -> Outcome<Vec<u8>> {
+        let (sender, mut receiver) = tokio::sync::mpsc::channel(4);
+        let sink = ChannelSink::new(sender, std::time::Duration::from_secs(60));
+        // Returning early drops the receiver, which breaks the sink and so stops the download.
+        let collect = async move {
+            let mut body = Vec::new();
+            while let Some(Ok(chunk)) = receiver.recv().await {
+                if (body.len() + chunk.len()) as u64 > limit {
+                    return Err(Failure::host(format!("the body grew past {limit} bytes")));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(body)
+        };
+        let (written, body) = tokio::join!(self.write_to(download, Box::new(sink)), collect);
+        let body = body?;
+        written?;
+        Ok(body)
+    }
+
+    pub(crate) async fn head(&mut self, key: &str) -> Outcome<ObjectMeta> {
+        let c = self.bindings.spaces_storage_storage().client();
+        settle(&mut self.broken, c.call_head_object(&mut self.store, self.client, key).await)
+    }
+
+    pub(crate) async fn exists(&mut self, key: &str) -> Outcome<bool> {
+        let c = self.bindings.spaces_storage_storage().client();
+        settle(&mut self.broken, c.call_exists(&mut self.store, self.client, key).await)
+    }
+
+    pub(crate) async fn delete(&mut self, key: &str) -> Outcome<()> {
+        let c = self.bindings.spaces_storage_storage().client();
+        settle(&mut self.broken, c.call_delete_object(&mut self.store, self.client, key).await)
+    }
+
+    pub(crate) async fn delete_many(&mut self, keys: &[String]) -> Outcome<Vec<DeleteFailure>> {
+        let c = self.bindings.spaces_storage_storage().client();
+        settle(&mut self.broken, c.call_delete_objects(&mut self.store, self.client, keys).await)
+    }
+
+    pub(crate) async fn list(&mut self, req: &ListRequest) -> Outcome<ListPage> {
+        let c = self.bindings.spaces_storage_storage().client();
+        settle(&mut self.broken, c.call_list_objects(&mut self.store, self.client, req).await)
+    }
+
+    /// Every page of a listing from `req` on, each handed to `page` as it arrives.
+    pub(crate) async fn list_pages(&mut self, mut req: ListRequest, mut page: impl FnMut(ListPage)) -> Outcome<()> {
+        loop {
+            let p = self.list(&req).await?;
+            let next = p.next_continuation.clone();
+            page(p);
+            match next {
+                Some(c) => req.continuation = Some(c),
+                None => return Ok(()),
+            }
+        }
+    }
+
+    pub(crate) async fn copy(&mut self, src: &str, dst: &str) -> Outcome<String> {
+        let c = self.bindings.spaces_storage_storage().client();
+        settle(&mut self.broken, c.call_copy_object(&mut self.store, self.client, src, dst).await)
+    }
+
+    pub(crate) async fn public_url(&mut self, key: &str) -> Outcome<String> {
+        let c = self.bindings.spaces_storage_storage().client();
+        settle(&mut self.broken, c.call_public_url(&mut self.store, self.client, key).await)
+    }
+
+    pub(crate) async fn cdn_url(&mut self, key: &str) -> Outcome<String> {
+        let c = self.bindings.spaces_storage_storage().client();
+        settle(&mut self.broken, c.call_cdn_url(&mut self.store, self.client, key).await)
+    }
+
+    pub(crate) async fn presign_many(
+        &mut self,
+        reqs: &[PresignRequest],
+    ) -> Outcome<Vec<Result<Presigned, types::Error>>> {
+        let c = self.bindings.spaces_storage_storage().client();
+        let result = c.call_presign_many(&mut self.store, self.client, reqs).await;
+        self.broken |= result.is_err();
+        Ok(result?)
+    }
+
+    /// One ListBuckets signed with `creds` instead of the host's: proves a new key works.
+    pub(crate) async fn verify_credentials(
+        &mut self,
+        creds: &super::bindings::spaces::storage::credentials::Credentials,
+    ) -> Outcome<u64> {
+        let c = self.bindings.spaces_storage_storage().client();
+        settle(&mut self.broken, c.call_verify_credentials(&mut self.store, self.client, creds).await)
+    }
+
+    /// One signed HEAD of the bucket; its latency in microseconds.
+    pub(crate) async fn health(&mut self) -> Outcome<u64> {
+        let c = self.bindings.spaces_storage_storage().client();
+        settle(&mut self.broken, c.call_health(&mut self.store, self.client).await)
+    }
+
+    pub(crate) async fn presign(&mut self, req: &PresignRequest) -> Outcome<Presigned> {
+        let c = self.bindings.spaces_storage_storage().client();
+        settle(&mut self.broken, c.call_presign(&mut self.store, self.client, req).await)
+    }
+}

@@ -1,0 +1,238 @@
+//! Bodies as wasi:io streams. Uploads: wasmtime's `AsyncReadStream` hands over 64 KiB at a time with one chunk
+//! of read-ahead; an upload through the component runs faster on 1 MiB reads with a few chunks ahead, so the file
+//! or pipe is read while the component hashes and sends; an [`Interrupt`] fails the stream. Downloads: a sink that
+//! writes on the calling thread, where wasmtime's `AsyncWriteStream` hands every chunk to another task and a
+//! blocking thread, which costs more than the write itself.
+
+use super::interrupt::Interrupt;
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::sync::mpsc;
+use wasmtime_wasi::p2::{InputStream, OutputStream, Pollable, StreamError};
+
+const CHUNK: usize = 1 << 20;
+/// Chunks read ahead of the component.
+const AHEAD: usize = 2;
+
+pub(crate) struct ReadAhead {
+    receiver: mpsc::Receiver<Result<Bytes, StreamError>>,
+    /// What `ready` received and `read` has not handed out yet.
+    pending: Option<Result<Bytes, StreamError>>,
+    closed: bool,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ReadAhead {
+    /// Reads `reader` ahead of the component; `size`, when known, keeps buffers for small files small.
+    pub(crate) fn new(reader: impl AsyncRead + Send + 'static, size: Option<u64>, interrupt: &Interrupt) -> Self {
+        let (sender, receiver) = mpsc::channel(AHEAD);
+        let interrupted = interrupt.next();
+        // One byte more than the size, so the read that finds the end needs no second buffer.
+        let chunk = size.map_or(CHUNK, |s| (s as usize).saturating_add(1).min(CHUNK));
+        let task = tokio::spawn(async move {
+            tokio::pin!(reader);
+            tokio::pin!(interrupted);
+            loop {
+                let mut buf = BytesMut::with_capacity(chunk);
+                let item = tokio::select! {
+                    r = fill(&mut reader, &mut buf) => match r {
+                        Ok(0) => Err(StreamError::Closed),
+                        Ok(_) => Ok(buf.freeze()),
+                        Err(e) => Err(StreamError::LastOperationFailed(e.into())),
+                    },
+                    () = &mut interrupted => {
+                        Err(StreamError::LastOperationFailed(wasmtime::format_err!("interrupted")))
+                    }
+                };
+                let last = item.is_err();
+                if sender.send(item).await.is_err() || last {
+                    break;
+                }
+            }
+        });
+        ReadAhead { receiver, pending: None, closed: false, task }
+    }
+}
+
+/// Reads until `buf` is full or the reader ends; returns the bytes read.
+async fn fill(reader: &mut (impl AsyncRead + Unpin), buf: &mut BytesMut) -> std::io::Result<usize> {
+    while buf.len() < buf.capacity() {
+        if reader.read_buf(buf).await? == 0 {
+            break;
+        }
+    }
+    Ok(buf.len())
+}
+
+impl Drop for ReadAhead {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl InputStream for ReadAhead {
+    fn read(&mut self, size: usize) -> Result<Bytes, StreamError> {
+        let item = match self.pending.take() {
+            Some(item) => item,
+            None if self.closed => return Err(StreamError::Closed),
+            None => match self.receiver.try_recv() {
+                Ok(item) => item,
+                Err(mpsc::error::TryRecvError::Empty) => return Ok(Bytes::new()),
+                Err(mpsc::error::TryRecvError::Disconnected) => Err(StreamError::Closed),
+            },
+        };
+        match item {
+            Ok(mut bytes) => {
+                if bytes.len() > size {
+                    self.pending = Some(Ok(bytes.split_off(size)));
+                }
+                Ok(bytes)
+            }
+            Err(e) => {
+                self.closed = true;
+                Err(e)
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Pollable for ReadAhead {
+    async fn ready(&mut self) {
+        if self.pending.is_none() && !self.closed {
+            self.pending = Some(self.receiver.recv().await.unwrap_or(Err(StreamError::Closed)));
+        }
+    }
+}
+
+/// A download sink over a file or standard output. Writes happen at once; after a failed one the stream stays
+/// failed, which is how the component tells a broken sink from a broken connection.
+pub(crate) struct WriteSink {
+    inner: std::fs::File,
+    broken: bool,
+}
+
+impl WriteSink {
+    pub(crate) fn new(inner: std::fs::File) -> Self {
+        WriteSink { inner, broken: false }
+    }
+
+    fn fail(&mut self, e: std::io::Error) -> StreamError {
+        self.broken = true;
+        StreamError::LastOperationFailed(e.into())
+    }
+}
+
+impl OutputStream for WriteSink {
+    fn write(&mut self, bytes: Bytes) -> Result<(), StreamError> {
+        if self.broken {
+            return Err(StreamError::Closed);
+        }
+        std::io::Write::write_all(&mut self.inner, &bytes).map_err(|e| self.fail(e))
+    }
+
+    fn flush(&mut self) -> Result<(), StreamError> {
+        if self.broken {
+            return Err(StreamError::Closed);
+        }
+        std::io::Write::flush(&mut self.inner).map_err(|e| self.fail(e))
+    }
+
+    fn check_write(&mut self) -> Result<usize, StreamError> {
+        if self.broken {
+            Err(StreamError::Closed)
+        } else {
+            Ok(CHUNK)
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Pollable for WriteSink {
+    async fn ready(&mut self) {}
+}
+
+/// What a [`ChannelSink`] hands on: body chunks, or the error that cut the body short.
+pub(crate) type BodyChunk = Result<Bytes, std::io::Error>;
+
+/// A download sink that feeds an HTTP response body through a bounded channel: the component writes only while
+/// the client keeps reading (`check-write` says 0 and `ready` waits otherwise), so a slow client holds a few
+/// chunks in memory, not the object. A client that went away, or read nothing for `stall`, breaks the sink,
+/// which stops the download and frees what it held.
+pub(crate) struct ChannelSink {
+    sender: Option<mpsc::Sender<BodyChunk>>,
+    permit: Option<mpsc::OwnedPermit<BodyChunk>>,
+    /// How long the client may go without reading before the sink gives up on it.
+    stall: std::time::Duration,
+    stalled: bool,
+}
+
+impl ChannelSink {
+    /// A sink into `sender`, whose channel's capacity bounds the chunks waiting for the client.
+    pub(crate) fn new(sender: mpsc::Sender<BodyChunk>, stall: std::time::Duration) -> Self {
+        ChannelSink { sender: Some(sender), permit: None, stall, stalled: false }
+    }
+
+    /// Takes a free slot without waiting, if there is one.
+    fn try_reserve(&mut self) -> Result<bool, StreamError> {
+        if self.permit.is_some() {
+            return Ok(true);
+        }
+        if self.stalled {
+            let secs = self.stall.as_secs();
+            return Err(StreamError::LastOperationFailed(wasmtime::format_err!(
+                "the client read nothing for {secs} s"
+            )));
+        }
+        let sender = self.sender.take().ok_or(StreamError::Closed)?;
+        match sender.try_reserve_owned() {
+            Ok(permit) => {
+                self.permit = Some(permit);
+                Ok(true)
+            }
+            Err(mpsc::error::TrySendError::Full(sender)) => {
+                self.sender = Some(sender);
+                Ok(false)
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                Err(StreamError::LastOperationFailed(wasmtime::format_err!("the client went away")))
+            }
+        }
+    }
+}
+
+impl OutputStream for ChannelSink {
+    fn write(&mut self, bytes: Bytes) -> Result<(), StreamError> {
+        if !self.try_reserve()? {
+            return Err(StreamError::Trap(wasmtime::format_err!("write without check-write")));
+        }
+        let permit = self.permit.take().ok_or(StreamError::Closed)?;
+        self.sender = Some(permit.send(Ok(bytes)));
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), StreamError> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> Result<usize, StreamError> {
+        Ok(if self.try_reserve()? { CHUNK } else { 0 })
+    }
+}
+
+#[async_trait::async_trait]
+impl Pollable for ChannelSink {
+    async fn ready(&mut self) {
+        if self.permit.is_some() {
+            return;
+        }
+        if let Some(sender) = self.sender.take() {
+            // A closed channel leaves both empty, a stall sets `stalled`; the next `check-write` reports either.
+            match tokio::time::timeout(self.stall, sender.reserve_owned()).await {
+                Ok(Ok(permit)) => self.permit = Some(permit),
+                Ok(Err(_)) => {}
+                Err(_) => self.stalled = true,
+            }
+        }
+    }
+}
