@@ -2,6 +2,7 @@
 //! to run. Flags win over environment variables; the runtime (pool, allowlist, credentials, metrics) is built here.
 
 use crate::credentials::{self, Credentials, Secret};
+use crate::error::{Failure, Outcome};
 use crate::net::allowlist::Allowlist;
 use crate::net::breaker;
 use crate::net::metrics::Metrics;
@@ -105,9 +106,11 @@ impl Connection {
         Timeouts { first_byte: Duration::from_secs(self.timeout), ..Timeouts::default() }
     }
 
-    /// The pooled HTTP client every outbound request goes through: allowlist, timeouts, circuit breakers.
-    pub(crate) fn pool(&self, metrics: &Arc<Metrics>) -> Result<Arc<HttpPool>, String> {
-        Ok(HttpPool::new(self.allowlist()?, self.timeouts(), breaker::Settings::default(), Arc::clone(metrics)))
+    /// The pooled HTTP client every outbound request goes through: allowlist, timeouts, circuit breakers. An
+    /// endpoint that cannot be reached as given (`ftp://`, port 99999) is the user's to correct.
+    pub(crate) fn pool(&self, metrics: &Arc<Metrics>) -> Outcome<Arc<HttpPool>> {
+        let allowlist = self.allowlist().map_err(Failure::usage)?;
+        Ok(HttpPool::new(allowlist, self.timeouts(), breaker::Settings::default(), Arc::clone(metrics)))
     }
 
     /// The credentials from flags, the environment or `.env`, first found wins.
@@ -127,7 +130,7 @@ impl Connection {
 
     /// The runtime for up to `max_instances` stores at once; `credentials` replace the ones looked up in flags,
     /// the environment and `.env` (the embedded store's made-up keys).
-    pub(crate) fn runtime(&self, max_instances: u32, credentials: Option<Credentials>) -> Result<Runtime, String> {
+    pub(crate) fn runtime(&self, max_instances: u32, credentials: Option<Credentials>) -> Outcome<Runtime> {
         let metrics = Arc::new(Metrics::default());
         let pool = self.pool(&metrics)?;
         let creds = match credentials {
@@ -138,9 +141,10 @@ impl Connection {
         let api_token = credentials::api_token(&|k| std::env::var(k).ok(), &cwd);
         let shared = Shared { pool, credentials: Arc::new(creds), api_token: Arc::new(api_token), metrics };
         let bytes = match &self.component {
-            Some(path) => std::fs::read(path).map_err(|e| format!("reading component {}: {e}", path.display()))?,
+            Some(path) => std::fs::read(path)
+                .map_err(|e| Failure::usage(format!("cannot read the component {}: {e}", path.display())))?,
             None => EMBEDDED_COMPONENT.to_vec(),
         };
-        Runtime::new(&bytes, shared, max_instances).map_err(|e| format!("loading the component: {e:#}"))
+        Runtime::new(&bytes, shared, max_instances).map_err(|e| Failure::host(format!("loading the component: {e:#}")))
     }
 }

@@ -6,19 +6,18 @@
 
 use crate::config::Connection;
 use crate::error::{Failure, Outcome};
+use crate::net::listen;
 use crate::net::metrics::Metrics;
 use crate::net::outbound::HttpPool;
 use crate::runtime::interrupt::Interrupt;
 use crate::runtime::{engine, load_cached, Sandbox, EDGE_COMPONENT};
 use clap::Args;
 use http_body_util::BodyExt;
-use hyper::server::conn::http1;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use wasmtime::component::Linker;
 use wasmtime::Store;
 use wasmtime_wasi::WasiCtx;
-use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
@@ -33,6 +32,8 @@ pub(crate) struct EdgeArgs {
     /// Address and port to listen on
     #[arg(long, env = "SPACES_EDGE_LISTEN", default_value = "127.0.0.1:7071")]
     pub listen: SocketAddr,
+    #[command(flatten)]
+    pub connections: listen::Limits,
 }
 
 struct Edge {
@@ -82,45 +83,19 @@ pub(crate) async fn run(conn: &Connection, args: &EdgeArgs) -> Outcome<()> {
         .instantiate_pre(&component)
         .and_then(ProxyPre::new)
         .map_err(|e| Failure::usage(format!("not a wasi:http/proxy component: {e:#}")))?;
-    let pool = conn.pool(&Arc::new(Metrics::default())).map_err(Failure::usage)?;
+    let pool = conn.pool(&Arc::new(Metrics::default()))?;
     let edge = Arc::new(Edge { pre, env, pool });
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| Failure::caused(format!("cannot listen on {}", args.listen), e))?;
     let local = listener.local_addr().map_err(|e| Failure::caused("the listening socket", e))?;
     eprintln!("spaces: serving http://{local} with a wasi:http/proxy component (one instance per request)");
-    let stop = crate::serve::shutdown_signal();
-    tokio::pin!(stop);
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            () = &mut stop => return Ok(()),
-        };
-        let (socket, peer) = match accepted {
-            Ok(a) => a,
-            // Out of descriptors, say: keep serving the connections there are, and try again shortly.
-            Err(e) => {
-                tracing::warn!(error = %e, "accepting a connection failed");
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        // As with `serve`: without TCP_NODELAY a kept-alive GET waits ~40 ms for the client's delayed ACK.
-        if let Err(e) = socket.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
-        }
+    let service = hyper::service::service_fn(move |req| {
         let edge = Arc::clone(&edge);
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
-                let edge = Arc::clone(&edge);
-                async move { Ok::<_, std::convert::Infallible>(edge.handle(req).await.unwrap_or_else(failed)) }
-            });
-            if let Err(e) = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(socket), service).await
-            {
-                tracing::debug!(%peer, error = %e, "connection ended");
-            }
-        });
-    }
+        async move { Ok::<_, std::convert::Infallible>(edge.handle(req).await.unwrap_or_else(failed)) }
+    });
+    listen::serve(listener, service, args.connections, listen::shutdown_signal()).await;
+    Ok(())
 }
 
 /// The answer when the component trapped or sent no response: 500, and the reason in the log, not the body.

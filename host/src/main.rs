@@ -26,9 +26,13 @@ fn main() {
         // The service's audit lines are part of its normal output.
         if cli.serving() { "warn,spaces::audit=info" } else { "warn" }.into()
     });
-    // rmcp logs whole MCP messages below warn, a new key's secret among them: whatever SPACES_LOG says, not here.
-    if let Ok(quiet) = "rmcp=warn".parse() {
-        filter = filter.add_directive(quiet);
+    // rmcp logs whole MCP messages below warn, a new key's secret among them, and s3s (the embedded store) logs
+    // each request with its Authorization header, whose signature replays the request: whatever SPACES_LOG says,
+    // not here.
+    for quiet in ["rmcp=warn", "s3s=info", "s3s_fs=info"] {
+        if let Ok(directive) = quiet.parse() {
+            filter = filter.add_directive(directive);
+        }
     }
     tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -42,6 +42,8 @@ pub enum Kind {
     MethodNotAllowed,
     /// 413 `too-large`.
     TooLarge,
+    /// 408 `client-stalled`: the request body stopped arriving.
+    ClientStalled,
     /// 503 `shutting-down`, with Retry-After.
     ShuttingDown,
     /// 503 `overloaded`, with Retry-After.
@@ -79,6 +81,7 @@ impl Kind {
             Kind::NoRoute => (404, "no-route"),
             Kind::MethodNotAllowed => (405, "method-not-allowed"),
             Kind::TooLarge => (413, "too-large"),
+            Kind::ClientStalled => (408, "client-stalled"),
             Kind::ShuttingDown => (503, "shutting-down"),
             Kind::Overloaded => (503, "overloaded"),
             Kind::NoToken => (503, "no-token"),
@@ -180,6 +183,7 @@ pub fn title(status: u16) -> &'static str {
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        408 => "Request Timeout",
         409 => "Conflict",
         412 => "Precondition Failed",
         413 => "Payload Too Large",

@@ -9,6 +9,22 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// The service on its embedded store: no endpoint, no credentials, data and token under `dir`.
+pub fn embedded_command(dir: &std::path::Path) -> Command {
+    let mut c = Command::new(crate::spaces_bin());
+    c.current_dir(dir)
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .env("SPACES_DATA_DIR", dir.join("data"))
+        .env("SPACES_CACHE_DIR", std::env::temp_dir().join("spaces-test-cache"))
+        .env_remove("SPACES_ENDPOINT")
+        .env_remove("SPACES_BUCKET")
+        .env_remove("SPACES_ACCESS_KEY_ID")
+        .env_remove("SPACES_SECRET_ACCESS_KEY")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY");
+    c
+}
+
 /// A running server of the HTTP API, and a client for it.
 pub struct Service {
     child: Child,
@@ -95,12 +111,10 @@ impl Service {
         } else {
             command.env("SPACES_TOKEN", token);
         }
-        let mut child = command
-            .env("SPACES_LOG", "warn,spaces::audit=info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn spaces");
+        if !command.get_envs().any(|(k, _)| k == "SPACES_LOG") {
+            command.env("SPACES_LOG", "warn,spaces::audit=info");
+        }
+        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn spaces");
         let log = Arc::new(Mutex::new(String::new()));
         let (tx, rx) = mpsc::channel();
         let stderr = child.stderr.take().expect("stderr");

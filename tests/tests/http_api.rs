@@ -258,6 +258,10 @@ fn spaces_serve_answers_every_scenario() {
     let s = Service::start(bucket.spaces(), TOKEN, &[]);
     scenarios(&s, &bucket, "serve");
     assert!(s.terminate(Duration::from_secs(30)).success());
+    // Beside the request, the readiness probe fails against the stalled upstream too: two callers' failures,
+    // which must not open the circuit (they would have, counted per attempt).
+    let (_proxy, command) = stalled(&bucket);
+    times_out(&Service::start(command, TOKEN, &[]));
 }
 
 #[test]

@@ -3,8 +3,8 @@
 //! breaker through an outage and back, shutdown in the middle of an upload, and the OpenAPI document.
 
 use spaces_tests::fault_proxy::{Fault, FaultProxy};
-use spaces_tests::service::{Answer, Service};
-use spaces_tests::{pattern, sha256, spaces_bin, Bucket};
+use spaces_tests::service::{embedded_command, Answer, Service};
+use spaces_tests::{pattern, sha256, Bucket};
 use std::io::Read;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,22 +17,6 @@ fn on_rgw(b: &Bucket, args: &[&str]) -> Service {
     let s = Service::start(b.spaces(), TOKEN, args);
     s.wait_ready(Duration::from_secs(30));
     s
-}
-
-/// The service on its embedded store: no endpoint, no credentials, data and token under `dir`.
-fn embedded_command(dir: &std::path::Path) -> Command {
-    let mut c = Command::new(spaces_bin());
-    c.current_dir(dir)
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .env("SPACES_DATA_DIR", dir.join("data"))
-        .env("SPACES_CACHE_DIR", std::env::temp_dir().join("spaces-test-cache"))
-        .env_remove("SPACES_ENDPOINT")
-        .env_remove("SPACES_BUCKET")
-        .env_remove("SPACES_ACCESS_KEY_ID")
-        .env_remove("SPACES_SECRET_ACCESS_KEY")
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY");
-    c
 }
 
 fn text(mut r: Answer) -> String {

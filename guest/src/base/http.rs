@@ -315,7 +315,13 @@ impl Body {
         loop {
             match sink.blocking_splice(self.stream(), CHUNK) {
                 Ok(n) => moved(n),
-                Err(StreamError::Closed) => return SpliceEnd::Done,
+                // Closed is the source's end — or a destination that closed: told apart as failures are.
+                Err(StreamError::Closed) => {
+                    return match sink.check_write() {
+                        Ok(_) => SpliceEnd::Done,
+                        Err(_) => SpliceEnd::SinkBroke("the destination closed".into()),
+                    }
+                }
                 Err(StreamError::LastOperationFailed(err)) => {
                     // Which side failed? A failed sink stays failed, so if it still accepts writes the response
                     // broke. (wasi:http's `http-error-code` cannot tell: hosts need not attach codes to body errors.)

@@ -83,7 +83,8 @@ pub(crate) fn canonical_query(query: &[(String, String)]) -> String {
 fn canonical_headers(headers: &[(String, String)]) -> (String, String) {
     let mut normalised: Vec<(String, String)> =
         headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), trim_all(v))).collect();
-    normalised.sort();
+    // By name only, and stably: the values of a repeated header join in the order they were given.
+    normalised.sort_by(|a, b| a.0.cmp(&b.0));
     let mut block = String::new();
     let mut names: Vec<&str> = Vec::with_capacity(normalised.len());
     for (k, v) in &normalised {
@@ -102,16 +103,16 @@ fn canonical_headers(headers: &[(String, String)]) -> (String, String) {
     (block, names.join(";"))
 }
 
-/// A header value with leading and trailing whitespace removed and inner runs squeezed to one space.
+/// A header value with leading and trailing whitespace removed and inner runs squeezed to one space. Whitespace
+/// is HTTP's: space and tab. A non-breaking space, or any other Unicode space, is part of the value — the server
+/// reads the bytes as sent and keeps it, so trimming it here would sign a string the server never builds.
 fn trim_all(v: &str) -> String {
-    // Most values are already tidy ASCII; only others go through the general (Unicode-aware) path.
-    let odd_space = |b: u8| b != b' ' && (b.is_ascii_whitespace() || b == 0x0b);
-    let tidy =
-        v.is_ascii() && !v.starts_with(' ') && !v.ends_with(' ') && !v.contains("  ") && !v.bytes().any(odd_space);
+    let http_space = |c: char| c == ' ' || c == '\t';
+    let tidy = !v.starts_with(http_space) && !v.ends_with(http_space) && !v.contains("  ") && !v.contains('\t');
     if tidy {
         v.to_string()
     } else {
-        v.split_whitespace().collect::<Vec<_>>().join(" ")
+        v.split(http_space).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
     }
 }
 
@@ -417,5 +418,22 @@ mod tests {
         signer.sign_headers(&S3_CREDS, &s3_scope(), &mut a, EMPTY);
         signer.sign_headers(&other, &s3_scope(), &mut b, EMPTY);
         assert_ne!(signature_of(&a), signature_of(&b), "a cached key must not outlive its secret");
+    }
+
+    #[test]
+    fn repeated_headers_keep_their_order_and_only_http_spaces_are_trimmed() {
+        // The generic suite's get-header-key-duplicate: values join in the order given, not sorted.
+        let headers = [
+            ("My-Header1".to_string(), "value2".to_string()),
+            ("My-Header1".to_string(), "value2".to_string()),
+            ("My-Header1".to_string(), "value1".to_string()),
+            ("host".to_string(), "example.amazonaws.com".to_string()),
+        ];
+        let (block, names) = canonical_headers(&headers);
+        assert_eq!(block, "host:example.amazonaws.com\nmy-header1:value2,value2,value1\n");
+        assert_eq!(names, "host;my-header1");
+        assert_eq!(trim_all("  a \t  b  "), "a b");
+        assert_eq!(trim_all("a\u{a0}b\u{a0}"), "a\u{a0}b\u{a0}", "a non-breaking space is part of the value");
+        assert_eq!(trim_all("tidy value"), "tidy value");
     }
 }

@@ -65,7 +65,7 @@ pub(super) async fn put_tree(
     }
     let mut jobs = Vec::new();
     walk(dir, &key_prefix(prefix), upload, &mut jobs)?;
-    run(runtime, cfg, workers, jobs, "uploaded").await
+    run(runtime, cfg, workers, jobs, Vec::new(), "uploaded").await
 }
 
 /// Downloads every object under `prefix` into `dir`.
@@ -76,21 +76,32 @@ pub(super) async fn get_tree(runtime: &Runtime, cfg: Config, workers: u32, prefi
     let req = ListRequest { prefix: Some(prefix.clone()), delimiter: None, continuation: None, max_keys: None };
     s.list_pages(req, |page| objects.extend(page.objects)).await?;
     drop(s);
-    let mut jobs = Vec::new();
+    let (mut jobs, mut refused) = (Vec::new(), Vec::new());
     for o in objects {
         // A zero-length key ending in "/" is a folder marker, not a file.
         if o.key.ends_with('/') && o.size == 0 {
             continue;
         }
-        let path = transfer::local_path(dir, &prefix, &o.key)?;
-        jobs.push(Job::Download { key: o.key, path, size: o.size });
+        // A key that cannot be a local path (`..`, say) is reported and skipped; the others still download.
+        match transfer::local_path(dir, &prefix, &o.key) {
+            Ok(path) => jobs.push(Job::Download { key: o.key, path, size: o.size }),
+            Err(e) => refused.push((o.key, e)),
+        }
     }
-    run(runtime, cfg, workers, jobs, "downloaded").await
+    run(runtime, cfg, workers, jobs, refused, "downloaded").await
 }
 
-/// Moves every job with `workers` component instances and prints the summary.
-async fn run(runtime: &Runtime, mut cfg: Config, workers: u32, jobs: Vec<Job>, verb: &str) -> Outcome<()> {
-    let count = jobs.len() as u64;
+/// Moves every job with `workers` component instances and prints the summary; `refused` are the files that
+/// failed before any transfer (reported with the others).
+async fn run(
+    runtime: &Runtime,
+    mut cfg: Config,
+    workers: u32,
+    jobs: Vec<Job>,
+    refused: Vec<(String, Failure)>,
+    verb: &str,
+) -> Outcome<()> {
+    let count = (jobs.len() + refused.len()) as u64;
     let total: u64 = jobs.iter().map(Job::size).sum();
     // Files × parts in flight stays near the default: many files at once each send one part at a time.
     cfg.concurrency = Some((DEFAULT_CONCURRENCY / workers).max(1));
@@ -109,7 +120,7 @@ async fn run(runtime: &Runtime, mut cfg: Config, workers: u32, jobs: Vec<Job>, v
         tasks.spawn(worker(s, Arc::clone(&queue)));
     }
     let all = async {
-        let mut sum = Tally::default();
+        let mut sum = Tally { failures: refused, ..Tally::default() };
         while let Some(joined) = tasks.join_next().await {
             let t = joined.map_err(|e| Failure::caused("a transfer task", e))?;
             sum.files += t.files;

@@ -96,17 +96,17 @@ pub(crate) async fn run(cli: &Cli) -> Outcome<()> {
         Command::Mcp(args) => crate::mcp::run(conn, args).await,
         Command::Edge(args) => crate::edge::run(conn, args).await,
         Command::Cdn { action, json } => {
-            let runtime = conn.runtime(2, None).map_err(Failure::host)?;
+            let runtime = conn.runtime(2, None)?;
             let result = cdn::run(&runtime, conn, action, *json).await;
             with_metrics(cli, &runtime, result)
         }
         Command::Keys { action, json } => {
-            let runtime = conn.runtime(2, None).map_err(Failure::host)?;
+            let runtime = conn.runtime(2, None)?;
             let result = keys::run(&runtime, conn, action, *json).await;
             with_metrics(cli, &runtime, result)
         }
         Command::Object(command) => {
-            let runtime = conn.runtime(command.workers(conn) + 1, None).map_err(Failure::host)?;
+            let runtime = conn.runtime(command.workers(conn) + 1, None)?;
             let result = objects::run(&runtime, conn, command).await;
             with_metrics(cli, &runtime, result)
         }

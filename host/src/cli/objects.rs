@@ -228,7 +228,7 @@ async fn put(s: &mut Session, file: &Path, key: &str, upload: &PutHeaders) -> Ou
             let dir = file.display();
             return Err(Failure::usage(format!("{dir} is a directory; `put -r DIR PREFIX` uploads a tree")));
         }
-        Some(meta.len())
+        meta.is_file().then_some(meta.len())
     };
     let meter = Meter::new(size, key);
     s.set_progress(Some(meter.sink()));

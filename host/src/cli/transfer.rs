@@ -16,8 +16,10 @@ pub(super) async fn upload_file(s: &mut Session, path: &Path, key: &str, opts: &
     let f = tokio::fs::File::open(path)
         .await
         .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
-    let size = f.metadata().await.map_err(|e| Failure::caused(format!("reading {}", path.display()), e))?.len();
-    s.put(key, f, Some(size), opts).await
+    let meta = f.metadata().await.map_err(|e| Failure::caused(format!("reading {}", path.display()), e))?;
+    // A FIFO, a character device or a socket has no size of its own: like stdin, it is a stream of unknown length.
+    let size = meta.is_file().then_some(meta.len());
+    s.put(key, f, size, opts).await
 }
 
 /// Downloads `key` (or a range of it) to `dest`, creating its directory; `sized` learns the length once the

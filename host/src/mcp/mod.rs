@@ -63,7 +63,7 @@ struct SpacesMcp {
 
 /// Serves MCP on stdin/stdout until the client closes the connection.
 pub(crate) async fn run(conn: &Connection, args: &McpArgs) -> Outcome<()> {
-    let runtime = conn.runtime(MAX_INSTANCES, None).map_err(Failure::host)?;
+    let runtime = conn.runtime(MAX_INSTANCES, None)?;
     let server = SpacesMcp { runtime, conn: conn.clone(), args: args.clone() };
     // A configured bucket the component refuses (a bad name, say) is a start-up error, not a failure per call.
     if let Some(bucket) = &conn.bucket {

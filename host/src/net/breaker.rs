@@ -1,7 +1,10 @@
-//! A circuit breaker per upstream authority, in the host's HTTP layer. After `threshold` consecutive failures
-//! (no response, or a 500, 502 or 504) the circuit opens: requests fail at once, without touching the network,
-//! and the component reports `circuit-open` instead of retrying. After `cool_down` one probe request is let through
-//! (half-open); its success closes the circuit, its failure opens it again. Pure: callers pass the time.
+//! A circuit breaker per upstream authority, in the host's HTTP layer. Once `threshold` different calls in a row
+//! have failed (no response, or a 500, 502 or 504) the circuit opens: requests fail at once, without touching the
+//! network, and the component reports `circuit-open` instead of retrying. A call is one component call (a CLI
+//! transfer, one service request): its retries and its parts in flight count once, so one caller's bad luck — a
+//! request the store cannot serve, retried — never opens the circuit for everyone; failures of different calls
+//! are what an outage looks like. After `cool_down` one probe request is let through (half-open); its success
+//! closes the circuit, its failure opens it again. Pure: callers pass the time.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -30,7 +33,8 @@ pub(crate) enum State {
 
 #[derive(Debug)]
 struct Circuit {
-    failures: u32,
+    /// The calls that failed since the last success, each once.
+    failed_calls: Vec<u64>,
     /// When the circuit opened, or when the current half-open probe started.
     since: Instant,
     state: State,
@@ -40,6 +44,7 @@ struct Circuit {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Refusal {
     pub retry_after: Duration,
+    /// Different calls that failed in a row.
     pub failures: u32,
 }
 
@@ -68,7 +73,8 @@ impl Breakers {
                     c.since = now;
                     Ok(State::HalfOpen)
                 } else {
-                    Err(Refusal { retry_after: self.settings.cool_down - waited, failures: c.failures })
+                    let failures = u32::try_from(c.failed_calls.len()).unwrap_or(u32::MAX);
+                    Err(Refusal { retry_after: self.settings.cool_down - waited, failures })
                 }
             }
         }
@@ -82,17 +88,20 @@ impl Breakers {
         states
     }
 
-    /// Records how a request that was admitted ended; returns the circuit's new state.
-    pub(crate) fn record(&self, authority: &str, success: bool, now: Instant) -> State {
+    /// Records how a request of `call` that was admitted ended; returns the circuit's new state.
+    pub(crate) fn record(&self, authority: &str, success: bool, call: u64, now: Instant) -> State {
         let mut circuits = self.circuits.lock().unwrap_or_else(|e| e.into_inner());
         if success {
             circuits.remove(authority);
             return State::Closed;
         }
-        let c =
-            circuits.entry(authority.to_string()).or_insert(Circuit { failures: 0, since: now, state: State::Closed });
-        c.failures += 1;
-        if c.state == State::HalfOpen || c.failures >= self.settings.threshold {
+        let fresh = Circuit { failed_calls: Vec::new(), since: now, state: State::Closed };
+        let c = circuits.entry(authority.to_string()).or_insert(fresh);
+        if !c.failed_calls.contains(&call) {
+            c.failed_calls.push(call);
+        }
+        let failures = u32::try_from(c.failed_calls.len()).unwrap_or(u32::MAX);
+        if c.state == State::HalfOpen || failures >= self.settings.threshold {
             if c.state != State::Open {
                 c.since = now;
             }
@@ -116,14 +125,14 @@ mod tests {
     fn opens_after_consecutive_failures_only() {
         let b = breakers();
         let t = Instant::now();
-        assert_eq!(b.record(A, false, t), State::Closed);
-        assert_eq!(b.record(A, false, t), State::Closed);
-        assert_eq!(b.record(A, true, t), State::Closed, "a success resets the count");
-        for _ in 0..2 {
-            b.record(A, false, t);
+        assert_eq!(b.record(A, false, 1, t), State::Closed);
+        assert_eq!(b.record(A, false, 2, t), State::Closed);
+        assert_eq!(b.record(A, true, 3, t), State::Closed, "a success resets the count");
+        for call in [4, 40] {
+            b.record(A, false, call, t);
         }
         assert_eq!(b.admit(A, t), Ok(State::Closed));
-        assert_eq!(b.record(A, false, t), State::Open);
+        assert_eq!(b.record(A, false, 5, t), State::Open);
         let refused = b.admit(A, t + Duration::from_secs(4)).unwrap_err();
         assert_eq!(refused, Refusal { retry_after: Duration::from_secs(6), failures: 3 });
         assert_eq!(b.admit("other:443", t), Ok(State::Closed), "circuits are per authority");
@@ -134,26 +143,37 @@ mod tests {
     fn one_probe_after_the_cool_down_closes_or_reopens() {
         let b = breakers();
         let t = Instant::now();
-        for _ in 0..3 {
-            b.record(A, false, t);
+        for call in [6, 60, 600] {
+            b.record(A, false, call, t);
         }
         let later = t + Duration::from_secs(10);
         assert_eq!(b.admit(A, later), Ok(State::HalfOpen));
         assert!(b.admit(A, later + Duration::from_secs(1)).is_err(), "one probe at a time");
-        assert_eq!(b.record(A, false, later + Duration::from_secs(1)), State::Open, "a failed probe reopens");
+        assert_eq!(b.record(A, false, 7, later + Duration::from_secs(1)), State::Open, "a failed probe reopens");
         assert!(b.admit(A, later + Duration::from_secs(5)).is_err());
         let again = later + Duration::from_secs(11);
         assert_eq!(b.admit(A, again), Ok(State::HalfOpen));
-        assert_eq!(b.record(A, true, again), State::Closed);
+        assert_eq!(b.record(A, true, 8, again), State::Closed);
         assert_eq!(b.admit(A, again), Ok(State::Closed));
+    }
+
+    #[test]
+    fn one_call_failing_however_often_does_not_open_the_circuit() {
+        let b = breakers();
+        let t = Instant::now();
+        for _ in 0..20 {
+            assert_eq!(b.record(A, false, 7, t), State::Closed, "retries and parts of one call count once");
+        }
+        assert_eq!(b.record(A, false, 8, t), State::Closed);
+        assert_eq!(b.record(A, false, 9, t), State::Open, "the third call that fails opens it");
     }
 
     #[test]
     fn a_probe_that_never_reports_is_replaced() {
         let b = breakers();
         let t = Instant::now();
-        for _ in 0..3 {
-            b.record(A, false, t);
+        for call in [9, 90, 900] {
+            b.record(A, false, call, t);
         }
         assert_eq!(b.admit(A, t + Duration::from_secs(10)), Ok(State::HalfOpen));
         assert_eq!(b.admit(A, t + Duration::from_secs(20)), Ok(State::HalfOpen));

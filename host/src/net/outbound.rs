@@ -111,6 +111,7 @@ impl HttpPool {
         self: Arc<Self>,
         request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
+        call: u64,
     ) -> Result<http::Response<WasiBody>, Error> {
         let https = request.uri().scheme() == Some(&http::uri::Scheme::HTTPS);
         let authority = request.uri().authority().map(|a| a.to_string()).unwrap_or_default();
@@ -122,7 +123,7 @@ impl HttpPool {
         if let Err(refusal) = self.breakers.admit(&authority, Instant::now()) {
             self.metrics.circuit_rejected(&authority);
             return Err(Error::InternalError(Some(format!(
-                "circuit-open: failed {} times in a row; the next attempt goes out in {} s",
+                "circuit-open: {} different requests failed in a row; the next attempt goes out in {} s",
                 refusal.failures,
                 refusal.retry_after.as_secs().max(1)
             ))));
@@ -141,7 +142,7 @@ impl HttpPool {
         // A 503 is S3 asking us to slow down: the component backs off and retries, and an open circuit would turn a
         // burst of throttling in a batch into files failed at once.
         let up = matches!(&result, Ok(Ok(r)) if !matches!(r.status().as_u16(), 500 | 502 | 504));
-        let state = self.breakers.record(&authority, up, Instant::now());
+        let state = self.breakers.record(&authority, up, call, Instant::now());
         self.metrics.circuit_state(&authority, state as u8);
         if state == State::Open && !up {
             tracing::info!(%authority, "circuit open: failing fast until a probe succeeds");
@@ -290,10 +291,27 @@ impl Body for IdleTimeoutBody {
     }
 }
 
-/// The per-store hooks object: a handle on the shared pool, and the store's interrupt.
+/// Numbers the stores, so each call has an id of its own for the circuit breakers.
+static STORES: AtomicU64 = AtomicU64::new(0);
+
+/// The per-store hooks object: a handle on the shared pool, the store's interrupt, and which call of which
+/// store its requests belong to (the breakers count a call's retries and parts once).
 pub(crate) struct Outbound {
     pub pool: Arc<HttpPool>,
     pub interrupt: Interrupt,
+    call: u64,
+}
+
+impl Outbound {
+    /// The hooks of a new store.
+    pub(crate) fn new(pool: Arc<HttpPool>, interrupt: Interrupt) -> Self {
+        Outbound { pool, interrupt, call: STORES.fetch_add(1, Ordering::Relaxed) << 32 }
+    }
+
+    /// The store's next component call begins: its requests are another call's.
+    pub(crate) fn next_call(&mut self) {
+        self.call = (self.call & !0xffff_ffff) | ((self.call + 1) & 0xffff_ffff);
+    }
 }
 
 type SendFuture = Box<
@@ -316,9 +334,10 @@ impl WasiHttpHooks for Outbound {
     ) -> SendFuture {
         let pool = Arc::clone(&self.pool);
         let interrupted = self.interrupt.next();
+        let call = self.call;
         Box::new(async move {
             let response = tokio::select! {
-                r = pool.send(request, options) => r?,
+                r = pool.send(request, options, call) => r?,
                 () = interrupted => return Err(Error::InternalError(Some("interrupted".into()))),
             };
             // The pool drives its connections itself; there is no per-request connection task to hand back.

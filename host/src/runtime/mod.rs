@@ -64,8 +64,13 @@ pub(crate) struct Sandbox<T> {
 impl<T> Sandbox<T> {
     /// A sandbox whose outbound requests go through `pool`, failed by `interrupt` when it triggers.
     pub(crate) fn new(wasi: WasiCtx, pool: Arc<HttpPool>, interrupt: Interrupt, state: T) -> Self {
-        let outbound = Outbound { pool, interrupt };
+        let outbound = Outbound::new(pool, interrupt);
         Sandbox { wasi, http: WasiHttpCtx::new(), table: ResourceTable::new(), outbound, state }
+    }
+
+    /// A component call ended: the store's next requests belong to another call, as the breakers count them.
+    pub(crate) fn call_ended(&mut self) {
+        self.outbound.next_call();
     }
 }
 

@@ -19,12 +19,6 @@ pub(crate) fn flatten<T>(r: wasmtime::Result<Result<T, types::Error>>) -> Outcom
     r?.map_err(Failure::Storage)
 }
 
-/// `flatten`, noting in `broken` that the instance faulted.
-fn settle<T>(broken: &mut bool, r: wasmtime::Result<Result<T, types::Error>>) -> Outcome<T> {
-    *broken |= r.is_err();
-    flatten(r)
-}
-
 pub(crate) struct Session {
     store: Store<HostState>,
     bindings: Client,
@@ -38,6 +32,14 @@ impl Session {
         let (mut store, bindings) = runtime.instantiate().await?;
         let client = flatten(bindings.spaces_storage_storage().client().call_open(&mut store, cfg).await)?;
         Ok(Session { store, bindings, client, broken: false })
+    }
+
+    /// A call ended with `r`: `flatten` it, noting whether the instance faulted, and let the breakers know the
+    /// store's next requests are another call's.
+    fn settle<T>(&mut self, r: wasmtime::Result<Result<T, types::Error>>) -> Outcome<T> {
+        self.broken |= r.is_err();
+        self.store.data_mut().call_ended();
+        flatten(r)
     }
 
     /// Can this instance serve another call? Not after a trap or host fault, nor once interrupted.
@@ -67,13 +69,15 @@ impl Session {
         let body: Resource<DynInputStream> =
             self.store.data_mut().table.push(stream).map_err(|e| Failure::caused("the resource table", e))?;
         let c = self.bindings.spaces_storage_storage().client();
-        settle(&mut self.broken, c.call_put_object(&mut self.store, self.client, key, body, size, opts).await)
+        let r = c.call_put_object(&mut self.store, self.client, key, body, size, opts).await;
+        self.settle(r)
     }
 
     /// Starts a download: the metadata arrives first; `write_to` moves the body into a writer.
     pub(crate) async fn get(&mut self, key: &str, opts: &GetOptions) -> Outcome<(ObjectMeta, ResourceAny)> {
         let c = self.bindings.spaces_storage_storage().client();
-        let download = settle(&mut self.broken, c.call_get_object(&mut self.store, self.client, key, opts).await)?;
+        let r = c.call_get_object(&mut self.store, self.client, key, opts).await;
+        let download = self.settle(r)?;
         let meta = self.bindings.spaces_storage_storage().download().call_meta(&mut self.store, download).await;
         self.broken |= meta.is_err();
         Ok((meta?, download))
@@ -91,6 +95,7 @@ impl Session {
         let borrowed = Resource::new_borrow(sink.rep());
         let d = self.bindings.spaces_storage_storage().download();
         let result = d.call_write_to(&mut self.store, download, borrowed).await;
+        self.store.data_mut().call_ended();
         self.broken |= result.is_err();
         self.store.data_mut().table.delete(sink).map_err(|e| Failure::caused("the resource table", e))?;
         let dropped = download.resource_drop_async(&mut self.store).await;
@@ -122,27 +127,32 @@ impl Session {
 
     pub(crate) async fn head(&mut self, key: &str) -> Outcome<ObjectMeta> {
         let c = self.bindings.spaces_storage_storage().client();
-        settle(&mut self.broken, c.call_head_object(&mut self.store, self.client, key).await)
+        let r = c.call_head_object(&mut self.store, self.client, key).await;
+        self.settle(r)
     }
 
     pub(crate) async fn exists(&mut self, key: &str) -> Outcome<bool> {
         let c = self.bindings.spaces_storage_storage().client();
-        settle(&mut self.broken, c.call_exists(&mut self.store, self.client, key).await)
+        let r = c.call_exists(&mut self.store, self.client, key).await;
+        self.settle(r)
     }
 
     pub(crate) async fn delete(&mut self, key: &str) -> Outcome<()> {
         let c = self.bindings.spaces_storage_storage().client();
-        settle(&mut self.broken, c.call_delete_object(&mut self.store, self.client, key).await)
+        let r = c.call_delete_object(&mut self.store, self.client, key).await;
+        self.settle(r)
     }
 
     pub(crate) async fn delete_many(&mut self, keys: &[String]) -> Outcome<Vec<DeleteFailure>> {
         let c = self.bindings.spaces_storage_storage().client();
-        settle(&mut self.broken, c.call_delete_objects(&mut self.store, self.client, keys).await)
+        let r = c.call_delete_objects(&mut self.store, self.client, keys).await;
+        self.settle(r)
     }
 
     pub(crate) async fn list(&mut self, req: &ListRequest) -> Outcome<ListPage> {
         let c = self.bindings.spaces_storage_storage().client();
-        settle(&mut self.broken, c.call_list_objects(&mut self.store, self.client, req).await)
+        let r = c.call_list_objects(&mut self.store, self.client, req).await;
+        self.settle(r)
     }
 
     /// Every page of a listing from `req` on, each handed to `page` as it arrives.
@@ -160,17 +170,20 @@ impl Session {
 
     pub(crate) async fn copy(&mut self, src: &str, dst: &str) -> Outcome<String> {
         let c = self.bindings.spaces_storage_storage().client();
-        settle(&mut self.broken, c.call_copy_object(&mut self.store, self.client, src, dst).await)
+        let r = c.call_copy_object(&mut self.store, self.client, src, dst).await;
+        self.settle(r)
     }
 
     pub(crate) async fn public_url(&mut self, key: &str) -> Outcome<String> {
         let c = self.bindings.spaces_storage_storage().client();
-        settle(&mut self.broken, c.call_public_url(&mut self.store, self.client, key).await)
+        let r = c.call_public_url(&mut self.store, self.client, key).await;
+        self.settle(r)
     }
 
     pub(crate) async fn cdn_url(&mut self, key: &str) -> Outcome<String> {
         let c = self.bindings.spaces_storage_storage().client();
-        settle(&mut self.broken, c.call_cdn_url(&mut self.store, self.client, key).await)
+        let r = c.call_cdn_url(&mut self.store, self.client, key).await;
+        self.settle(r)
     }
 
     pub(crate) async fn presign_many(
@@ -189,17 +202,20 @@ impl Session {
         creds: &super::bindings::spaces::storage::credentials::Credentials,
     ) -> Outcome<u64> {
         let c = self.bindings.spaces_storage_storage().client();
-        settle(&mut self.broken, c.call_verify_credentials(&mut self.store, self.client, creds).await)
+        let r = c.call_verify_credentials(&mut self.store, self.client, creds).await;
+        self.settle(r)
     }
 
     /// One signed HEAD of the bucket; its latency in microseconds.
     pub(crate) async fn health(&mut self) -> Outcome<u64> {
         let c = self.bindings.spaces_storage_storage().client();
-        settle(&mut self.broken, c.call_health(&mut self.store, self.client).await)
+        let r = c.call_health(&mut self.store, self.client).await;
+        self.settle(r)
     }
 
     pub(crate) async fn presign(&mut self, req: &PresignRequest) -> Outcome<Presigned> {
         let c = self.bindings.spaces_storage_storage().client();
-        settle(&mut self.broken, c.call_presign(&mut self.store, self.client, req).await)
+        let r = c.call_presign(&mut self.store, self.client, req).await;
+        self.settle(r)
     }
 }

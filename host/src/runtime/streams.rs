@@ -194,7 +194,9 @@ impl ChannelSink {
                 self.sender = Some(sender);
                 Ok(false)
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => {
+            Err(mpsc::error::TrySendError::Closed(sender)) => {
+                // Kept, so every later write fails the same way instead of looking like a clean close.
+                self.sender = Some(sender);
                 Err(StreamError::LastOperationFailed(wasmtime::format_err!("the client went away")))
             }
         }

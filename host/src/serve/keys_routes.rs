@@ -5,6 +5,7 @@
 use super::problem::{Kind, Problem};
 use super::App;
 use crate::digitalocean::keys::{rotate, GrantView, KeyView, KeysSession, NewKeyView, Perm};
+use crate::error::Failure;
 use crate::runtime::bindings::exports::spaces::storage::keys::{Grant, KeyFilter, Permission};
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -133,9 +134,11 @@ pub(super) async fn rotate_key(State(app): State<Arc<App>>, key: Result<Path<Str
     let Path(key) = key?;
     let _slot = app.admission.admit().await?;
     let mut s = session(&app).await?;
-    let rotation = rotate(&app.runtime, &app.cfg, &mut s, &key).await.map_err(|e| {
-        let p = Problem::from(e);
-        Problem::new(Kind::RotationFailed, p.0.detail)
+    // The component's typed errors (no token, no such key) answer as on every route; a rotation that could not
+    // be proven (the new key did not work) is the rotation's own failure.
+    let rotation = rotate(&app.runtime, &app.cfg, &mut s, &key).await.map_err(|e| match e {
+        Failure::Host(h) => Problem::new(Kind::RotationFailed, h.to_string()),
+        other => Problem::from(other),
     });
     app.audit("keys-rotate", &key, rotation.as_ref().map_or_else(|p| p.status(), |_| 200), 0);
     let rotation = rotation?;

@@ -17,6 +17,7 @@ mod routes;
 
 use crate::config::Connection;
 use crate::error::Failure;
+use crate::net::listen;
 use crate::runtime::bindings::types::{AddressingStyle, ApiConfig, Config};
 use crate::runtime::interrupt::{Interrupt, Link};
 use crate::runtime::session::Session;
@@ -53,12 +54,15 @@ pub(crate) struct ServeArgs {
     /// Largest request body accepted for an object, in bytes [default: 5 TiB]
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_UPLOAD, hide_default_value = true)]
     pub max_upload: u64,
-    /// Seconds a client may read nothing of a download before it is cut off and its slot freed
+    /// Seconds a client may send nothing of an upload, or read nothing of a download, before it is cut off
+    /// and its slot freed
     #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub client_stall: u64,
     /// On SIGTERM or Ctrl-C, seconds to let requests in flight finish before uploads are aborted
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub shutdown_grace: u64,
+    #[command(flatten)]
+    pub connections: crate::net::listen::Limits,
 }
 
 /// What every request handler shares.
@@ -159,14 +163,14 @@ async fn backend(
     if let Some(endpoint) = &conn.endpoint {
         let cfg = conn.storage_config().map_err(Failure::usage)?;
         let backend = format!("{endpoint}, bucket {}", cfg.bucket);
-        return Ok((conn.runtime(instances, None).map_err(Failure::host)?, cfg, None, backend));
+        return Ok((conn.runtime(instances, None)?, cfg, None, backend));
     }
     let dir = data_dir(args).map_err(Failure::usage)?;
     let bucket = conn.bucket.clone().unwrap_or_else(|| "spaces".into());
     let store = embedded::start(&dir, &bucket).await.map_err(Failure::host)?;
     let mut local = conn.clone();
     local.endpoint = Some(store.endpoint.clone());
-    let runtime = local.runtime(instances, Some(store.credentials.clone())).map_err(Failure::host)?;
+    let runtime = local.runtime(instances, Some(store.credentials.clone()))?;
     let cfg = Config { addressing: AddressingStyle::Path, ..local.storage_config_for(bucket.clone()) };
     let backend = format!("the embedded store in {} (bucket {bucket})", dir.display());
     Ok((runtime, cfg, Some(store), backend))
@@ -211,23 +215,16 @@ pub(crate) async fn run(conn: &Connection, args: &ServeArgs) -> Result<(), Failu
     }
     let probe = tokio::spawn(health::probe(Arc::clone(&app)));
     let (stopping_tx, stopping) = tokio::sync::oneshot::channel::<()>();
-    // Without TCP_NODELAY a response's headers and body leave as two segments and the second waits for the
-    // client's delayed ACK: ~40 ms per GET on a kept-alive connection.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |socket: &mut tokio::net::TcpStream| {
-        if let Err(e) = socket.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
-        }
-    });
-    let server = axum::serve(listener, routes::router(Arc::clone(&app))).with_graceful_shutdown(async move {
-        shutdown_signal().await;
+    let service = hyper_util::service::TowerToHyperService::new(routes::router(Arc::clone(&app)));
+    let server = listen::serve(listener, service, args.connections, async move {
+        listen::shutdown_signal().await;
         eprintln!("spaces: stopping; finishing requests in flight");
         let _ = stopping_tx.send(());
     });
-    let server = std::future::IntoFuture::into_future(server);
     let grace = Duration::from_secs(args.shutdown_grace);
     tokio::pin!(server);
-    let outcome = tokio::select! {
-        r = &mut server => r.map_err(|e| Failure::caused("serving", e)),
+    tokio::select! {
+        () = &mut server => {}
         () = async move {
             if stopping.await.is_err() {
                 std::future::pending::<()>().await;
@@ -237,27 +234,10 @@ pub(crate) async fn run(conn: &Connection, args: &ServeArgs) -> Result<(), Failu
             eprintln!("spaces: grace period over; aborting uploads still running");
             app.hard_stop.trigger();
             // Aborting a multipart upload is one request; give the aborts a moment, then leave.
-            let finished = tokio::time::timeout(Duration::from_secs(10), server).await.unwrap_or(Ok(()));
-            finished.map_err(|e| Failure::caused("serving", e))
+            let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
         }
-    };
+    }
     probe.abort();
     drop(embedded);
-    outcome
-}
-
-/// Resolves at SIGTERM or Ctrl-C.
-pub(crate) async fn shutdown_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
-    }
+    Ok(())
 }

@@ -39,6 +39,31 @@ struct BodyWatch {
     received: AtomicU64,
     too_large: AtomicBool,
     broken: AtomicBool,
+    /// The client sent nothing for `--client-stall` seconds.
+    stalled: AtomicBool,
+}
+
+/// `body`'s chunks, ending in an error when the client sends nothing for `stall`: an upload that stops midway
+/// must not hold its slot (and an instance) for ever.
+fn stall_limited(
+    body: Body,
+    stall: std::time::Duration,
+) -> impl futures_util::Stream<Item = Result<Bytes, BodyFault>> + Send {
+    futures_util::stream::unfold(Some(body.into_data_stream()), move |stream| async move {
+        let mut stream = stream?;
+        match tokio::time::timeout(stall, stream.next()).await {
+            Ok(Some(Ok(chunk))) => Some((Ok(chunk), Some(stream))),
+            Ok(Some(Err(e))) => Some((Err(BodyFault::Broken(e)), None)),
+            Ok(None) => None,
+            Err(_) => Some((Err(BodyFault::Stalled), None)),
+        }
+    })
+}
+
+/// Why a request body did not arrive whole.
+enum BodyFault {
+    Broken(axum::Error),
+    Stalled,
 }
 
 /// The object key of a request to a route under `prefix`, by the API's key rules.
@@ -94,7 +119,7 @@ pub(super) async fn put(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMa
     let _stop = app.link(&session);
     let watch = Arc::new(BodyWatch::default());
     let limit = app.max_upload;
-    let stream = body.into_data_stream().map({
+    let stream = stall_limited(body, app.client_stall).map({
         let watch = Arc::clone(&watch);
         move |chunk| match chunk {
             Ok(bytes) => {
@@ -105,9 +130,13 @@ pub(super) async fn put(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMa
                 }
                 Ok(bytes)
             }
-            Err(e) => {
+            Err(BodyFault::Broken(e)) => {
                 watch.broken.store(true, Ordering::Relaxed);
                 Err(std::io::Error::other(e))
+            }
+            Err(BodyFault::Stalled) => {
+                watch.stalled.store(true, Ordering::Relaxed);
+                Err(std::io::Error::other("the client stopped sending the body"))
             }
         }
     });
@@ -118,6 +147,14 @@ pub(super) async fn put(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMa
     let outcome = match result {
         Ok(r) => Ok(r),
         Err(_) if watch.too_large.load(Ordering::Relaxed) => Err(too_large()),
+        Err(_) if watch.stalled.load(Ordering::Relaxed) => Err(Problem::new(
+            Kind::ClientStalled,
+            format!(
+                "the request body stopped after {received} bytes and nothing came for {} s (--client-stall); \
+                 nothing was stored",
+                app.client_stall.as_secs()
+            ),
+        )),
         Err(_) if watch.broken.load(Ordering::Relaxed) => {
             Err(Problem::bad_request(format!("the request body broke off after {received} bytes; nothing was stored")))
         }

@@ -41,7 +41,7 @@ use utoipa::{Modify, OpenApi};
         document,
     ),
     components(schemas(problem::Problem)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonProblems),
     tags(
         (name = "objects", description = "Store, fetch, list and delete objects"),
         (name = "urls", description = "Public, CDN and presigned URLs"),
@@ -58,6 +58,39 @@ impl Modify for BearerAuth {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
         let components = doc.components.get_or_insert_with(Default::default);
         components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+/// What any `/v1` operation can answer besides its own statuses: the token check (401), a request the API or
+/// the store refuses (400, 403), the upstream failing (502, 504), the service at its limit or a circuit open
+/// (503). Documented once here rather than on every handler.
+struct CommonProblems;
+
+impl Modify for CommonProblems {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let common = [
+            ("400", "The request is malformed: a bad key, header, parameter or body"),
+            ("401", "Missing or wrong bearer token"),
+            ("403", "The store refused the service's credentials for this"),
+            ("502", "The upstream store failed or could not be reached"),
+            ("503", "The service is at its limit of requests, or the upstream's circuit is open; see Retry-After"),
+            ("504", "The upstream store did not answer in time"),
+        ];
+        for (path, item) in doc.paths.paths.iter_mut() {
+            if !path.starts_with("/v1/") {
+                continue;
+            }
+            let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.head];
+            for operation in operations.into_iter().flatten() {
+                for (status, description) in common {
+                    let problem = ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build();
+                    let response =
+                        ResponseBuilder::new().description(description).content("application/problem+json", problem);
+                    operation.responses.responses.entry(status.to_string()).or_insert_with(|| response.build().into());
+                }
+            }
+        }
     }
 }
 

@@ -129,7 +129,7 @@ mod tests {
         assert_eq!(p(E::RangeNotSatisfiable("k".into())).status, 416);
         let t = p(E::Throttled(Some(7)));
         assert_eq!((t.status, t.retry_after), (429, Some(7)));
-        let c = p(E::CircuitOpen("failed 5 times in a row; the next attempt goes out in 4 s".into()));
+        let c = p(E::CircuitOpen("5 different requests failed in a row; the next attempt goes out in 4 s".into()));
         assert_eq!((c.status, c.retry_after), (503, Some(4)));
         assert_eq!(p(E::Timeout("t".into())).status, 504);
         assert_eq!(p(E::Unavailable("u".into())).status, 502);

@@ -1,0 +1,168 @@
+//! Defects found by probing the product from outside, each with the probe that found it: one request must not take
+//! the service down, a fault must not leave parts behind, a slow or idle client must not hold resources, hostile
+//! keys and odd files must not stop a batch, and no log may carry a signature.
+
+use spaces_tests::service::{embedded_command, Answer, Service};
+use std::time::Duration;
+
+const TOKEN: &str = "hardening-token-0123456789";
+
+fn json(mut r: Answer) -> serde_json::Value {
+    serde_json::from_slice(&r.body_mut().read_to_vec().unwrap()).unwrap()
+}
+
+/// s3s-fs panics on a multi-byte delimiter and cannot store a key segment longer than a file name: each was
+/// retried until the breaker opened, and then every route answered 503 for 10 s. Now the embedded store refuses
+/// both with a 400, and what one caller's request does never opens the circuit for the others.
+#[test]
+fn one_request_does_not_take_the_service_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Service::start(embedded_command(dir.path()), TOKEN, &[]);
+    s.wait_ready(Duration::from_secs(30));
+    assert_eq!(s.call("PUT", "/v1/objects/dir/%C3%AC.txt", &[], Some(b"x")).status(), 200);
+    let long = format!("/v1/objects/dir/{}", "a".repeat(300));
+    for _ in 0..3 {
+        let listed = s.call("GET", "/v1/objects?delimiter=%C3%AC", &[], None);
+        assert_eq!(listed.status(), 400, "a delimiter the embedded store cannot take");
+        assert_eq!(json(listed)["type"], "urn:spaces:problem:invalid-argument");
+        let stored = s.call("PUT", &long, &[], Some(b"x"));
+        assert_eq!(stored.status(), 400, "a segment longer than a file name");
+        assert!(json(stored)["detail"].as_str().unwrap().contains("300 bytes"));
+    }
+    let ready = s.raw("GET", "/readyz", &[], None);
+    assert_eq!(ready.status(), 200, "still ready");
+    assert_eq!(json(ready)["circuits"], serde_json::json!([]));
+    assert_eq!(s.call("GET", "/v1/objects?delimiter=/", &[], None).status(), 200, "and serving");
+    assert!(s.terminate(Duration::from_secs(30)).success());
+}
+
+/// Reads one HTTP answer's status line off `stream`, or `None` if the server closed the connection first.
+fn status_of(stream: &mut std::net::TcpStream) -> Option<u16> {
+    let head = spaces_tests::read_head(&mut std::io::BufReader::new(stream.try_clone().unwrap())).ok()?;
+    head.line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Does the server close `stream` (EOF, or a reset) before `within` runs out?
+fn closed_within(stream: &mut std::net::TcpStream, within: Duration) -> bool {
+    use std::io::Read;
+    stream.set_read_timeout(Some(within)).unwrap();
+    let mut buf = [0u8; 1024];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                return false
+            }
+            Err(_) => return true,
+        }
+    }
+}
+
+fn connect(s: &Service) -> std::net::TcpStream {
+    std::net::TcpStream::connect(s.base.trim_start_matches("http://")).unwrap()
+}
+
+/// A PUT that declares 1000 bytes, sends 10 and stops held its slot for ever; with one slot, every other request
+/// then waited 30 s and got 503. Now the body has the same stall limit as a download: 408, and the slot is free.
+#[test]
+fn a_stalled_upload_body_is_cut_off_and_frees_its_slot() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let s = Service::start(embedded_command(dir.path()), TOKEN, &["--client-stall", "2", "--max-in-flight", "1"]);
+    let mut stalled = connect(&s);
+    stalled.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let head = format!(
+        "PUT /v1/objects/stalled HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: 1000\r\n\r\n"
+    );
+    stalled.write_all(head.as_bytes()).unwrap();
+    stalled.write_all(b"0123456789").unwrap();
+    assert_eq!(status_of(&mut stalled), Some(408), "the stalled upload is answered");
+    let other = s.call("PUT", "/v1/objects/other", &[], Some(b"fine"));
+    assert_eq!(other.status(), 200, "the slot is free again");
+    assert_eq!(s.call("HEAD", "/v1/objects/stalled", &[], None).status(), 404, "nothing was stored");
+    assert!(s.terminate(Duration::from_secs(30)).success());
+}
+
+/// axum::serve set no timer: a connection that sends half a request head, or sits idle after a request, stayed
+/// open for ever (130 s and counting), and there was no cap on connections. Now both are closed after
+/// --header-timeout, and at most --max-connections are open at once.
+#[test]
+fn slow_and_idle_connections_are_closed_and_capped() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--header-timeout", "2", "--max-connections", "2"];
+    let s = Service::start(embedded_command(dir.path()), TOKEN, &args);
+    let mut slowloris = connect(&s);
+    slowloris.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").unwrap();
+    let mut idle = connect(&s);
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    assert_eq!(status_of(&mut idle), Some(200));
+    // Both slots are taken: a third client waits in the backlog until the server closes the other two.
+    let third = std::thread::spawn({
+        let base = s.base.clone();
+        move || ureq::get(format!("{base}/healthz")).call().map(|r| r.status().as_u16())
+    });
+    assert!(closed_within(&mut slowloris, Duration::from_secs(15)), "a half-sent head is cut off");
+    assert!(closed_within(&mut idle, Duration::from_secs(15)), "an idle kept-alive connection is closed");
+    assert_eq!(third.join().unwrap().unwrap(), 200, "the waiting client is served once a slot frees");
+    assert!(s.terminate(Duration::from_secs(30)).success());
+}
+
+/// The embedded store's s3s logged each request's Authorization header at debug and trace; a logged signature
+/// replays its request for 15 minutes. No log line carries one, at any level.
+#[test]
+fn no_log_carries_a_signature_even_at_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = embedded_command(dir.path());
+    command.env("SPACES_LOG", "trace");
+    let s = Service::start(command, TOKEN, &[]);
+    assert_eq!(s.call("PUT", "/v1/objects/k", &[], Some(b"v")).status(), 200);
+    assert_eq!(s.call("GET", "/v1/objects/k", &[], None).status(), 200);
+    let log = s.log();
+    assert!(log.lines().count() > 10, "trace logging is on: {log}");
+    for secret in ["Signature=", "AWS4-HMAC-SHA256 Credential", TOKEN] {
+        assert!(!log.contains(secret), "{secret} in the log:\n{log}");
+    }
+    assert!(s.terminate(Duration::from_secs(30)).success());
+}
+
+/// With `../etc/passwd` in the bucket, `get -r` refused the whole listing and wrote nothing. Now the hostile key
+/// is reported and skipped, every other object downloads, and the exit code says something failed.
+#[test]
+fn one_hostile_key_does_not_stop_get_recursive() {
+    let b = spaces_tests::Bucket::new("hostile");
+    std::fs::write(b.path("hi.txt"), b"hello").unwrap();
+    let local = b.path("hi.txt");
+    let local = local.to_str().unwrap();
+    for key in ["../etc/passwd", "docs/a.txt", "docs/b.txt"] {
+        b.s3cmd_ok(&["put", local, &format!("s3://{}/{key}", b.name)]);
+    }
+    let err = b.fails(&["get", "-r", "", "out"], 1);
+    assert!(err.contains("\"../etc/passwd\"") && err.contains("cannot be a local file name"), "{err}");
+    assert!(err.contains("1 of 3 files failed"), "{err}");
+    for name in ["a.txt", "b.txt"] {
+        assert_eq!(std::fs::read(b.path(&format!("out/docs/{name}"))).unwrap(), b"hello");
+    }
+    assert!(!b.path("etc").exists() && !b.dir.path().parent().unwrap().join("etc/passwd").exists());
+}
+
+/// A FIFO was uploaded with the size `stat` gives it (0), and failed with "the body ended after 9 of 0 declared
+/// bytes". A file that is not a regular file is a stream of unknown length, like stdin.
+#[test]
+fn a_fifo_uploads_as_a_stream() {
+    let b = spaces_tests::Bucket::new("fifo");
+    let fifo = b.path("p");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let writer = std::thread::spawn({
+        let fifo = fifo.clone();
+        move || std::fs::write(fifo, b"fifo data").unwrap()
+    });
+    let out = b.ok(&["put", "p", "from-fifo"]);
+    writer.join().unwrap();
+    assert!(out.contains("uploaded from-fifo (9 bytes"), "{out}");
+    let got = b.path("got");
+    b.s3cmd_ok(&["get", &format!("s3://{}/from-fifo", b.name), got.to_str().unwrap()]);
+    assert_eq!(std::fs::read(got).unwrap(), b"fifo data");
+}
