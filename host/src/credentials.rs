@@ -79,8 +79,8 @@ pub(crate) fn api_token(env: Lookup, dotenv_dir: &Path) -> Result<Secret, String
         .filter(|t| !t.trim().is_empty())
         .map(|t| Secret::new(t.trim()))
         .ok_or_else(|| {
-            "no DigitalOcean API token: set DIGITALOCEAN_TOKEN (a token with the cdn scopes, from the control \
-             panel's API page) or put it in a .env file"
+            "set DIGITALOCEAN_TOKEN (a token from the control panel's API page, with the scopes the command needs) \
+             or put it in a .env file"
                 .into()
         })
 }

@@ -84,8 +84,11 @@ pub enum Range {
     Suffix(u64),
 }
 
+/// The largest object a store holds (S3's and Spaces' limit, 5 TiB): a range starting beyond it names no byte.
+const MAX_OBJECT_BYTES: u64 = 5 << 40;
+
 /// `Ok(None)` for headers a server may ignore (other units, several ranges); `Err` for a range that can never
-/// be satisfied (416).
+/// be satisfied (416): backwards, empty, or starting beyond the largest object there can be.
 pub fn parse_range(value: &str) -> Result<Option<Range>, String> {
     let Some(spec) = value.trim().strip_prefix("bytes=") else { return Ok(None) };
     if spec.contains(',') {
@@ -108,6 +111,12 @@ pub fn parse_range(value: &str) -> Result<Option<Range>, String> {
             Ok(Some(Range::From { first, last: Some(last) }))
         }
     }
+    .and_then(|range| match range {
+        Some(Range::From { first, .. }) if first >= MAX_OBJECT_BYTES => {
+            Err(format!("range {value:?} starts beyond the largest object a store can hold"))
+        }
+        other => Ok(other),
+    })
 }
 
 /// Does a header listing entity tags (`"a", W/"b"` or `*`) name `etag` (unquoted)? Weak comparison.
@@ -204,6 +213,7 @@ mod tests {
         assert!(parse_range("bytes=9-3").is_err());
         assert!(parse_range("bytes=-0").is_err());
         assert!(parse_range("bytes=x-3").is_err());
+        assert!(parse_range("bytes=18446744073709551615-").is_err(), "416, not a number overflowing later");
         assert_eq!(content_range(10, 5), "bytes 10-14/*");
     }
 

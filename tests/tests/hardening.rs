@@ -166,3 +166,30 @@ fn a_fifo_uploads_as_a_stream() {
     b.s3cmd_ok(&["get", &format!("s3://{}/from-fifo", b.name), got.to_str().unwrap()]);
     assert_eq!(std::fs::read(got).unwrap(), b"fifo data");
 }
+
+/// A client that read only the headers of a GET and left made the service log "integrity check failed … gave
+/// up after 5 resumes" and send five more ranged GETs upstream: a departed client looked like a broken upstream.
+#[test]
+fn a_client_that_leaves_mid_download_is_not_a_broken_upstream() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let s = Service::start(embedded_command(dir.path()), TOKEN, &[]);
+    let big = spaces_tests::pattern(24 << 20, 7);
+    assert_eq!(s.call("PUT", "/v1/objects/big", &[], Some(&big)).status(), 200);
+    let gets = |s: &Service| {
+        let metrics = s.raw("GET", "/metrics", &[], None).into_body().read_to_string().unwrap();
+        let line = metrics.lines().find(|l| l.starts_with("spaces_operations_total{operation=\"get-object\""));
+        line.map(|l| l.rsplit(' ').next().unwrap().to_string())
+    };
+    let mut leaver = connect(&s);
+    let head = format!("GET /v1/objects/big HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\r\n");
+    leaver.write_all(head.as_bytes()).unwrap();
+    assert_eq!(status_of(&mut leaver), Some(200));
+    drop(leaver);
+    std::thread::sleep(Duration::from_secs(3));
+    let log = s.log();
+    assert!(!log.contains("integrity") && !log.contains("resumes"), "{log}");
+    assert_eq!(gets(&s).as_deref(), Some("1"), "one GET upstream, no resumes");
+    assert_eq!(s.call("GET", "/v1/objects/big", &[("range", "bytes=18446744073709551615-")], None).status(), 416);
+    assert!(s.terminate(Duration::from_secs(30)).success());
+}
