@@ -40,4 +40,6 @@ mod edge;
 mod host;
 #[cfg(not(feature = "edge"))]
 mod library;
+#[cfg(test)]
+mod properties;
 mod s3;

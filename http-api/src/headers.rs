@@ -245,4 +245,23 @@ mod tests {
         );
         assert!(!h.iter().any(|(n, _)| n == "cache-control"));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn range_parsing_never_panics_and_what_it_accepts_can_be_served(value in "[ -~]{0,40}") {
+            if let Ok(Some(Range::From { first, last })) = parse_range(&value) {
+                proptest::prop_assert!(first < MAX_OBJECT_BYTES);
+                proptest::prop_assert!(last.is_none_or(|l| l >= first));
+            }
+            let _ = evaluate("etag", Some(&value), Some(&value));
+        }
+
+        #[test]
+        fn upload_headers_never_panic(
+            name in "[a-zA-Z-]{1,20}",
+            value in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+        ) {
+            let _ = put_headers("k", [(name.as_str(), value.as_slice())]);
+        }
+    }
 }

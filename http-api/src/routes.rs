@@ -243,4 +243,19 @@ mod tests {
             assert_eq!(route(r.method, &path).map(|m| m.op), Ok(r.op), "{} {}", r.method, r.path);
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn routing_never_panics_and_keys_it_yields_pass_the_key_rules(
+            method in "(GET|PUT|POST|HEAD|DELETE|PATCH|[A-Z]{1,7})",
+            path in "/(v1/(objects|url|keys|cdn/endpoints)/)?[a-zA-Z0-9%./_~?=&+-]{0,60}",
+        ) {
+            if let Ok(m) = route(&method, &path) {
+                let keyed = [Op::PutObject, Op::GetObject, Op::HeadObject, Op::DeleteObject, Op::Url];
+                if let Some(key) = m.param.filter(|_| keyed.contains(&m.op)) {
+                    proptest::prop_assert!(object_keys::check(&key).is_ok(), "{key:?}");
+                }
+            }
+        }
+    }
 }

@@ -134,4 +134,16 @@ mod tests {
             assert!(from_uri(bad).is_err(), "{bad}");
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn checked_keys_round_trip_through_uris_and_paths(key in "[a-zA-Z0-9 ./_~%+é日-]{1,80}") {
+            if check(&key).is_ok() {
+                let uri = to_uri("bucket", &key);
+                proptest::prop_assert_eq!(from_uri(&uri).unwrap(), ("bucket".to_string(), key.clone()));
+            }
+            let _ = from_path(&key, "");
+            let _ = percent_decode(&key);
+        }
+    }
 }

@@ -4,6 +4,8 @@
 #   tests/scripts/rgw.sh install   apt-installs radosgw, ceph-mon, ceph-osd, s3cmd, rclone when missing
 #   tests/scripts/rgw.sh start     starts everything (retrying from scratch if a daemon does not come up)
 #   tests/scripts/rgw.sh stop      stops the daemons this script started (by their pid files) and removes the data
+#   tests/scripts/rgw.sh kill-gateway / start-gateway   SIGKILLs radosgw alone (by its pid file), or starts it
+#                                  again on the same cluster: the fault tests' outage, with the data kept
 # Settings (env): RGW_DIR (state, default /tmp/spaces-rgw), RGW_PORT (7480), MON_PORT (RGW_PORT + 1000, so
 # clusters on different RGW ports, e.g. the tests' and the benchmark's, never share a monitor),
 # RGW_ACCESS_KEY / RGW_SECRET_KEY (the test user's keys).
@@ -124,9 +126,22 @@ start() {
   return 1
 }
 
+kill_gateway() {
+  local pidfile; pidfile=$(ls "$RGW_DIR"/run/client.rgw.*.pid)
+  kill -9 "$(cat "$pidfile")"
+  wait_for 10 "radosgw to stop" sh -c "! curl -s -o /dev/null http://127.0.0.1:$RGW_PORT/"
+}
+
+start_gateway() {
+  radosgw -c "$CONF" -n client.rgw.spaces
+  wait_for 60 "radosgw on port $RGW_PORT" curl -sf -o /dev/null "http://127.0.0.1:$RGW_PORT/"
+}
+
 case "${1:-}" in
   install) install ;;
   start) start ;;
   stop) stop ;;
-  *) echo "usage: $0 install|start|stop" >&2; exit 2 ;;
+  kill-gateway) kill_gateway ;;
+  start-gateway) start_gateway ;;
+  *) echo "usage: $0 install|start|stop|kill-gateway|start-gateway" >&2; exit 2 ;;
 esac

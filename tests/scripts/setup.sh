@@ -2,7 +2,8 @@
 # Installs what building and testing need on a fresh machine, and nothing that is already there:
 # the pinned Rust toolchain with the wasm32-wasip2 target, rustfmt and clippy; curl; and (via rgw.sh) Ceph RGW,
 # s3cmd and rclone from Debian's packages; and a Python virtualenv with openapi-spec-validator, which checks the
-# service's OpenAPI document, and the official MCP SDK, whose client drives `spaces mcp` in the tests; Node.js
+# service's OpenAPI document, the official MCP SDK, whose client drives `spaces mcp` in the tests, and
+# Schemathesis, which fuzzes the service from its OpenAPI document; Node.js
 # and jco (tests/jco), which run the component outside our host.
 # With --toolchain-only it installs just the toolchain pieces and curl (enough to build and run the service).
 set -euo pipefail
@@ -40,12 +41,12 @@ fi
 
 # The validator and the MCP SDK are not packaged by Debian; they go into a virtualenv beside the build cache.
 venv="${SPACES_TEST_VENV:-$HOME/.cache/spaces-test-venv}"
-if ! "$venv/bin/python" -c 'import openapi_spec_validator, mcp' 2>/dev/null; then
+if ! "$venv/bin/python" -c 'import openapi_spec_validator, mcp, schemathesis' 2>/dev/null; then
   if [ ! -x "$venv/bin/pip" ]; then
     if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
       apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
     fi
     python3 -m venv "$venv"
   fi
-  "$venv/bin/pip" install -q 'openapi-spec-validator>=0.7' 'mcp==2.3.0'
+  "$venv/bin/pip" install -q 'openapi-spec-validator>=0.7' 'mcp==2.3.0' 'schemathesis==4.32.5'
 fi

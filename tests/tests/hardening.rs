@@ -193,3 +193,67 @@ fn a_client_that_leaves_mid_download_is_not_a_broken_upstream() {
     assert_eq!(s.call("GET", "/v1/objects/big", &[("range", "bytes=18446744073709551615-")], None).status(), 416);
     assert!(s.terminate(Duration::from_secs(30)).success());
 }
+
+/// Schemathesis generates requests from the served OpenAPI document (every operation, its parameters, bodies
+/// and their edge cases, then stateful sequences) and fails on any 5xx and on any status the document does not
+/// list. Bounded: a fixed number of examples per operation, deterministic, a few minutes at most.
+#[test]
+fn schemathesis_finds_no_server_error_and_no_undocumented_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Service::start(embedded_command(dir.path()), TOKEN, &[]);
+    let python = std::path::PathBuf::from(std::env::var("SPACES_TEST_PYTHON").expect("SPACES_TEST_PYTHON"));
+    let schemathesis = python.with_file_name("schemathesis");
+    let out = std::process::Command::new(schemathesis)
+        .arg("run")
+        .arg(s.url("/openapi.json"))
+        .args(["-H", &format!("Authorization: {}", s.bearer())])
+        .args(["--checks", "not_a_server_error,status_code_conformance"])
+        .args(["--max-examples", "40", "--generation-deterministic", "--request-timeout", "30"])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run schemathesis (installed by tests/scripts/setup.sh)");
+    let report = String::from_utf8_lossy(&out.stdout);
+    let summary = report.lines().filter(|l| l.contains("generated") || l.contains("passed")).collect::<Vec<_>>();
+    eprintln!("schemathesis: {summary:?}");
+    assert!(out.status.success(), "{report}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(report.contains("23/23"), "every operation was tested: {report}");
+    assert!(s.terminate(Duration::from_secs(30)).success());
+}
+
+/// The MCP SDK's transport said nothing to a line that is not JSON, and answered `"arguments": [1]` with
+/// "method not found". Clients are owed a parse error (-32700) and invalid params (-32602); the server carries on.
+#[test]
+fn mcp_answers_malformed_lines_with_json_rpc_errors() {
+    use std::io::{BufRead, Write};
+    let b = spaces_tests::Bucket::new("mcpframing");
+    let mut child = b
+        .spaces()
+        .arg("mcp")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut exchange = |line: &str| {
+        stdin.write_all(format!("{line}\n").as_bytes()).unwrap();
+        let mut answer = String::new();
+        stdout.read_line(&mut answer).unwrap();
+        serde_json::from_str::<serde_json::Value>(&answer).unwrap()
+    };
+    let parse = exchange("this is not json");
+    assert_eq!((parse["error"]["code"].as_i64(), parse["id"].is_null()), (Some(-32700), true), "{parse}");
+    let call = r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"head_object","arguments":[1]}}"#;
+    let invalid = exchange(call);
+    assert_eq!((invalid["error"]["code"].as_i64(), invalid["id"].as_i64()), (Some(-32602), Some(5)), "{invalid}");
+    let init = concat!(
+        r#"{"jsonrpc":"2.0","id":6,"method":"initialize","params":{"protocolVersion":"2025-06-18","#,
+        r#""capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#
+    );
+    let ready = exchange(init);
+    assert_eq!(ready["id"], 6, "the server still answers: {ready}");
+    assert!(ready["result"]["serverInfo"].is_object(), "{ready}");
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}

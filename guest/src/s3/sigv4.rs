@@ -80,7 +80,7 @@ pub(crate) fn canonical_query(query: &[(String, String)]) -> String {
 }
 
 /// Canonical headers block and the `;`-joined signed header names. `headers` must include `host`.
-fn canonical_headers(headers: &[(String, String)]) -> (String, String) {
+pub(crate) fn canonical_headers(headers: &[(String, String)]) -> (String, String) {
     let mut normalised: Vec<(String, String)> =
         headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), trim_all(v))).collect();
     // By name only, and stably: the values of a repeated header join in the order they were given.
@@ -106,7 +106,7 @@ fn canonical_headers(headers: &[(String, String)]) -> (String, String) {
 /// A header value with leading and trailing whitespace removed and inner runs squeezed to one space. Whitespace
 /// is HTTP's: space and tab. A non-breaking space, or any other Unicode space, is part of the value — the server
 /// reads the bytes as sent and keeps it, so trimming it here would sign a string the server never builds.
-fn trim_all(v: &str) -> String {
+pub(crate) fn trim_all(v: &str) -> String {
     let http_space = |c: char| c == ' ' || c == '\t';
     let tidy = !v.starts_with(http_space) && !v.ends_with(http_space) && !v.contains("  ") && !v.contains('\t');
     if tidy {

@@ -23,6 +23,11 @@ use std::collections::VecDeque;
 /// Largest read from the body stream at a time.
 const READ_CHUNK: u64 = 1 << 20;
 
+/// Waits between abort attempts while the store is unreachable or the host's circuit is open (~30 s in all): an
+/// upload that failed because the store blipped is usually abortable once it is back, and parts left behind cost
+/// storage until the bucket's incomplete-upload cleanup.
+const ABORT_WAITS_MS: [u64; 5] = [1_000, 2_000, 4_000, 8_000, 15_000];
+
 impl Client {
     /// Stores `body` under `key`; returns the ETag, the bytes stored and the number of parts (0 for one PUT).
     pub(crate) fn put_object(
@@ -87,11 +92,23 @@ impl Client {
 
     /// Aborts the upload after `cause`, and says in the error whether the abort worked.
     fn abort_after(&self, key: &str, upload_id: &str, cause: Error) -> Error {
-        let call = Call {
+        let call = || Call {
             query: vec![("uploadId".into(), upload_id.into())],
             ..self.object_call("abort-multipart-upload", "DELETE", key)
         };
-        match self.execute(call) {
+        let mut waits = ABORT_WAITS_MS.iter();
+        let outcome = loop {
+            let r = self.execute(call());
+            let unreachable = matches!(
+                r,
+                Err(Error::CircuitOpen(_) | Error::Unavailable(_) | Error::Transport(_) | Error::Timeout(_))
+            );
+            match waits.next() {
+                Some(ms) if unreachable => http::wait_any(&[http::alarm_at_ms(http::monotonic_ms() + ms)]),
+                _ => break r,
+            }
+        };
+        match outcome {
             Ok(_) | Err(Error::NotFound(_)) => cause,
             Err(abort) => errors::with_note(
                 cause,

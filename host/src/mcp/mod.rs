@@ -5,6 +5,7 @@
 //! the protocol is capped, and no reply carries a secret except the one-time secret of a key just created.
 
 mod content;
+mod framing;
 mod tools;
 
 use crate::config::Connection;
@@ -70,6 +71,7 @@ pub(crate) async fn run(conn: &Connection, args: &McpArgs) -> Outcome<()> {
         Session::open(&server.runtime, &conn.storage_config_for(bucket.clone())).await?;
     }
     let (stdin, stdout) = rmcp::transport::stdio_pipes();
+    let (stdin, stdout) = framing::guard(stdin, stdout, max_message(args));
     let transport = AsyncRwTransport::new_server(stdin, stdout).with_max_line_length(max_message(args));
     let service = server
         .serve(transport)
