@@ -6,7 +6,7 @@ use crate::error::{Failure, Outcome};
 use crate::net::allowlist::Allowlist;
 use crate::net::breaker;
 use crate::net::metrics::Metrics;
-use crate::net::outbound::{HttpPool, Timeouts};
+use crate::net::outbound::{self, HttpPool, Timeouts};
 use crate::runtime::bindings::types::{AddressingStyle, ApiConfig, Config};
 use crate::runtime::{Runtime, Shared, EMBEDDED_COMPONENT};
 use clap::Args;
@@ -59,6 +59,10 @@ pub(crate) struct Connection {
         default_value = "https://api.digitalocean.com"
     )]
     pub api_url: String,
+    /// PEM file of extra CA certificates to trust for HTTPS (a private CA), beside the bundled and the platform's
+    /// roots (SSL_CERT_FILE and SSL_CERT_DIR also count)
+    #[arg(long, env = "AWS_CA_BUNDLE", value_name = "FILE", global = true)]
+    pub ca_bundle: Option<PathBuf>,
     /// Requests in flight: parts of one large upload, or files of `put -r` (1-64) [default: 4]
     #[arg(long, short = 'j', value_name = "N", global = true, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub concurrency: Option<u32>,
@@ -110,7 +114,8 @@ impl Connection {
     /// endpoint that cannot be reached as given (`ftp://`, port 99999) is the user's to correct.
     pub(crate) fn pool(&self, metrics: &Arc<Metrics>) -> Outcome<Arc<HttpPool>> {
         let allowlist = self.allowlist().map_err(Failure::usage)?;
-        Ok(HttpPool::new(allowlist, self.timeouts(), breaker::Settings::default(), Arc::clone(metrics)))
+        let tls = outbound::tls_config(self.ca_bundle.as_deref()).map_err(Failure::usage)?;
+        Ok(HttpPool::new(allowlist, self.timeouts(), breaker::Settings::default(), tls, Arc::clone(metrics)))
     }
 
     /// The credentials from flags, the environment or `.env`, first found wins.

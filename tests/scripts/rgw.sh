@@ -7,13 +7,16 @@
 #   tests/scripts/rgw.sh kill-gateway / start-gateway   SIGKILLs radosgw alone (by its pid file), or starts it
 #                                  again on the same cluster: the fault tests' outage, with the data kept
 # Settings (env): RGW_DIR (state, default /tmp/spaces-rgw), RGW_PORT (7480), MON_PORT (RGW_PORT + 1000, so
-# clusters on different RGW ports, e.g. the tests' and the benchmark's, never share a monitor),
+# clusters on different RGW ports, e.g. the tests' and the benchmark's, never share a monitor), RGW_TLS_PORT
+# (RGW_PORT + 2000: the same gateway over HTTPS, with a certificate for 127.0.0.1 and localhost from a CA made
+# at each start, RGW_DIR/tls/ca.pem),
 # RGW_ACCESS_KEY / RGW_SECRET_KEY (the test user's keys).
 set -euo pipefail
 
 RGW_DIR=${RGW_DIR:-/tmp/spaces-rgw}
 RGW_PORT=${RGW_PORT:-7480}
 MON_PORT=${MON_PORT:-$((RGW_PORT + 1000))}
+RGW_TLS_PORT=${RGW_TLS_PORT:-$((RGW_PORT + 2000))}
 RGW_ACCESS_KEY=${RGW_ACCESS_KEY:-SPACESTESTACCESSKEY0}
 RGW_SECRET_KEY=${RGW_SECRET_KEY:-spacesTestSecretKey0000000000000000000000}
 CONF="$RGW_DIR/ceph.conf"
@@ -44,6 +47,16 @@ stop() {
   rm -rf "$RGW_DIR"
 }
 
+make_certificates() { # dir: a CA of its own, and a server certificate it signed for 127.0.0.1 and localhost
+  local dir=$1
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=spaces test CA" \
+    -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$dir/server.key" -out "$dir/server.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$dir/san.ext"
+  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial -days 2 \
+    -extfile "$dir/san.ext" -out "$dir/server.pem" 2>/dev/null
+}
+
 wait_for() { # seconds, description, command...
   local secs=$1 what=$2; shift 2
   for _ in $(seq $((secs * 5))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
@@ -58,7 +71,8 @@ start_once() {
   if (echo >"/dev/tcp/127.0.0.1/$MON_PORT") 2>/dev/null; then
     log "monitor port $MON_PORT is taken by another process; stop it or set MON_PORT"; return 1
   fi
-  mkdir -p "$RGW_DIR"/{run,log,mon,osd,rgw}
+  mkdir -p "$RGW_DIR"/{run,log,mon,osd,rgw,tls}
+  make_certificates "$RGW_DIR/tls"
   local fsid; fsid=$(cat /proc/sys/kernel/random/uuid)
   cat >"$CONF" <<CONF
 [global]
@@ -87,7 +101,7 @@ mon warn on pool no redundancy = false
 [mon.a]
 mon addr = v1:127.0.0.1:$MON_PORT
 [client.rgw.spaces]
-rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT tcp_nodelay=1
+rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT ssl_endpoint=127.0.0.1:$RGW_TLS_PORT ssl_certificate=$RGW_DIR/tls/server.pem ssl_private_key=$RGW_DIR/tls/server.key tcp_nodelay=1
 rgw data = $RGW_DIR/rgw
 rgw dns name = 127.0.0.1
 rgw max put size = 6442450944
@@ -109,6 +123,8 @@ CONF
   wait_for 30 "ceph-osd" sh -c "ceph -c '$CONF' osd stat | grep -q '1 up'" || return 1
   radosgw -c "$CONF" -n client.rgw.spaces
   wait_for 60 "radosgw on port $RGW_PORT" curl -sf -o /dev/null "http://127.0.0.1:$RGW_PORT/" || return 1
+  wait_for 10 "radosgw over TLS on port $RGW_TLS_PORT" \
+    curl -sf --cacert "$RGW_DIR/tls/ca.pem" -o /dev/null "https://127.0.0.1:$RGW_TLS_PORT/" || return 1
   radosgw-admin -c "$CONF" user create --uid=tester --display-name=tester \
     --access-key="$RGW_ACCESS_KEY" --secret-key="$RGW_SECRET_KEY" >/dev/null
 }

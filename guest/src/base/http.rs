@@ -230,6 +230,10 @@ fn classify(code: &ErrorCode, authority: &str) -> Failure {
         ErrorCode::HttpRequestDenied => Failure::Denied(format!(
             "the host refused to connect to {authority}: it is not in the host's outbound allowlist"
         )),
+        ErrorCode::TlsCertificateError => Failure::Fatal(format!(
+            "{authority} presented a TLS certificate that is not trusted, or not for that name: the host running the \
+             component must trust its CA (spaces: --ca-bundle FILE or AWS_CA_BUNDLE), or the endpoint's name is wrong"
+        )),
         ErrorCode::InternalError(Some(m)) if m.starts_with("circuit-open") => {
             Failure::CircuitOpen(format!("{authority} {}", m.trim_start_matches("circuit-open:").trim()))
         }

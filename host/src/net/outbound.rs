@@ -24,6 +24,38 @@ use wasmtime_wasi_http::{Error, RequestOptions, WasiHttpHooks};
 
 type WasiBody = wasmtime_wasi_http::WasiBody;
 
+/// The TLS roots every upstream connection trusts: the bundled webpki roots, the platform's store (which honours
+/// `SSL_CERT_FILE` / `SSL_CERT_DIR`), as aws-cli and rclone trust, and the certificates of `ca_bundle` (PEM), for
+/// a private CA. A bundle that cannot be read, or holds no certificate, is the user's to fix.
+pub(crate) fn tls_config(ca_bundle: Option<&std::path::Path>) -> Result<rustls::ClientConfig, String> {
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for cert in rustls_native_certs::load_native_certs().certs {
+        // The platform store may hold certificates rustls cannot use; the others still count.
+        let _ = roots.add(cert);
+    }
+    if let Some(path) = ca_bundle {
+        let shown = path.display();
+        let certs = rustls_pki_types::CertificateDer::pem_file_iter(path)
+            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| format!("cannot read the CA bundle {shown}: {e}"))?;
+        if certs.is_empty() {
+            return Err(format!("the CA bundle {shown} holds no PEM certificate"));
+        }
+        for cert in certs {
+            roots.add(cert).map_err(|e| format!("a certificate in {shown} is not usable: {e}"))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(config)
+}
+
 /// Timeouts applied when the component does not set its own.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Timeouts {
@@ -83,6 +115,7 @@ impl HttpPool {
         allowlist: Allowlist,
         timeouts: Timeouts,
         breaker: super::breaker::Settings,
+        tls: rustls::ClientConfig,
         metrics: Arc<Metrics>,
     ) -> Arc<Self> {
         let mut http = HttpConnector::new();
@@ -90,7 +123,7 @@ impl HttpPool {
         http.set_nodelay(true);
         http.set_connect_timeout(Some(timeouts.connect));
         let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_webpki_roots()
+            .with_tls_config(tls)
             .https_or_http()
             .enable_http1()
             .wrap_connector(http);
@@ -154,7 +187,7 @@ impl HttpPool {
             }
             Ok(Err(e)) => {
                 self.metrics.record_request(&method, None, started.elapsed());
-                tracing::debug!(%authority, error = %e, "upstream request failed");
+                tracing::debug!(%authority, error = ?e, "upstream request failed");
                 return Err(classify(&e));
             }
             Ok(Ok(r)) => r,
@@ -232,6 +265,15 @@ impl Body for WatchedBody {
 fn classify(e: &hyper_util::client::legacy::Error) -> Error {
     let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
     while let Some(s) = source {
+        // A certificate the roots do not vouch for (or one for another name) is final: retrying cannot help.
+        if let Some(tls) = tls_error(s) {
+            return match tls {
+                rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented => {
+                    Error::TlsCertificateError
+                }
+                _ => Error::TlsProtocolError,
+            };
+        }
         if let Some(io) = s.downcast_ref::<std::io::Error>() {
             return match io.kind() {
                 std::io::ErrorKind::TimedOut => Error::ConnectionTimeout,
@@ -246,6 +288,16 @@ fn classify(e: &hyper_util::client::legacy::Error) -> Error {
         Error::ConnectionRefused
     } else {
         Error::ConnectionTerminated
+    }
+}
+
+/// The TLS error inside `e`, however many I/O errors wrap it (the connector nests them).
+fn tls_error<'a>(mut e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    loop {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        e = e.downcast_ref::<std::io::Error>()?.get_ref()?;
     }
 }
 
