@@ -1,6 +1,7 @@
 //! Shared helpers for the end-to-end tests: where the RGW under test is (set by `tests/run.sh`), the real `spaces`
 //! binary from this build, one fresh bucket per test, and the s3cmd/curl peers used to check interoperability.
 
+pub mod connect_proxy;
 pub mod fake_do;
 pub mod fault_proxy;
 pub mod service;
@@ -100,6 +101,11 @@ impl Bucket {
             .env_remove("AWS_SESSION_TOKEN")
             .env_remove("DIGITALOCEAN_TOKEN")
             .env_remove("SPACES_PATH_STYLE")
+            // Whatever proxy the machine names, the tests reach their loopback servers directly.
+            .env_remove("HTTPS_PROXY")
+            .env_remove("https_proxy")
+            .env_remove("ALL_PROXY")
+            .env_remove("all_proxy")
     }
 
     /// Runs `spaces ARGS` and expects success.

@@ -68,3 +68,26 @@ fn the_service_and_the_edge_work_over_tls() {
     assert!(serve.terminate(Duration::from_secs(30)).success());
     assert!(edge.terminate(Duration::from_secs(30)).success());
 }
+
+#[test]
+fn https_goes_through_the_proxy_https_proxy_names_unless_no_proxy_says_otherwise() {
+    let b = Bucket::new("tlsproxy");
+    let (endpoint, ca) = tls();
+    let authority = endpoint.trim_start_matches("https://").to_string();
+    let proxy = spaces_tests::connect_proxy::ConnectProxy::start();
+    std::fs::write(b.path("note.txt"), b"through the proxy").unwrap();
+    let out = over_tls(&b, Some(&ca)).env("HTTPS_PROXY", &proxy.url).args(["put", "note.txt", "note.txt"]).output();
+    let out = out.unwrap();
+    assert!(out.status.success(), "{}", spaces_tests::describe(&out));
+    assert!(proxy.targets().iter().all(|t| *t == authority) && !proxy.targets().is_empty(), "{:?}", proxy.targets());
+    let tunnels = proxy.targets().len();
+    let direct = over_tls(&b, Some(&ca))
+        .env("HTTPS_PROXY", &proxy.url)
+        .env("NO_PROXY", "127.0.0.1")
+        .args(["get", "note.txt", "back.txt"])
+        .output()
+        .unwrap();
+    assert!(direct.status.success(), "{}", spaces_tests::describe(&direct));
+    assert_eq!(std::fs::read(b.path("back.txt")).unwrap(), b"through the proxy");
+    assert_eq!(proxy.targets().len(), tunnels, "NO_PROXY: reached directly");
+}

@@ -7,3 +7,4 @@ pub(crate) mod breaker;
 pub(crate) mod listen;
 pub(crate) mod metrics;
 pub(crate) mod outbound;
+pub(crate) mod proxy;

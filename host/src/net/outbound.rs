@@ -6,6 +6,7 @@
 use super::allowlist::Allowlist;
 use super::breaker::{Breakers, State};
 use super::metrics::Metrics;
+use super::proxy::ProxyConnector;
 use crate::runtime::interrupt::Interrupt;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
@@ -98,7 +99,7 @@ impl<C: tower_service::Service<http::Uri>> tower_service::Service<http::Uri> for
     }
 }
 
-type Connector = CountingConnector<hyper_rustls::HttpsConnector<HttpConnector>>;
+type Connector = CountingConnector<hyper_rustls::HttpsConnector<ProxyConnector>>;
 
 /// The process-wide pool: one per runtime, shared by every component instance.
 pub(crate) struct HttpPool {
@@ -126,7 +127,7 @@ impl HttpPool {
             .with_tls_config(tls)
             .https_or_http()
             .enable_http1()
-            .wrap_connector(http);
+            .wrap_connector(ProxyConnector::from_env(http));
         let opened = Arc::new(AtomicU64::new(0));
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(timeouts.pool_idle)
