@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs a one-node Ceph cluster (monitor + memstore OSD + radosgw) on loopback for the end-to-end tests: Spaces runs
 # on Ceph RGW, so this is the real S3 engine, verifying SigV4 as strictly as Spaces does.
-#   tests/scripts/rgw.sh install   apt-installs radosgw, ceph-mon, ceph-osd, s3cmd, rclone when missing
+#   tests/scripts/rgw.sh install   apt-installs radosgw, ceph-mon, ceph-osd, s3cmd, rclone, openssl when missing
 #   tests/scripts/rgw.sh start     starts everything (retrying from scratch if a daemon does not come up)
 #   tests/scripts/rgw.sh stop      stops the daemons this script started (by their pid files) and removes the data
 #   tests/scripts/rgw.sh kill-gateway / start-gateway   SIGKILLs radosgw alone (by its pid file), or starts it
@@ -25,12 +25,12 @@ log() { echo "rgw.sh: $*" >&2; }
 
 install() {
   local missing=()
-  for cmd in radosgw ceph-mon ceph-osd s3cmd rclone; do command -v "$cmd" >/dev/null || missing+=("$cmd"); done
+  for cmd in radosgw ceph-mon ceph-osd s3cmd rclone openssl; do command -v "$cmd" >/dev/null || missing+=("$cmd"); done
   [ ${#missing[@]} -eq 0 ] && return 0
   log "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq radosgw ceph-mon ceph-osd ceph-common s3cmd rclone >/dev/null
+  apt-get install -y -qq radosgw ceph-mon ceph-osd ceph-common s3cmd rclone openssl >/dev/null
 }
 
 stop() {
