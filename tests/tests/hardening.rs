@@ -257,3 +257,27 @@ fn mcp_answers_malformed_lines_with_json_rpc_errors() {
     drop(stdin);
     assert!(child.wait().unwrap().success());
 }
+
+/// `--endpoint ftp://…` or a port past 65535 said "exit 1", as if something had broken; it is the user's input to
+/// correct: exit 2, with the reason. And a key rotation without a DigitalOcean token answered 502 with its reason
+/// said twice, where every sibling key route answers 403.
+#[test]
+fn bad_input_is_the_users_to_correct_and_says_so_once() {
+    let b = spaces_tests::Bucket::new("badinput");
+    for endpoint in ["ftp://example.com", "http://127.0.0.1:99999"] {
+        let out = b.spaces().env("SPACES_ENDPOINT", endpoint).args(["ls"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{endpoint}: {}", spaces_tests::describe(&out));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("endpoint"), "{}", spaces_tests::describe(&out));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = embedded_command(dir.path());
+    command.env_remove("DIGITALOCEAN_TOKEN");
+    let s = Service::start(command, TOKEN, &[]);
+    for (method, path) in [("POST", "/v1/keys/DO1234567890ABCDEFGH/rotate"), ("GET", "/v1/keys/DO1234567890ABCDEFGH")] {
+        let r = s.call(method, path, &[], None);
+        assert_eq!(r.status(), 403, "{method} {path}");
+        let detail = json(r)["detail"].as_str().unwrap().to_string();
+        assert_eq!(detail.matches("DigitalOcean API token").count(), 1, "said once: {detail}");
+    }
+    assert!(s.terminate(Duration::from_secs(30)).success());
+}
