@@ -222,9 +222,9 @@ fn dispatch(client: &Rc<Client>, m: &Matched, headers: &Headers, request: Incomi
         Op::GetObject => get(client, key, headers),
         Op::HeadObject => {
             let meta = client.head_object(key).map_err(failed)?;
-            // A HEAD answer has no body: a 412 carries only its status.
+            // A HEAD answer has no body: a refusal keeps its status and headers (the ETag of a 304), as serve's does.
             if let Some(refusal) = refusal(key, &meta.etag, headers)? {
-                return Ok(Answer::empty(refusal.status, Vec::new()));
+                return Ok(Answer { body: Body::Empty, ..refusal });
             }
             Ok(Answer::empty(200, object_headers(&meta)))
         }
