@@ -148,9 +148,16 @@ kill_gateway() {
   wait_for 10 "radosgw to stop" sh -c "! curl -s -o /dev/null http://127.0.0.1:$RGW_PORT/"
 }
 
-start_gateway() {
-  radosgw -c "$CONF" -n client.rgw.spaces
-  wait_for 60 "radosgw on port $RGW_PORT" curl -sf -o /dev/null "http://127.0.0.1:$RGW_PORT/"
+start_gateway() { # a start that does not come up is killed and tried once more, as `start` retries
+  for attempt in 1 2; do
+    radosgw -c "$CONF" -n client.rgw.spaces
+    if wait_for 60 "radosgw on port $RGW_PORT" curl -sf -o /dev/null "http://127.0.0.1:$RGW_PORT/"; then
+      return 0
+    fi
+    local pidfile; pidfile=$(ls "$RGW_DIR"/run/client.rgw.*.pid 2>/dev/null) && kill -9 "$(cat "$pidfile")" 2>/dev/null
+    log "radosgw restart attempt $attempt failed"
+  done
+  return 1
 }
 
 case "${1:-}" in
