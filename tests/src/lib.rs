@@ -219,6 +219,12 @@ pub struct Head {
     pub length: usize,
 }
 
+/// The status of the answer arriving on `stream`, or `None` if it closes first.
+pub fn read_status(stream: &std::net::TcpStream) -> Option<u16> {
+    let head = read_head(&mut std::io::BufReader::new(stream.try_clone().ok()?)).ok()?;
+    head.line.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// Reads one request head (request line and headers, up to the blank line).
 pub fn read_head(reader: &mut impl BufRead) -> std::io::Result<Head> {
     let mut line = String::new();

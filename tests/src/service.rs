@@ -155,6 +155,11 @@ impl Service {
         self.child.id()
     }
 
+    /// A raw TCP connection to the server, for requests no HTTP client would send.
+    pub fn connect(&self) -> std::net::TcpStream {
+        std::net::TcpStream::connect(self.base.trim_start_matches("http://")).expect("connect to the server")
+    }
+
     /// The URL of `path` on this server.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)

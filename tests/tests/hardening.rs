@@ -36,12 +36,6 @@ fn one_request_does_not_take_the_service_down() {
     assert!(s.terminate(Duration::from_secs(30)).success());
 }
 
-/// Reads one HTTP answer's status line off `stream`, or `None` if the server closed the connection first.
-fn status_of(stream: &mut std::net::TcpStream) -> Option<u16> {
-    let head = spaces_tests::read_head(&mut std::io::BufReader::new(stream.try_clone().unwrap())).ok()?;
-    head.line.split_whitespace().nth(1)?.parse().ok()
-}
-
 /// Does the server close `stream` (EOF, or a reset) before `within` runs out?
 fn closed_within(stream: &mut std::net::TcpStream, within: Duration) -> bool {
     use std::io::Read;
@@ -59,10 +53,6 @@ fn closed_within(stream: &mut std::net::TcpStream, within: Duration) -> bool {
     }
 }
 
-fn connect(s: &Service) -> std::net::TcpStream {
-    std::net::TcpStream::connect(s.base.trim_start_matches("http://")).unwrap()
-}
-
 /// A PUT that declares 1000 bytes, sends 10 and stops held its slot for ever; with one slot, every other request
 /// then waited 30 s and got 503. Now the body has the same stall limit as a download: 408, and the slot is free.
 #[test]
@@ -70,14 +60,14 @@ fn a_stalled_upload_body_is_cut_off_and_frees_its_slot() {
     use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
     let s = Service::start(embedded_command(dir.path()), TOKEN, &["--client-stall", "2", "--max-in-flight", "1"]);
-    let mut stalled = connect(&s);
+    let mut stalled = s.connect();
     stalled.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     let head = format!(
         "PUT /v1/objects/stalled HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: 1000\r\n\r\n"
     );
     stalled.write_all(head.as_bytes()).unwrap();
     stalled.write_all(b"0123456789").unwrap();
-    assert_eq!(status_of(&mut stalled), Some(408), "the stalled upload is answered");
+    assert_eq!(spaces_tests::read_status(&stalled), Some(408), "the stalled upload is answered");
     let other = s.call("PUT", "/v1/objects/other", &[], Some(b"fine"));
     assert_eq!(other.status(), 200, "the slot is free again");
     assert_eq!(s.call("HEAD", "/v1/objects/stalled", &[], None).status(), 404, "nothing was stored");
@@ -93,11 +83,11 @@ fn slow_and_idle_connections_are_closed_and_capped() {
     let dir = tempfile::tempdir().unwrap();
     let args = ["--header-timeout", "2", "--max-connections", "2"];
     let s = Service::start(embedded_command(dir.path()), TOKEN, &args);
-    let mut slowloris = connect(&s);
+    let mut slowloris = s.connect();
     slowloris.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").unwrap();
-    let mut idle = connect(&s);
+    let mut idle = s.connect();
     idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
-    assert_eq!(status_of(&mut idle), Some(200));
+    assert_eq!(spaces_tests::read_status(&idle), Some(200));
     // Both slots are taken: a third client waits in the backlog until the server closes the other two.
     let third = std::thread::spawn({
         let base = s.base.clone();
@@ -181,10 +171,10 @@ fn a_client_that_leaves_mid_download_is_not_a_broken_upstream() {
         let line = metrics.lines().find(|l| l.starts_with("spaces_operations_total{operation=\"get-object\""));
         line.map(|l| l.rsplit(' ').next().unwrap().to_string())
     };
-    let mut leaver = connect(&s);
+    let mut leaver = s.connect();
     let head = format!("GET /v1/objects/big HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\r\n");
     leaver.write_all(head.as_bytes()).unwrap();
-    assert_eq!(status_of(&mut leaver), Some(200));
+    assert_eq!(spaces_tests::read_status(&leaver), Some(200));
     drop(leaver);
     std::thread::sleep(Duration::from_secs(3));
     let log = s.log();

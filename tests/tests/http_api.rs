@@ -6,7 +6,7 @@
 use spaces_tests::fault_proxy::{Fault, FaultProxy};
 use spaces_tests::service::{Answer, Service};
 use spaces_tests::{curl, Bucket};
-use std::io::{BufReader, Read, Write};
+use std::io::Write;
 use std::process::Command;
 use std::time::Duration;
 
@@ -40,14 +40,10 @@ fn problem(what: &str, r: Answer, status: u16, kind: &str) -> serde_json::Value 
 
 /// A request written byte for byte (header values that are not ASCII, which HTTP clients refuse to send).
 fn raw_status(s: &Service, request: &[u8]) -> u16 {
-    let authority = s.base.trim_start_matches("http://");
-    let mut stream = std::net::TcpStream::connect(authority).unwrap();
+    let mut stream = s.connect();
     stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     stream.write_all(request).unwrap();
-    let head = spaces_tests::read_head(&mut BufReader::new(stream.try_clone().unwrap())).unwrap();
-    let mut rest = Vec::new();
-    let _ = stream.take(1 << 16).read_to_end(&mut rest);
-    head.line.split_whitespace().nth(1).and_then(|c| c.parse().ok()).expect("a status line")
+    spaces_tests::read_status(&stream).expect("a status line")
 }
 
 /// The scenarios, through `s`, storing under `dir/` in `bucket`.
