@@ -7,8 +7,9 @@ use crate::exports::spaces::storage::cdn::{Endpoint as CdnEndpoint, EndpointSett
 use crate::exports::spaces::storage::keys::{AccessKey, Grant, KeyFilter, NewKey};
 use crate::exports::spaces::storage::storage::{
     DeleteFailure, GetOptions, Guest, GuestClient, GuestDownload, ListPage, ListRequest, ObjectSummary, PresignMethod,
-    PresignRequest, Presigned, PutOptions, PutResult,
+    PresignRequest, Presigned, PutOptions, PutResult, UploadSummary,
 };
+use crate::s3::upload::Continuation;
 use crate::s3::{client, headers};
 use crate::spaces::storage::types::{ApiConfig, Config, Error, ObjectMeta};
 use crate::wasi::io::streams::{InputStream, OutputStream};
@@ -99,7 +100,11 @@ impl GuestClient for ClientResource {
             acl: opts.acl,
             metadata: &opts.metadata,
         };
-        let (etag, size, parts) = self.0.put_object(&key, &body, size, &h)?;
+        let how = Continuation {
+            resume: opts.resume.as_ref().map(|r| (r.upload_id.as_str(), r.part_size)),
+            keep_partial: opts.keep_partial,
+        };
+        let (etag, size, parts) = self.0.put_object(&key, &body, size, &h, &how)?;
         Ok(PutResult { etag, size, parts })
     }
 
@@ -151,7 +156,27 @@ impl GuestClient for ClientResource {
     }
 
     fn copy_object(&self, src_key: String, dst_key: String) -> Result<String, Error> {
-        self.0.copy_object(&src_key, &dst_key)
+        self.0.copy_object(&self.0.addressing.bucket, &src_key, &dst_key)
+    }
+
+    fn copy_from(&self, src_bucket: String, src_key: String, dst_key: String) -> Result<String, Error> {
+        self.0.copy_object(&src_bucket, &src_key, &dst_key)
+    }
+
+    fn list_uploads(&self, prefix: Option<String>) -> Result<Vec<UploadSummary>, Error> {
+        let uploads = self.0.list_uploads(prefix.as_deref())?;
+        Ok(uploads
+            .into_iter()
+            .map(|u| UploadSummary { key: u.key, upload_id: u.upload_id, initiated: u.initiated })
+            .collect())
+    }
+
+    fn abort_upload(&self, key: String, upload_id: String) -> Result<(), Error> {
+        self.0.abort_upload(&key, &upload_id)
+    }
+
+    fn content_etag(&self, body: InputStream, part_size: Option<u64>) -> Result<String, Error> {
+        crate::s3::library_ops::content_etag(&body, part_size)
     }
 
     fn delete_objects(&self, keys: Vec<String>) -> Result<Vec<DeleteFailure>, Error> {

@@ -84,6 +84,9 @@ impl metrics::Host for Host {
 impl progress::Host for Host {
     async fn advanced(&mut self, _bytes: u64) {}
     async fn purged(&mut self, _done: u32, _total: u32) {}
+    // This host records no uploads: a failed one is aborted by the component, never resumed.
+    async fn upload_started(&mut self, _upload_id: String, _part_size: u64) {}
+    async fn upload_ended(&mut self, _upload_id: String) {}
 }
 
 impl types::Host for Host {}
@@ -127,7 +130,14 @@ async fn main() -> wasmtime::Result<()> {
     let size = std::fs::metadata(&file)?.len();
     let reader: DynInputStream = Box::new(AsyncReadStream::new(tokio::fs::File::open(&file).await?));
     let body: Resource<DynInputStream> = store.data_mut().table.push(reader)?;
-    let opts = PutOptions { content_type: None, cache_control: None, acl: Acl::Private, metadata: Vec::new() };
+    let opts = PutOptions {
+        content_type: None,
+        cache_control: None,
+        acl: Acl::Private,
+        metadata: Vec::new(),
+        resume: None,
+        keep_partial: false,
+    };
     let put = storage.client().call_put_object(&mut store, client, &key, body, Some(size), &opts).await?;
     let put = put.map_err(fail)?;
     println!("stored {key}: {} bytes, etag {}", put.size, put.etag);

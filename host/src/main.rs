@@ -11,6 +11,7 @@ mod credentials;
 mod digitalocean;
 mod edge;
 mod error;
+mod journal;
 mod mcp;
 mod net;
 mod output;

@@ -4,10 +4,10 @@
 //! the CLI and MCP, so it lives here; it describes itself to schemars for MCP output schemas.
 
 use crate::runtime::bindings::storage::{
-    ByteRange, GetOptions, ListPage, ObjectSummary, PresignRequest, PutOptions, PutResult,
+    ByteRange, GetOptions, ListPage, ObjectSummary, PresignRequest, PutOptions, PutResult, UploadSummary,
 };
 use crate::runtime::bindings::types::{Acl, ObjectMeta};
-use http_api::bodies::{Listed, Method, Page, Presigned, Stored, DEFAULT_EXPIRES};
+use http_api::bodies::{Listed, Method, Page, Pending, Presigned, Stored, DEFAULT_EXPIRES};
 use http_api::headers::PutHeaders;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -58,6 +58,12 @@ impl From<ObjectSummary> for Listed {
     }
 }
 
+impl From<UploadSummary> for Pending {
+    fn from(u: UploadSummary) -> Self {
+        Pending { key: u.key, upload_id: u.upload_id, initiated: u.initiated }
+    }
+}
+
 impl From<ListPage> for Page {
     fn from(p: ListPage) -> Self {
         Page {
@@ -95,13 +101,16 @@ pub(crate) fn presign_request(
     }
 }
 
-/// The upload options for `key`: the content type given, else guessed from the key.
+/// The upload options for `key`: the content type given, else guessed from the key; a fresh upload, aborted
+/// if it fails.
 pub(crate) fn put_options(h: &PutHeaders, key: &str) -> PutOptions {
     PutOptions {
         content_type: h.content_type.clone().or_else(|| http_api::content_type::guess(key).map(String::from)),
         cache_control: h.cache_control.clone(),
         acl: if h.public { Acl::PublicRead } else { Acl::Private },
         metadata: h.metadata.clone(),
+        resume: None,
+        keep_partial: false,
     }
 }
 

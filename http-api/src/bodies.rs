@@ -157,6 +157,26 @@ pub struct Listed {
     pub storage_class: Option<String>,
 }
 
+/// A multipart upload that was started and neither completed nor aborted; its parts cost storage.
+#[derive(Serialize, Debug)]
+#[cfg_attr(feature = "host", derive(utoipa::ToSchema, schemars::JsonSchema))]
+pub struct Pending {
+    /// The key the upload is for.
+    pub key: String,
+    /// The upload's id (to abort it).
+    pub upload_id: String,
+    /// When it was started (ISO 8601).
+    pub initiated: String,
+}
+
+/// Incomplete multipart uploads, in key order.
+#[derive(Serialize, Debug)]
+#[cfg_attr(feature = "host", derive(utoipa::ToSchema, schemars::JsonSchema))]
+pub struct PendingUploads {
+    /// The uploads.
+    pub uploads: Vec<Pending>,
+}
+
 /// One page of a listing.
 #[derive(Serialize, Debug)]
 #[cfg_attr(feature = "host", derive(utoipa::ToSchema, schemars::JsonSchema))]

@@ -76,6 +76,8 @@ impl Kind {
             Kind::Integrity => (502, "integrity"),
             Kind::Transport => (502, "upstream-unreachable"),
             Kind::Service(s) if (400..500).contains(&s) => (s, "service"),
+            // The store behind does not offer the operation (s3s-fs has no multipart listing): not a fault.
+            Kind::Service(501) => (501, "not-implemented"),
             Kind::Service(_) => (502, "service"),
             Kind::Unauthorized => (401, "unauthorized"),
             Kind::NoRoute => (404, "no-route"),
@@ -190,6 +192,7 @@ pub fn title(status: u16) -> &'static str {
         416 => "Range Not Satisfiable",
         429 => "Too Many Requests",
         500 => "Internal Server Error",
+        501 => "Not Implemented",
         502 => "Bad Gateway",
         503 => "Service Unavailable",
         504 => "Gateway Timeout",
@@ -214,6 +217,7 @@ mod tests {
         assert_eq!(Kind::RangeNotSatisfiable.status(), (416, "range-not-satisfiable"));
         assert_eq!(Kind::Service(409).status().0, 409);
         assert_eq!(Kind::Service(500).status().0, 502);
+        assert_eq!(Kind::Service(501).status(), (501, "not-implemented"));
         let p = Problem::new(Kind::NotFound, "gone").retry_after(0);
         assert_eq!((p.status, p.title.as_str(), p.retry_after), (404, "Not Found", Some(1)));
         let doc: serde_json::Value = serde_json::from_slice(&p.to_json()).unwrap();

@@ -21,6 +21,10 @@ pub enum Op {
     Presign,
     /// `GET /v1/url/{key}`.
     Url,
+    /// `GET /v1/uploads`.
+    ListUploads,
+    /// `DELETE /v1/uploads/{upload_id}`.
+    AbortUpload,
     /// `GET /v1/cdn/endpoints`.
     ListCdnEndpoints,
     /// `POST /v1/cdn/endpoints`.
@@ -87,6 +91,8 @@ pub const TABLE: &[Route] = &[
     r("POST", "/v1/objects/delete", Op::DeleteObjects),
     r("POST", "/v1/presign", Op::Presign),
     r("GET", "/v1/url/{key}", Op::Url),
+    r("GET", "/v1/uploads", Op::ListUploads),
+    r("DELETE", "/v1/uploads/{upload_id}", Op::AbortUpload),
     r("GET", "/v1/cdn/endpoints", Op::ListCdnEndpoints),
     r("POST", "/v1/cdn/endpoints", Op::CreateCdnEndpoint),
     r("GET", "/v1/cdn/endpoints/{id}", Op::GetCdnEndpoint),

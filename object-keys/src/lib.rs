@@ -64,6 +64,23 @@ pub fn from_uri(uri: &str) -> Result<(String, String), String> {
 /// The scheme of object URIs.
 pub const URI_SCHEME: &str = "spaces://";
 
+/// A command-line argument that names a place in a bucket, `spaces://BUCKET/KEY-OR-PREFIX` or
+/// `s3://BUCKET/KEY-OR-PREFIX`, written as people type it (not percent-encoded); the key may be empty (the
+/// bucket's root). `None` when the argument names no bucket this way (a local path, or a bare key).
+pub fn location(arg: &str) -> Option<Result<(String, String), String>> {
+    let rest = arg.strip_prefix(URI_SCHEME).or_else(|| arg.strip_prefix("s3://"))?;
+    let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        return Some(Err(format!("{arg:?} names no bucket (write spaces://BUCKET/PREFIX)")));
+    }
+    if !key.is_empty() {
+        if let Err(e) = check(key) {
+            return Some(Err(e));
+        }
+    }
+    Some(Ok((bucket.to_string(), key.to_string())))
+}
+
 /// `raw` with each `%XX` decoded, once; an error unless the result is UTF-8.
 pub fn percent_decode(raw: &str) -> Result<String, String> {
     let bytes = raw.as_bytes();
@@ -133,6 +150,19 @@ mod tests {
         for bad in ["s3://b/k", "spaces://b", "spaces:///k", "spaces://b/", "spaces://b/../k", "spaces://b/a%zz"] {
             assert!(from_uri(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn locations_name_a_bucket_and_a_literal_key() {
+        let loc = location;
+        assert_eq!(loc("spaces://b/a b/c%20d"), Some(Ok(("b".into(), "a b/c%20d".into()))), "not decoded");
+        assert_eq!(loc("s3://b/photos/"), Some(Ok(("b".into(), "photos/".into()))));
+        assert_eq!(loc("spaces://b"), Some(Ok(("b".into(), String::new()))));
+        assert_eq!(loc("spaces://b/"), Some(Ok(("b".into(), String::new()))));
+        assert!(matches!(loc("spaces:///k"), Some(Err(_))));
+        assert!(matches!(loc("spaces://b/../k"), Some(Err(_))));
+        assert_eq!(loc("./spaces:/b"), None);
+        assert_eq!(loc("photos/2026"), None);
     }
 
     proptest::proptest! {

@@ -39,7 +39,12 @@ const ours = {
     },
   },
   "spaces:storage/metrics": { record: (event) => metrics.push(event) },
-  "spaces:storage/progress": { advanced: (bytes) => advanced.push(bytes), purged: () => {} },
+  "spaces:storage/progress": {
+    advanced: (bytes) => advanced.push(bytes),
+    purged: () => {},
+    uploadStarted: () => {},
+    uploadEnded: () => {},
+  },
   "spaces:storage/types": {},
 };
 const wasi = {
@@ -98,9 +103,14 @@ const small = client.putObject("jco/small.txt", smallBody, smallSize, {
   contentType: "text/plain; charset=utf-8",
   acl: "private",
   metadata: [["runtime", "jco"]],
+  keepPartial: false,
 });
 const [largeBody, largeSize] = reader("large.bin");
-const large = client.putObject("jco/large.bin", largeBody, largeSize, { acl: "private", metadata: [] });
+const large = client.putObject("jco/large.bin", largeBody, largeSize, {
+  acl: "private",
+  metadata: [],
+  keepPartial: false,
+});
 assert.equal(large.size, largeSize);
 
 const page = client.listObjects({ prefix: "jco/" });

@@ -18,10 +18,12 @@ from mcp.shared.exceptions import MCPError
 
 ALL_TOOLS = {
     "list_objects", "head_object", "get_object", "put_object", "delete_object", "presign_url", "object_url",
-    "cdn_list", "cdn_purge", "keys_list", "keys_create", "keys_delete",
+    "list_uploads", "abort_upload", "cdn_list", "cdn_purge", "keys_list", "keys_create", "keys_delete",
 }
-READ_ONLY_TOOLS = {"list_objects", "head_object", "get_object", "presign_url", "object_url", "cdn_list", "keys_list"}
-DESTRUCTIVE_TOOLS = {"put_object", "delete_object", "keys_delete"}
+READ_ONLY_TOOLS = {
+    "list_objects", "head_object", "get_object", "presign_url", "object_url", "list_uploads", "cdn_list", "keys_list",
+}
+DESTRUCTIVE_TOOLS = {"put_object", "delete_object", "abort_upload", "keys_delete"}
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489")
 
 

@@ -96,6 +96,8 @@ impl Bucket {
             .env("SPACES_ACCESS_KEY_ID", &self.rgw.access_key)
             .env("SPACES_SECRET_ACCESS_KEY", &self.rgw.secret_key)
             .env("SPACES_CACHE_DIR", std::env::temp_dir().join("spaces-test-cache"))
+            // Each test's own uploads journal, so that no test resumes another's upload.
+            .env("SPACES_STATE_DIR", self.dir.path().join(".state"))
             .env_remove("AWS_ACCESS_KEY_ID")
             .env_remove("AWS_SECRET_ACCESS_KEY")
             .env_remove("AWS_SESSION_TOKEN")

@@ -199,6 +199,9 @@ fn schemathesis_finds_no_server_error_and_no_undocumented_status() {
         .args(["-H", &format!("Authorization: {}", s.bearer())])
         .args(["--checks", "not_a_server_error,status_code_conformance"])
         .args(["--max-examples", "40", "--generation-deterministic", "--request-timeout", "30"])
+        // The embedded store (s3s-fs) has no multipart listing, so these answer 501 by design; sync.rs tests
+        // them against RGW.
+        .args(["--exclude-path-regex", "^/v1/uploads"])
         .env("NO_COLOR", "1")
         .output()
         .expect("run schemathesis (installed by tests/scripts/setup.sh)");
@@ -206,7 +209,7 @@ fn schemathesis_finds_no_server_error_and_no_undocumented_status() {
     let summary = report.lines().filter(|l| l.contains("generated") || l.contains("passed")).collect::<Vec<_>>();
     eprintln!("schemathesis: {summary:?}");
     assert!(out.status.success(), "{report}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(report.contains("23/23"), "every operation was tested: {report}");
+    assert!(report.contains("23 selected / 25 total"), "every other operation was tested: {report}");
     assert!(s.terminate(Duration::from_secs(30)).success());
 }
 

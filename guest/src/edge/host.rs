@@ -63,4 +63,7 @@ pub(crate) mod metrics {
 /// Mirrors WIT `progress`: nothing shows a progress bar at the edge.
 pub(crate) mod progress {
     pub(crate) fn advanced(_bytes: u64) {}
+    /// Nothing records uploads at the edge: a failed one is aborted, never resumed.
+    pub(crate) fn upload_started(_upload_id: &str, _part_size: u64) {}
+    pub(crate) fn upload_ended(_upload_id: &str) {}
 }

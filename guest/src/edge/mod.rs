@@ -11,6 +11,7 @@ mod settings;
 use crate::exports::wasi::http::incoming_handler::Guest;
 use crate::s3::client::{Client, Conditions, Download};
 use crate::s3::headers::ObjectHeaders;
+use crate::s3::upload::Continuation;
 use crate::spaces::storage::types::{Acl, Error, ObjectMeta};
 use crate::wasi::http::types::{
     Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, OutputStream, ResponseOutparam,
@@ -256,7 +257,9 @@ fn dispatch(client: &Rc<Client>, m: &Matched, headers: &Headers, request: Incomi
             Ok(Answer::json(200, &bodies::Url { url: url.map_err(failed)? }))
         }
         Op::Health => Ok(Answer::json(200, &bodies::ALIVE)),
-        Op::ListCdnEndpoints
+        Op::ListUploads
+        | Op::AbortUpload
+        | Op::ListCdnEndpoints
         | Op::CreateCdnEndpoint
         | Op::GetCdnEndpoint
         | Op::UpdateCdnEndpoint
@@ -271,8 +274,8 @@ fn dispatch(client: &Rc<Client>, m: &Matched, headers: &Headers, request: Incomi
         | Op::Metrics
         | Op::OpenApi => Err(Answer::refused(
             Kind::NoRoute,
-            "the edge build serves the object routes only; CDN, keys, metrics and the OpenAPI document are \
-             `spaces serve`'s",
+            "the edge build serves the object routes only; incomplete uploads, CDN, keys, metrics and the OpenAPI \
+             document are `spaces serve`'s",
         )),
     }
 }
@@ -305,7 +308,8 @@ fn put(client: &Client, key: &str, headers: &Headers, request: IncomingRequest) 
     };
     let body = request.consume().map_err(|()| Answer::error(&gone("the request body was already taken")))?;
     let stream = body.stream().map_err(|()| Answer::error(&gone("the request body has no stream")))?;
-    let (etag, size, parts) = client.put_object(key, &stream, size, &h).map_err(|e| Answer::error(&e))?;
+    let (etag, size, parts) =
+        client.put_object(key, &stream, size, &h, &Continuation::default()).map_err(|e| Answer::error(&e))?;
     Ok(Answer::json(200, &bodies::Stored { key: key.to_string(), etag, size, parts }))
 }
 

@@ -1,7 +1,10 @@
 //! Uploads: one PUT for a body that ends by the multipart threshold, otherwise a multipart upload with several
 //! parts in flight. Bytes enter the component only because they must be hashed (Content-MD5 on every request);
 //! reading, hashing and sending interleave in one loop, so the network never waits for a whole part to be hashed.
-//! A multipart upload that fails for any reason is aborted, so no parts are left behind.
+//! A multipart upload that fails for any reason is aborted, so no parts are left behind — unless the caller asked
+//! to keep it, to resume it later: a resumed upload lists the parts already stored and sends only those whose
+//! size or MD5 differs from the body's. The host hears of each multipart upload as it starts and ends, so an
+//! upload cut short by a crash can be found again.
 
 use crate::base::exchange::{Call, Exchange};
 use crate::base::http::{self, Payload};
@@ -28,6 +31,15 @@ const READ_CHUNK: u64 = 1 << 20;
 /// storage until the bucket's incomplete-upload cleanup.
 const ABORT_WAITS_MS: [u64; 5] = [1_000, 2_000, 4_000, 8_000, 15_000];
 
+/// What to do about an earlier, incomplete multipart upload of the same body, and about this one if it fails.
+#[derive(Default)]
+pub(crate) struct Continuation<'a> {
+    /// The upload id and part size of the upload to go on with.
+    pub resume: Option<(&'a str, u64)>,
+    /// On failure, leave the multipart upload in place instead of aborting it.
+    pub keep_partial: bool,
+}
+
 impl Client {
     /// Stores `body` under `key`; returns the ETag, the bytes stored and the number of parts (0 for one PUT).
     pub(crate) fn put_object(
@@ -36,6 +48,7 @@ impl Client {
         body: &InputStream,
         size: Option<u64>,
         h: &ObjectHeaders,
+        how: &Continuation,
     ) -> Result<(String, u64, u32), Error> {
         addressing::validate_key(key).map_err(invalid)?;
         let headers = headers::object_headers(h).map_err(invalid)?;
@@ -53,9 +66,13 @@ impl Client {
             let len = first.len() as u64;
             let etag = self.put_single(key, first, headers)?;
             progress::advanced(len);
+            if let Some((stale, _)) = how.resume {
+                // The body became small enough for one PUT: the upload it had begun is of no further use.
+                let _ = self.abort_upload(key, stale);
+            }
             return Ok((etag, len, 0));
         }
-        self.put_multipart(key, Source { stream: body, carry: first.into_chunks().into() }, size, headers)
+        self.put_multipart(key, Source { stream: body, carry: first.into_chunks().into() }, size, headers, how)
     }
 
     fn put_single(&self, key: &str, data: Payload, mut headers: Vec<(String, String)>) -> Result<String, Error> {
@@ -75,30 +92,120 @@ impl Client {
         key: &str,
         source: Source,
         size: Option<u64>,
-        headers: Vec<(String, String)>,
+        mut headers: Vec<(String, String)>,
+        how: &Continuation,
     ) -> Result<(String, u64, u32), Error> {
-        let part_size = multipart::part_size(size, self.part_size).map_err(invalid)? as usize;
+        let resumed = match how.resume {
+            Some((id, part_size)) => self.resumable(key, id, part_size, size)?,
+            None => None,
+        };
+        let (upload_id, part_size, stored) = match resumed {
+            Some(found) => found,
+            None => {
+                let part_size = multipart::part_size(size, self.part_size).map_err(invalid)?;
+                let meta = format!("x-amz-meta-{}", multipart::PART_SIZE_META);
+                if !headers.iter().any(|(name, _)| *name == meta) {
+                    headers.push((meta, part_size.to_string()));
+                }
+                (self.create_upload(key, headers)?, part_size, Vec::new())
+            }
+        };
+        progress::upload_started(&upload_id, part_size);
+        let upload =
+            MultipartUpload { client: self, key, upload_id: &upload_id, part_size: part_size as usize, stored };
+        match upload.run(source, size) {
+            Ok(done) => {
+                progress::upload_ended(&upload_id);
+                Ok(done)
+            }
+            Err(e) if how.keep_partial => Err(errors::with_note(
+                e,
+                &format!("; multipart upload {upload_id} was kept, so uploading the same file again resumes it"),
+            )),
+            Err(e) => Err(self.abort_after(key, &upload_id, e)),
+        }
+    }
+
+    fn create_upload(&self, key: &str, headers: Vec<(String, String)>) -> Result<String, Error> {
         let initiate = Call {
             query: vec![("uploads".into(), String::new())],
             headers,
             ..self.object_call("create-multipart-upload", "POST", key)
         };
         let answer = self.execute_xml(initiate)?;
-        let upload_id = xml::parse_initiate_multipart(&answer)
-            .map_err(|e| self.xml_error("create-multipart-upload", Some(key), e))?;
-        let upload = MultipartUpload { client: self, key, upload_id: &upload_id, part_size };
-        upload.run(source, size).map_err(|e| self.abort_after(key, &upload_id, e))
+        xml::parse_initiate_multipart(&answer).map_err(|e| self.xml_error("create-multipart-upload", Some(key), e))
+    }
+
+    /// The upload `upload_id` with its stored parts (indexed by part number less one), if it can be resumed for
+    /// a body of `size` in parts of `part_size`; `None` (after aborting it, if it still exists) if not.
+    #[allow(clippy::type_complexity)]
+    fn resumable(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_size: u64,
+        size: Option<u64>,
+    ) -> Result<Option<(String, u64, Vec<Option<xml::StoredPart>>)>, Error> {
+        let fits = multipart::validate("part size", part_size).is_ok()
+            && size.is_none_or(|s| s.div_ceil(part_size) <= multipart::MAX_PARTS);
+        if !fits {
+            self.abort_upload(key, upload_id)?;
+            return Ok(None);
+        }
+        let mut stored: Vec<Option<xml::StoredPart>> = Vec::new();
+        let mut marker = None;
+        loop {
+            let mut query = vec![("uploadId".into(), upload_id.to_string())];
+            if let Some(m) = marker {
+                query.push(("part-number-marker".into(), format!("{m}")));
+            }
+            let call = Call { query, ..self.object_call("list-parts", "GET", key) };
+            let page = match self.execute_xml(call) {
+                Ok(answer) => xml::parse_parts(&answer).map_err(|e| self.xml_error("list-parts", Some(key), e))?,
+                Err(Error::NotFound(_)) => {
+                    progress::upload_ended(upload_id);
+                    return Ok(None);
+                }
+                Err(e) => return Err(e),
+            };
+            for part in page.parts {
+                let Some(index) = (part.part_number as usize).checked_sub(1) else { continue };
+                if index >= stored.len() {
+                    stored.resize(index + 1, None);
+                }
+                stored[index] = Some(part);
+            }
+            match page.next_marker {
+                Some(m) => marker = Some(m),
+                None => return Ok(Some((upload_id.to_string(), part_size, stored))),
+            }
+        }
+    }
+
+    /// Aborts the multipart upload `upload_id` of `key`; one already gone counts as aborted.
+    pub(crate) fn abort_upload(&self, key: &str, upload_id: &str) -> Result<(), Error> {
+        addressing::validate_key(key).map_err(invalid)?;
+        match self.execute(self.abort_call(key, upload_id)) {
+            Ok(_) | Err(Error::NotFound(_)) => {
+                progress::upload_ended(upload_id);
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn abort_call<'a>(&self, key: &'a str, upload_id: &str) -> Call<'a> {
+        Call {
+            query: vec![("uploadId".into(), upload_id.into())],
+            ..self.object_call("abort-multipart-upload", "DELETE", key)
+        }
     }
 
     /// Aborts the upload after `cause`, and says in the error whether the abort worked.
     fn abort_after(&self, key: &str, upload_id: &str, cause: Error) -> Error {
-        let call = || Call {
-            query: vec![("uploadId".into(), upload_id.into())],
-            ..self.object_call("abort-multipart-upload", "DELETE", key)
-        };
         let mut waits = ABORT_WAITS_MS.iter();
         let outcome = loop {
-            let r = self.execute(call());
+            let r = self.execute(self.abort_call(key, upload_id));
             let unreachable = matches!(
                 r,
                 Err(Error::CircuitOpen(_) | Error::Unavailable(_) | Error::Transport(_) | Error::Timeout(_))
@@ -109,12 +216,15 @@ impl Client {
             }
         };
         match outcome {
-            Ok(_) | Err(Error::NotFound(_)) => cause,
+            Ok(_) | Err(Error::NotFound(_)) => {
+                progress::upload_ended(upload_id);
+                cause
+            }
             Err(abort) => errors::with_note(
                 cause,
                 &format!(
-                    "; aborting multipart upload {upload_id} also failed ({abort:?}), so its parts remain until the \
-                     bucket's incomplete-upload cleanup"
+                    "; aborting multipart upload {upload_id} also failed ({abort:?}), so its parts remain until \
+                     `spaces uploads abort` or the bucket's incomplete-upload cleanup removes them"
                 ),
             ),
         }
@@ -127,6 +237,8 @@ struct MultipartUpload<'a> {
     key: &'a str,
     upload_id: &'a str,
     part_size: usize,
+    /// Parts an earlier run stored, by part number less one; each is kept if it matches the body.
+    stored: Vec<Option<xml::StoredPart>>,
 }
 
 /// A part on the wire.
@@ -200,12 +312,17 @@ impl<'a> MultipartUpload<'a> {
                         return Err(grew());
                     }
                     digests.push(hasher.finalize_reset().into());
-                    etags.push(String::new());
-                    in_flight.push(PartInFlight {
-                        index,
-                        exchange: Exchange::new(self.part_call(index, data, &digests[index])),
-                        reported: 0,
-                    });
+                    if let Some(kept) = self.kept(index, data.len() as u64, &digests[index]) {
+                        etags.push(kept);
+                        progress::advanced(data.len() as u64);
+                    } else {
+                        etags.push(String::new());
+                        in_flight.push(PartInFlight {
+                            index,
+                            exchange: Exchange::new(self.part_call(index, data, &digests[index])),
+                            reported: 0,
+                        });
+                    }
                 }
                 if !awaiting_input {
                     continue;
@@ -222,6 +339,12 @@ impl<'a> MultipartUpload<'a> {
         }
         check_size(size, total)?;
         self.complete(&etags, &digests, total)
+    }
+
+    /// The ETag of part `index` if an earlier run stored exactly these bytes there.
+    fn kept(&self, index: usize, len: u64, md5: &[u8; 16]) -> Option<String> {
+        let stored = self.stored.get(index)?.as_ref()?;
+        (stored.size == len && stored.etag == crate::base::encode::hex(md5)).then(|| stored.etag.clone())
     }
 
     fn part_call(&self, index: usize, data: Payload, md5: &[u8; 16]) -> Call<'a> {

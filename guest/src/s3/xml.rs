@@ -200,6 +200,91 @@ pub(crate) fn parse_complete_multipart(body: &[u8]) -> Result<String, XmlError> 
     parse::<EtagResult>(body, "CompleteMultipartUploadResult").map(|r| unquote_etag(&r.e_tag))
 }
 
+/// A part already stored in an incomplete multipart upload.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct StoredPart {
+    pub part_number: u32,
+    #[serde(rename = "ETag", deserialize_with = "unquoted")]
+    pub etag: String,
+    pub size: u64,
+}
+
+/// One page of a ListParts: the parts, and the marker of the next page when there is one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct PartsPage {
+    pub parts: Vec<StoredPart>,
+    pub next_marker: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListPartsResult {
+    #[serde(default, rename = "Part")]
+    parts: Vec<StoredPart>,
+    #[serde(default)]
+    is_truncated: bool,
+    next_part_number_marker: Option<u32>,
+}
+
+fn unquoted<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    String::deserialize(d).map(|e| unquote_etag(&e))
+}
+
+/// Reads a ListParts page.
+pub(crate) fn parse_parts(body: &[u8]) -> Result<PartsPage, XmlError> {
+    let r: ListPartsResult = parse(body, "ListPartsResult")?;
+    let next_marker = match (r.is_truncated, r.next_part_number_marker) {
+        (true, Some(m)) => Some(m),
+        (true, None) => return Err(XmlError::Malformed("truncated ListParts without NextPartNumberMarker".into())),
+        (false, _) => None,
+    };
+    Ok(PartsPage { parts: r.parts, next_marker })
+}
+
+/// An incomplete multipart upload, as ListMultipartUploads lists it.
+#[cfg(not(feature = "edge"))]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct PendingUpload {
+    pub key: String,
+    pub upload_id: String,
+    #[serde(default)]
+    pub initiated: String,
+}
+
+/// One page of ListMultipartUploads, and the (key, upload id) markers of the next page when there is one.
+#[cfg(not(feature = "edge"))]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct UploadsPage {
+    pub uploads: Vec<PendingUpload>,
+    pub next: Option<(String, String)>,
+}
+
+#[cfg(not(feature = "edge"))]
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListMultipartUploadsResult {
+    #[serde(default, rename = "Upload")]
+    uploads: Vec<PendingUpload>,
+    #[serde(default)]
+    is_truncated: bool,
+    next_key_marker: Option<String>,
+    next_upload_id_marker: Option<String>,
+}
+
+/// Reads a ListMultipartUploads page.
+#[cfg(not(feature = "edge"))]
+pub(crate) fn parse_uploads(body: &[u8]) -> Result<UploadsPage, XmlError> {
+    let r: ListMultipartUploadsResult = parse(body, "ListMultipartUploadsResult")?;
+    let next = match (r.is_truncated, r.next_key_marker) {
+        (true, Some(k)) if !k.is_empty() => Some((k, r.next_upload_id_marker.unwrap_or_default())),
+        (true, _) => return Err(XmlError::Malformed("truncated ListMultipartUploads without NextKeyMarker".into())),
+        (false, _) => None,
+    };
+    Ok(UploadsPage { uploads: r.uploads, next })
+}
+
 /// The `<CompleteMultipartUpload>` request body for parts numbered from 1 in order.
 pub(crate) fn complete_multipart_body(etags: &[String]) -> String {
     let mut out = String::from("<CompleteMultipartUpload>");
@@ -323,6 +408,49 @@ mod tests {
         let done = b"<CompleteMultipartUploadResult><Location>l</Location><Bucket>b</Bucket><Key>k</Key>\
             <ETag>\"e-3\"</ETag></CompleteMultipartUploadResult>";
         assert_eq!(parse_complete_multipart(done).unwrap(), "e-3");
+    }
+
+    #[test]
+    fn parts_of_an_incomplete_upload() {
+        let body = concat!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>"#,
+            r#"<ListPartsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">"#,
+            r#"<Bucket>b</Bucket><Key>k</Key><UploadId>2~x</UploadId><PartNumberMarker>0</PartNumberMarker>"#,
+            r#"<NextPartNumberMarker>2</NextPartNumberMarker><MaxParts>2</MaxParts><IsTruncated>true</IsTruncated>"#,
+            r#"<Part><LastModified>2026-12-02T01:00:00.000Z</LastModified><PartNumber>1</PartNumber>"#,
+            r#"<ETag>&quot;9e107d9d372bb6826bd81d3542a419d6&quot;</ETag><Size>5242880</Size></Part>"#,
+            r#"<Part><PartNumber>2</PartNumber><ETag>"aa"</ETag><Size>7</Size></Part></ListPartsResult>"#,
+        );
+        let page = parse_parts(body.as_bytes()).unwrap();
+        assert_eq!(page.next_marker, Some(2));
+        assert_eq!(
+            page.parts,
+            [
+                StoredPart { part_number: 1, etag: "9e107d9d372bb6826bd81d3542a419d6".into(), size: 5_242_880 },
+                StoredPart { part_number: 2, etag: "aa".into(), size: 7 },
+            ]
+        );
+        let last = b"<ListPartsResult><IsTruncated>false</IsTruncated></ListPartsResult>";
+        assert_eq!(parse_parts(last).unwrap(), PartsPage::default());
+        assert!(parse_parts(b"<ListPartsResult><IsTruncated>true</IsTruncated></ListPartsResult>").is_err());
+    }
+
+    #[cfg(not(feature = "edge"))]
+    #[test]
+    fn incomplete_uploads_listing() {
+        let body = concat!(
+            r#"<ListMultipartUploadsResult><Bucket>b</Bucket><KeyMarker></KeyMarker><NextKeyMarker>b.bin"#,
+            r#"</NextKeyMarker><NextUploadIdMarker>2~y</NextUploadIdMarker><IsTruncated>true</IsTruncated>"#,
+            r#"<Upload><Key>a &amp; b.bin</Key><UploadId>2~x</UploadId><Initiator><ID>t</ID></Initiator>"#,
+            r#"<Initiated>2026-12-02T01:00:00.000Z</Initiated></Upload></ListMultipartUploadsResult>"#,
+        );
+        let page = parse_uploads(body.as_bytes()).unwrap();
+        assert_eq!(page.next, Some(("b.bin".into(), "2~y".into())));
+        assert_eq!(page.uploads.len(), 1);
+        assert_eq!((page.uploads[0].key.as_str(), page.uploads[0].upload_id.as_str()), ("a & b.bin", "2~x"));
+        assert_eq!(page.uploads[0].initiated, "2026-12-02T01:00:00.000Z");
+        let empty = b"<ListMultipartUploadsResult><IsTruncated>false</IsTruncated></ListMultipartUploadsResult>";
+        assert_eq!(parse_uploads(empty).unwrap(), UploadsPage::default());
     }
 
     #[test]

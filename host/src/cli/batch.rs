@@ -58,6 +58,7 @@ pub(super) async fn put_tree(
     dir: &Path,
     prefix: &str,
     upload: &PutHeaders,
+    how: &transfer::Resuming,
 ) -> Outcome<()> {
     if !dir.is_dir() {
         let dir = dir.display();
@@ -65,7 +66,7 @@ pub(super) async fn put_tree(
     }
     let mut jobs = Vec::new();
     walk(dir, &key_prefix(prefix), upload, &mut jobs)?;
-    run(runtime, cfg, workers, jobs, Vec::new(), "uploaded").await
+    run(runtime, cfg, workers, jobs, Vec::new(), how, "uploaded").await
 }
 
 /// Downloads every object under `prefix` into `dir`.
@@ -88,7 +89,8 @@ pub(super) async fn get_tree(runtime: &Runtime, cfg: Config, workers: u32, prefi
             Err(e) => refused.push((o.key, e)),
         }
     }
-    run(runtime, cfg, workers, jobs, refused, "downloaded").await
+    let how = transfer::Resuming::new(&cfg, false, false);
+    run(runtime, cfg, workers, jobs, refused, &how, "downloaded").await
 }
 
 /// Moves every job with `workers` component instances and prints the summary; `refused` are the files that
@@ -99,6 +101,7 @@ async fn run(
     workers: u32,
     jobs: Vec<Job>,
     refused: Vec<(String, Failure)>,
+    how: &transfer::Resuming,
     verb: &str,
 ) -> Outcome<()> {
     let count = (jobs.len() + refused.len()) as u64;
@@ -117,7 +120,7 @@ async fn run(
     let interrupts: Vec<_> = sessions.iter().map(Session::interrupt).collect();
     let mut tasks = tokio::task::JoinSet::new();
     for s in sessions {
-        tasks.spawn(worker(s, Arc::clone(&queue)));
+        tasks.spawn(worker(s, Arc::clone(&queue), how.clone()));
     }
     let all = async {
         let mut sum = Tally { failures: refused, ..Tally::default() };
@@ -153,7 +156,7 @@ async fn run(
 }
 
 /// Takes files from the queue until it is empty or the session is interrupted.
-async fn worker(mut s: Session, queue: Arc<Mutex<VecDeque<Job>>>) -> Tally {
+async fn worker(mut s: Session, queue: Arc<Mutex<VecDeque<Job>>>, how: transfer::Resuming) -> Tally {
     let interrupt = s.interrupt();
     let mut tally = Tally::default();
     loop {
@@ -162,7 +165,9 @@ async fn worker(mut s: Session, queue: Arc<Mutex<VecDeque<Job>>>) -> Tally {
         }
         let Some(job) = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front() else { break };
         let result = match &job {
-            Job::Upload { path, key, opts, .. } => transfer::upload_file(&mut s, path, key, opts).await.map(|r| r.size),
+            Job::Upload { path, key, opts, .. } => {
+                transfer::upload_file(&mut s, path, key, opts, &how).await.map(|r| r.size)
+            }
             Job::Download { key, path, .. } => {
                 transfer::download_file(&mut s, key, None, path, &interrupt, &|_| {}).await.map(|(_, n)| n)
             }
@@ -179,7 +184,7 @@ async fn worker(mut s: Session, queue: Arc<Mutex<VecDeque<Job>>>) -> Tally {
 }
 
 /// "" stays empty; any other prefix ends in one slash.
-fn key_prefix(prefix: &str) -> String {
+pub(super) fn key_prefix(prefix: &str) -> String {
     if prefix.is_empty() || prefix.ends_with('/') {
         prefix.to_string()
     } else {

@@ -1,14 +1,17 @@
 //! The command line: parsing (clap) and dispatch, one file per command group — `objects` (put, get, ls, …, with
-//! `batch` and `transfer` beneath it), `cdn`, `keys` — plus the faces that serve (`serve`, `mcp`, `edge`), which
-//! live beside the CLI and are only started from here. What a command prints is for people on stdout,
-//! diagnostics go to stderr, and exit codes say what happened.
+//! `batch` and `transfer` beneath it, and `mv`, `sync` and `uploads` beside it), `cdn`, `keys` — plus the faces
+//! that serve (`serve`, `mcp`, `edge`), which live beside the CLI and are only started from here. What a command
+//! prints is for people on stdout, diagnostics go to stderr, and exit codes say what happened.
 
 mod batch;
 mod cdn;
 mod keys;
+mod mv;
 mod objects;
 mod progress;
+mod sync;
 mod transfer;
+mod uploads;
 
 use crate::config::Connection;
 use crate::error::{Failure, Outcome};
@@ -57,6 +60,12 @@ impl Cli {
 enum Command {
     #[command(flatten)]
     Object(objects::ObjectCommand),
+    /// Move SRC to DST: server-side copy, then delete. SRC ending in / moves every object under that prefix;
+    /// either side may be spaces://BUCKET/KEY for another bucket
+    Mv { src: String, dst: String },
+    /// Make DST like SRC, moving only what changed: a local directory to spaces://BUCKET/PREFIX, back, or
+    /// between prefixes (server-side)
+    Sync(sync::SyncArgs),
     /// Manage DigitalOcean CDN endpoints (list, show, create, update, rm) and purge cached files; needs
     /// DIGITALOCEAN_TOKEN
     Cdn {
@@ -103,6 +112,17 @@ pub(crate) async fn run(cli: &Cli) -> Outcome<()> {
         Command::Keys { action, json } => {
             let runtime = conn.runtime(2, None)?;
             let result = keys::run(&runtime, conn, action, *json).await;
+            with_metrics(cli, &runtime, result)
+        }
+        Command::Sync(args) => {
+            let runtime = conn.runtime(sync::SyncArgs::instances(conn) + 1, None)?;
+            let result = sync::run(&runtime, conn, args).await;
+            with_metrics(cli, &runtime, result)
+        }
+        Command::Mv { src, dst } => {
+            let runtime = conn.runtime(3, None)?;
+            let cfg = conn.storage_config().map_err(Failure::usage)?;
+            let result = mv::run(&runtime, &cfg, src, dst).await;
             with_metrics(cli, &runtime, result)
         }
         Command::Object(command) => {

@@ -66,6 +66,11 @@ pub(super) enum ObjectCommand {
     },
     /// Copy SRC to DST inside the bucket (server-side)
     Cp { src: String, dst: String },
+    /// Incomplete multipart uploads: list them, abort them (they cost storage until then)
+    Uploads {
+        #[command(subcommand)]
+        action: super::uploads::Action,
+    },
     /// Print the object's URL (public endpoint, or --cdn)
     Url {
         key: String,
@@ -116,6 +121,14 @@ pub(super) struct PutArgs {
     /// User metadata NAME=VALUE (repeatable)
     #[arg(long = "meta", value_name = "NAME=VALUE", value_parser = parse_meta)]
     meta: Vec<(String, String)>,
+    /// Start afresh instead of resuming the multipart upload an earlier, interrupted run of the same file left
+    /// (which is then aborted). By default an upload goes on where that run stopped, sending only missing parts
+    #[arg(long)]
+    no_resume: bool,
+    /// If the upload fails or is interrupted (Ctrl-C), keep its multipart upload so that the next `put` of the
+    /// same file resumes it, instead of aborting it
+    #[arg(long)]
+    keep_partial: bool,
 }
 
 impl PutArgs {
@@ -163,7 +176,8 @@ pub(super) async fn run(runtime: &Runtime, conn: &Connection, command: &ObjectCo
     let workers = command.workers(conn);
     match command {
         ObjectCommand::Put(a) if a.recursive => {
-            return batch::put_tree(runtime, cfg, workers, &a.file, &a.key, &a.headers()).await;
+            let how = transfer::Resuming::new(&cfg, a.no_resume, a.keep_partial);
+            return batch::put_tree(runtime, cfg, workers, &a.file, &a.key, &a.headers(), &how).await;
         }
         ObjectCommand::Get { key, file, recursive: true, .. } => {
             let dir = file.clone().unwrap_or_else(|| PathBuf::from("."));
@@ -176,7 +190,10 @@ pub(super) async fn run(runtime: &Runtime, conn: &Connection, command: &ObjectCo
     }
     let mut s = Session::open(runtime, &cfg).await?;
     match command {
-        ObjectCommand::Put(a) => put(&mut s, &a.file, &a.key, &a.headers()).await,
+        ObjectCommand::Put(a) => {
+            let how = transfer::Resuming::new(&cfg, a.no_resume, a.keep_partial);
+            put(&mut s, &a.file, &a.key, &a.headers(), &how).await
+        }
         ObjectCommand::Get { key, file, range, .. } => get(&mut s, key, file.as_deref(), *range).await,
         ObjectCommand::Head { key } => print_json(&ObjectView::from(s.head(key).await?)),
         ObjectCommand::Rm { key, recursive: false, .. } => {
@@ -201,6 +218,9 @@ pub(super) async fn run(runtime: &Runtime, conn: &Connection, command: &ObjectCo
             println!("copied {src} to {dst} (etag {etag})");
             Ok(())
         }
+        ObjectCommand::Uploads { action } => {
+            super::uploads::run(&mut s, &transfer::Resuming::new(&cfg, false, false), action).await
+        }
         ObjectCommand::Url { key, cdn } => {
             let url = if *cdn { s.cdn_url(key).await? } else { s.public_url(key).await? };
             println!("{url}");
@@ -214,7 +234,7 @@ pub(super) async fn run(runtime: &Runtime, conn: &Connection, command: &ObjectCo
 }
 
 /// Uploads one file or stdin with a progress bar; Ctrl-C aborts the upload cleanly.
-async fn put(s: &mut Session, file: &Path, key: &str, upload: &PutHeaders) -> Outcome<()> {
+async fn put(s: &mut Session, file: &Path, key: &str, upload: &PutHeaders, how: &transfer::Resuming) -> Outcome<()> {
     let started = Instant::now();
     let opts = put_options(upload, key);
     let interrupt = [s.interrupt()];
@@ -233,9 +253,10 @@ async fn put(s: &mut Session, file: &Path, key: &str, upload: &PutHeaders) -> Ou
     let meter = Meter::new(size, key);
     s.set_progress(Some(meter.sink()));
     let r = if stdin {
+        how.watch_stream(s, key);
         interruptible(&interrupt, s.put(key, tokio::io::stdin(), None, &opts)).await
     } else {
-        interruptible(&interrupt, transfer::upload_file(s, file, key, &opts)).await
+        interruptible(&interrupt, transfer::upload_file(s, file, key, &opts, how)).await
     };
     meter.finish();
     let r = r?;

@@ -7,6 +7,7 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Duration;
 
+#[derive(Clone)]
 pub(super) struct Meter {
     bar: ProgressBar,
 }
@@ -39,6 +40,16 @@ impl Meter {
                 .expect("static template")
                 .progress_chars("=> "),
         );
+    }
+
+    /// `n` more bytes are planned (a sync learns its total as it goes).
+    pub(super) fn grow(&self, n: u64) {
+        self.bar.inc_length(n);
+    }
+
+    /// A new label, e.g. files done of files planned.
+    pub(super) fn relabel(&self, label: String) {
+        self.bar.set_message(label);
     }
 
     pub(super) fn sink(&self) -> ProgressFn {

@@ -1,25 +1,87 @@
 //! One object to or from a file: the rules single commands and batches share. An upload reads the file through
 //! the component, which aborts its own multipart upload on failure; a download goes to a hidden partial file
 //! beside the destination and is renamed into place only when complete, so a failed or interrupted download
-//! never leaves a partial file under the final name.
+//! never leaves a partial file under the final name. An upload of a file goes on with the multipart upload an
+//! earlier run of it left (the journal knows), unless the file changed since.
 
 use crate::error::{Failure, Outcome};
-use crate::runtime::bindings::storage::{ByteRange, PutOptions, PutResult};
-use crate::runtime::bindings::types::ObjectMeta;
+use crate::journal::{Fingerprint, Journal, Site};
+use crate::runtime::bindings::storage::{ByteRange, PutOptions, PutResult, ResumeFrom};
+use crate::runtime::bindings::types::{Config, ObjectMeta};
 use crate::runtime::interrupt::Interrupt;
 use crate::runtime::session::Session;
 use crate::views::plain_get;
 use std::path::Path;
+use std::sync::Arc;
 
-/// Uploads the file at `path` as `key`.
-pub(super) async fn upload_file(s: &mut Session, path: &Path, key: &str, opts: &PutOptions) -> Outcome<PutResult> {
+/// How uploads treat the incomplete upload an earlier run left for the same key, and themselves if they fail.
+#[derive(Clone)]
+pub(super) struct Resuming {
+    journal: Option<Arc<Journal>>,
+    site: Site,
+    /// Start afresh even when the earlier upload is of the same file (it is aborted).
+    fresh: bool,
+    /// Leave a failed (or interrupted) multipart upload in place, to be resumed.
+    keep_partial: bool,
+}
+
+impl Resuming {
+    pub(super) fn new(cfg: &Config, fresh: bool, keep_partial: bool) -> Resuming {
+        let endpoint = cfg.endpoint.as_deref().unwrap_or(&cfg.region);
+        Resuming { journal: Journal::open().map(Arc::new), site: Site::new(endpoint, &cfg.bucket), fresh, keep_partial }
+    }
+
+    /// The upload `upload_id` of `key` was aborted: nothing is left to resume.
+    pub(super) fn forget(&self, key: &str, upload_id: &str) {
+        if let Some(j) = &self.journal {
+            j.forget(&self.site, key, upload_id);
+        }
+    }
+
+    /// Records the uploads of a stream (stdin) to `key` until `s` is told otherwise: one that cannot be aborted
+    /// is then cleaned up by the next upload to the key, or by `spaces uploads abort`.
+    pub(super) fn watch_stream(&self, s: &mut Session, key: &str) {
+        s.watch_uploads(self.journal.as_ref().map(|j| j.watch(&self.site, key, None)));
+    }
+}
+
+/// Uploads the file at `path` as `key`, resuming the upload an earlier run of the same file left.
+pub(super) async fn upload_file(
+    s: &mut Session,
+    path: &Path,
+    key: &str,
+    opts: &PutOptions,
+    how: &Resuming,
+) -> Outcome<PutResult> {
     let f = tokio::fs::File::open(path)
         .await
         .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
     let meta = f.metadata().await.map_err(|e| Failure::caused(format!("reading {}", path.display()), e))?;
     // A FIFO, a character device or a socket has no size of its own: like stdin, it is a stream of unknown length.
     let size = meta.is_file().then_some(meta.len());
-    s.put(key, f, size, opts).await
+    let source = size.map(|_| Fingerprint::of(path, &meta));
+    let mut opts = opts.clone();
+    opts.keep_partial = how.keep_partial;
+    if let Some(journal) = &how.journal {
+        if let Some(earlier) = journal.find(&how.site, key) {
+            if !how.fresh && source.is_some() && earlier.source == source {
+                tracing::info!(%key, upload_id = %earlier.upload_id, "resuming the upload an earlier run left");
+                opts.resume = Some(ResumeFrom { upload_id: earlier.upload_id, part_size: earlier.part_size });
+            } else {
+                // Another file, or asked to start afresh: the parts an earlier run stored are of no use.
+                match s.abort_upload(key, &earlier.upload_id).await {
+                    Ok(()) => journal.forget(&how.site, key, &earlier.upload_id),
+                    Err(e) => {
+                        eprintln!("spaces: could not abort the earlier upload {} of {key}: {e}", earlier.upload_id)
+                    }
+                }
+            }
+        }
+        s.watch_uploads(Some(journal.watch(&how.site, key, source)));
+    }
+    let result = s.put(key, f, size, &opts).await;
+    s.watch_uploads(None);
+    result
 }
 
 /// Downloads `key` (or a range of it) to `dest`, creating its directory; `sized` learns the length once the

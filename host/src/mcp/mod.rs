@@ -19,7 +19,7 @@ use crate::runtime::Runtime;
 use crate::views::{plain_get, presign_request, put_options, stored, ObjectView};
 use clap::Args;
 use content::Shape;
-use http_api::bodies::{Method, Page, Presigned, Url};
+use http_api::bodies::{Method, Page, Pending, PendingUploads, Presigned, Url};
 use http_api::headers::PutHeaders;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ListResourceTemplatesResult,
@@ -158,6 +158,16 @@ impl SpacesMcp {
                 let mut s = Session::open(&self.runtime, &cfg).await?;
                 let url = if a.cdn { s.cdn_url(&a.key).await? } else { s.public_url(&a.key).await? };
                 structured(Url { url })
+            }
+            Call::ListUploads(a) => {
+                let (_, mut s) = self.session(a.bucket).await?;
+                let uploads = s.list_uploads(a.prefix.as_deref()).await?;
+                structured(PendingUploads { uploads: uploads.into_iter().map(Pending::from).collect() })
+            }
+            Call::AbortUpload(a) => {
+                let (bucket, mut s) = self.session(a.bucket).await?;
+                s.abort_upload(&a.key, &a.upload_id).await?;
+                structured(tools::Aborted { bucket, key: a.key, upload_id: a.upload_id })
             }
             Call::CdnList => {
                 let endpoints = self.cdn().await?.list().await?;

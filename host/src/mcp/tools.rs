@@ -6,7 +6,7 @@ use crate::digitalocean::cdn::EndpointView;
 use crate::digitalocean::keys::{GrantView, KeyView, NewKeyView, Perm};
 use crate::views::ObjectView;
 use base64::Engine;
-use http_api::bodies::{Method, Page, Presigned, Stored, Url};
+use http_api::bodies::{Method, Page, PendingUploads, Presigned, Stored, Url};
 use rmcp::handler::server::tool::{schema_for_input, schema_for_output};
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 use schemars::JsonSchema;
@@ -161,6 +161,34 @@ pub(super) struct KeysCreate {
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+pub(super) struct ListUploads {
+    /// Bucket (Space) [default: the server's --bucket]
+    pub bucket: Option<String>,
+    /// Only uploads whose key starts with this
+    pub prefix: Option<String>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AbortUpload {
+    /// Bucket (Space) [default: the server's --bucket]
+    pub bucket: Option<String>,
+    /// The key the upload is for
+    pub key: String,
+    /// The upload's id, as list_uploads gives it
+    pub upload_id: String,
+}
+
+/// `abort_upload`'s answer.
+#[derive(Serialize, JsonSchema)]
+pub(super) struct Aborted {
+    pub bucket: String,
+    pub key: String,
+    pub upload_id: String,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub(super) struct KeysDelete {
     /// The access key id to delete
     pub access_key: String,
@@ -212,6 +240,8 @@ pub(super) enum Call {
     DeleteObject(ObjectRef),
     PresignUrl(PresignUrl),
     ObjectUrl(ObjectUrl),
+    ListUploads(ListUploads),
+    AbortUpload(AbortUpload),
     CdnList,
     CdnPurge(CdnPurge),
     KeysList(KeysList),
@@ -321,6 +351,27 @@ const SPECS: &[Spec] = &[
         api: false,
         input: schema_for_input::<ObjectUrl>,
         output: Some(schema_for_output::<Url>),
+    },
+    Spec {
+        name: "list_uploads",
+        title: "List incomplete uploads",
+        description: "Multipart uploads that were started and neither completed nor aborted (an interrupted upload \
+                      leaves one). Their parts cost storage until aborted.",
+        effect: Effect::ReadOnly,
+        idempotent: true,
+        api: false,
+        input: schema_for_input::<ListUploads>,
+        output: Some(schema_for_output::<PendingUploads>),
+    },
+    Spec {
+        name: "abort_upload",
+        title: "Abort an incomplete upload",
+        description: "Abort an incomplete multipart upload and free its parts; one already gone counts as aborted.",
+        effect: Effect::Destructive,
+        idempotent: true,
+        api: false,
+        input: schema_for_input::<AbortUpload>,
+        output: Some(schema_for_output::<Aborted>),
     },
     Spec {
         name: "cdn_list",
@@ -456,6 +507,8 @@ pub(super) fn parse(name: &str, arguments: Option<JsonObject>, max_content: u64)
             Call::PresignUrl(a)
         }
         "object_url" => Call::ObjectUrl(args(arguments)?),
+        "list_uploads" => Call::ListUploads(args(arguments)?),
+        "abort_upload" => Call::AbortUpload(args(arguments)?),
         "cdn_list" => {
             let NoArguments {} = args(arguments)?;
             Call::CdnList
@@ -478,6 +531,7 @@ pub(super) fn parse(name: &str, arguments: Option<JsonObject>, max_content: u64)
         Call::PutObject(a, _) => key(&a.key)?,
         Call::PresignUrl(a) => key(&a.key)?,
         Call::ObjectUrl(a) => key(&a.key)?,
+        Call::AbortUpload(a) => key(&a.key)?,
         _ => {}
     }
     Ok(call)
@@ -495,13 +549,13 @@ mod tests {
     #[test]
     fn every_tool_is_offered_once_with_its_hints() {
         let all = catalogue(false).unwrap();
-        assert_eq!(all.len(), 12);
+        assert_eq!(all.len(), 14);
         let names: std::collections::BTreeSet<_> = all.iter().map(|t| t.name.to_string()).collect();
-        assert_eq!(names.len(), 12);
+        assert_eq!(names.len(), 14);
         for t in &all {
             let a = t.annotations.as_ref().unwrap();
             assert!(t.input_schema.get("type") == Some(&json!("object")), "{}", t.name);
-            let deleting = ["delete_object", "keys_delete", "put_object"].contains(&t.name.as_ref());
+            let deleting = ["delete_object", "keys_delete", "put_object", "abort_upload"].contains(&t.name.as_ref());
             assert_eq!(a.destructive_hint, Some(deleting), "{}", t.name);
             assert_eq!(a.read_only_hint, Some(is_read_only(&t.name)), "{}", t.name);
             assert_eq!(t.output_schema.is_none(), t.name == "get_object", "{}", t.name);
@@ -509,7 +563,16 @@ mod tests {
         let read_only: Vec<_> = catalogue(true).unwrap().into_iter().map(|t| t.name.to_string()).collect();
         assert_eq!(
             read_only,
-            ["list_objects", "head_object", "get_object", "presign_url", "object_url", "cdn_list", "keys_list"]
+            [
+                "list_objects",
+                "head_object",
+                "get_object",
+                "presign_url",
+                "object_url",
+                "list_uploads",
+                "cdn_list",
+                "keys_list"
+            ]
         );
     }
 

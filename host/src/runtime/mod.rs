@@ -48,6 +48,17 @@ pub(crate) type ProgressFn = Arc<dyn Fn(u64) + Send + Sync>;
 /// Told how many paths of a CDN purge have gone out, of how many.
 pub(crate) type PurgeFn = Arc<dyn Fn(u32, u32) + Send + Sync>;
 
+/// What the component says about the multipart upload of the transfer it is running.
+pub(crate) enum UploadEvent<'a> {
+    /// Started or resumed under this id, in parts of this size.
+    Started { upload_id: &'a str, part_size: u64 },
+    /// Completed or aborted: nothing of it remains.
+    Ended { upload_id: &'a str },
+}
+
+/// Told of each multipart upload as it starts and ends (to record it, so a crash does not lose it).
+pub(crate) type UploadWatch = Arc<dyn Fn(UploadEvent) + Send + Sync>;
+
 /// One store's sandbox: WASI with only what `wasi` grants, wasi:http through the shared pool, the resource table,
 /// and `state`, what the face running the component keeps beside them. Every component the host runs (the
 /// library, an edge proxy) lives in one.
@@ -93,6 +104,8 @@ pub(crate) struct ClientState {
     pub progress: Option<ProgressFn>,
     /// Where the component's purge progress goes, if anyone is watching.
     pub purge_progress: Option<PurgeFn>,
+    /// Who hears of multipart uploads starting and ending, if anyone.
+    pub uploads: Option<UploadWatch>,
     /// Triggered to fail the running call its own way.
     pub interrupt: Interrupt,
 }
@@ -167,6 +180,18 @@ impl progress::Host for HostState {
             report(done, total);
         }
     }
+
+    async fn upload_started(&mut self, upload_id: String, part_size: u64) {
+        if let Some(watch) = &self.state.uploads {
+            watch(UploadEvent::Started { upload_id: &upload_id, part_size });
+        }
+    }
+
+    async fn upload_ended(&mut self, upload_id: String) {
+        if let Some(watch) = &self.state.uploads {
+            watch(UploadEvent::Ended { upload_id: &upload_id });
+        }
+    }
 }
 
 pub(crate) struct Runtime {
@@ -198,7 +223,8 @@ impl Runtime {
     /// A fresh store and instance. The component sees no files, environment or sockets: only wasi:http.
     pub(crate) async fn instantiate(&self) -> Result<(Store<HostState>, Client)> {
         let interrupt = Interrupt::default();
-        let state = ClientState { shared: self.shared.clone(), progress: None, purge_progress: None, interrupt };
+        let state =
+            ClientState { shared: self.shared.clone(), progress: None, purge_progress: None, uploads: None, interrupt };
         let pool = Arc::clone(&self.shared.pool);
         let state = Sandbox::new(WasiCtx::builder().build(), pool, state.interrupt.clone(), state);
         let mut store = Store::new(&self.engine, state);

@@ -3,13 +3,13 @@
 //! of ours. Failures are either the component's typed `error` or a host fault (trap, I/O), never a panic.
 
 use super::bindings::storage::{
-    DeleteFailure, GetOptions, ListPage, ListRequest, PresignRequest, Presigned, PutOptions, PutResult,
+    DeleteFailure, GetOptions, ListPage, ListRequest, PresignRequest, Presigned, PutOptions, PutResult, UploadSummary,
 };
 use super::bindings::types::{self, ObjectMeta};
 use super::bindings::Client;
 use super::interrupt::Interrupt;
 use super::streams::{ChannelSink, ReadAhead, WriteSink};
-use super::{HostState, ProgressFn, Runtime};
+use super::{HostState, ProgressFn, Runtime, UploadWatch};
 use crate::error::{Failure, Outcome};
 use wasmtime::component::{Resource, ResourceAny};
 use wasmtime::Store;
@@ -52,6 +52,11 @@ impl Session {
         self.store.data_mut().state.progress = sink;
     }
 
+    /// Who hears of this session's multipart uploads starting and ending from now on.
+    pub(crate) fn watch_uploads(&mut self, watch: Option<UploadWatch>) {
+        self.store.data_mut().state.uploads = watch;
+    }
+
     /// Triggering it makes the running transfer fail its own way (an upload aborts itself).
     pub(crate) fn interrupt(&self) -> Interrupt {
         self.store.data().state.interrupt.clone()
@@ -70,6 +75,21 @@ impl Session {
             self.store.data_mut().table.push(stream).map_err(|e| Failure::caused("the resource table", e))?;
         let c = self.bindings.spaces_storage_storage().client();
         let r = c.call_put_object(&mut self.store, self.client, key, body, size, opts).await;
+        self.settle(r)
+    }
+
+    /// The ETag an upload of everything `reader` holds would get (see WIT `content-etag`).
+    pub(crate) async fn content_etag(
+        &mut self,
+        reader: impl tokio::io::AsyncRead + Send + 'static,
+        size: Option<u64>,
+        part_size: Option<u64>,
+    ) -> Outcome<String> {
+        let stream: DynInputStream = Box::new(ReadAhead::new(reader, size, &self.store.data().state.interrupt));
+        let body: Resource<DynInputStream> =
+            self.store.data_mut().table.push(stream).map_err(|e| Failure::caused("the resource table", e))?;
+        let c = self.bindings.spaces_storage_storage().client();
+        let r = c.call_content_etag(&mut self.store, self.client, body, part_size).await;
         self.settle(r)
     }
 
@@ -171,6 +191,26 @@ impl Session {
     pub(crate) async fn copy(&mut self, src: &str, dst: &str) -> Outcome<String> {
         let c = self.bindings.spaces_storage_storage().client();
         let r = c.call_copy_object(&mut self.store, self.client, src, dst).await;
+        self.settle(r)
+    }
+
+    /// Server-side copy from another bucket at the same endpoint.
+    pub(crate) async fn copy_from(&mut self, bucket: &str, src: &str, dst: &str) -> Outcome<String> {
+        let c = self.bindings.spaces_storage_storage().client();
+        let r = c.call_copy_from(&mut self.store, self.client, bucket, src, dst).await;
+        self.settle(r)
+    }
+
+    /// The bucket's incomplete multipart uploads under `prefix`.
+    pub(crate) async fn list_uploads(&mut self, prefix: Option<&str>) -> Outcome<Vec<UploadSummary>> {
+        let c = self.bindings.spaces_storage_storage().client();
+        let r = c.call_list_uploads(&mut self.store, self.client, prefix).await;
+        self.settle(r)
+    }
+
+    pub(crate) async fn abort_upload(&mut self, key: &str, upload_id: &str) -> Outcome<()> {
+        let c = self.bindings.spaces_storage_storage().client();
+        let r = c.call_abort_upload(&mut self.store, self.client, key, upload_id).await;
         self.settle(r)
     }
 

@@ -14,6 +14,7 @@ mod objects;
 mod openapi;
 mod problem;
 mod routes;
+mod uploads;
 
 use crate::config::Connection;
 use crate::error::Failure;

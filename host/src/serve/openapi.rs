@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations and types (utoipa) and served at
 //! `/openapi.json`. The route table in `routes.rs` is checked against it, so no route goes undocumented.
 
-use super::{cdn, health, keys_routes, objects, problem};
+use super::{cdn, health, keys_routes, objects, problem, uploads};
 use axum::response::{IntoResponse, Response};
 use std::sync::LazyLock;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -23,6 +23,8 @@ use utoipa::{Modify, OpenApi};
         objects::delete_many,
         objects::presign,
         objects::url,
+        uploads::list,
+        uploads::abort,
         cdn::list,
         cdn::create,
         cdn::get,

@@ -3,7 +3,7 @@
 //! behind the bearer-token check; every route is timed into the metrics.
 
 use super::problem::{Kind, Problem};
-use super::{cdn, health, keys_routes, objects, openapi, App};
+use super::{cdn, health, keys_routes, objects, openapi, uploads, App};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method};
 use axum::middleware::{self, Next};
@@ -26,6 +26,8 @@ fn handler(op: Op) -> MethodRouter<Arc<App>> {
         Op::DeleteObjects => routing::post(objects::delete_many),
         Op::Presign => routing::post(objects::presign),
         Op::Url => routing::get(objects::url),
+        Op::ListUploads => routing::get(uploads::list),
+        Op::AbortUpload => routing::delete(uploads::abort),
         Op::ListCdnEndpoints => routing::get(cdn::list),
         Op::CreateCdnEndpoint => routing::post(cdn::create),
         Op::GetCdnEndpoint => routing::get(cdn::get),
