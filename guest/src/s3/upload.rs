@@ -40,6 +40,9 @@ pub(crate) struct Continuation<'a> {
     pub keep_partial: bool,
 }
 
+/// An upload to go on with: its id, part size, and the parts stored so far by part number less one.
+type Resumed = (String, u64, Vec<Option<xml::StoredPart>>);
+
 impl Client {
     /// Stores `body` under `key`; returns the ETag, the bytes stored and the number of parts (0 for one PUT).
     pub(crate) fn put_object(
@@ -136,16 +139,15 @@ impl Client {
         xml::parse_initiate_multipart(&answer).map_err(|e| self.xml_error("create-multipart-upload", Some(key), e))
     }
 
-    /// The upload `upload_id` with its stored parts (indexed by part number less one), if it can be resumed for
-    /// a body of `size` in parts of `part_size`; `None` (after aborting it, if it still exists) if not.
-    #[allow(clippy::type_complexity)]
+    /// The upload `upload_id` with its stored parts, if it can be resumed for a body of `size` in parts of
+    /// `part_size`; `None` (after aborting it, if it still exists) if not.
     fn resumable(
         &self,
         key: &str,
         upload_id: &str,
         part_size: u64,
         size: Option<u64>,
-    ) -> Result<Option<(String, u64, Vec<Option<xml::StoredPart>>)>, Error> {
+    ) -> Result<Option<Resumed>, Error> {
         let fits = multipart::validate("part size", part_size).is_ok()
             && size.is_none_or(|s| s.div_ceil(part_size) <= multipart::MAX_PARTS);
         if !fits {

@@ -63,21 +63,17 @@ pub(super) async fn upload_file(
     let mut opts = opts.clone();
     opts.keep_partial = how.keep_partial;
     if let Some(journal) = &how.journal {
+        // From here on the journal hears of every upload of this key that starts or ends, the stale one included.
+        s.watch_uploads(Some(journal.watch(&how.site, key, source.clone())));
         if let Some(earlier) = journal.find(&how.site, key) {
             if !how.fresh && source.is_some() && earlier.source == source {
                 tracing::info!(%key, upload_id = %earlier.upload_id, "resuming the upload an earlier run left");
                 opts.resume = Some(ResumeFrom { upload_id: earlier.upload_id, part_size: earlier.part_size });
-            } else {
+            } else if let Err(e) = s.abort_upload(key, &earlier.upload_id).await {
                 // Another file, or asked to start afresh: the parts an earlier run stored are of no use.
-                match s.abort_upload(key, &earlier.upload_id).await {
-                    Ok(()) => journal.forget(&how.site, key, &earlier.upload_id),
-                    Err(e) => {
-                        eprintln!("spaces: could not abort the earlier upload {} of {key}: {e}", earlier.upload_id)
-                    }
-                }
+                eprintln!("spaces: could not abort the earlier upload {} of {key}: {e}", earlier.upload_id);
             }
         }
-        s.watch_uploads(Some(journal.watch(&how.site, key, source)));
     }
     let result = s.put(key, f, size, &opts).await;
     s.watch_uploads(None);

@@ -3,7 +3,7 @@
 
 use super::problem::Problem;
 use super::App;
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -57,10 +57,10 @@ pub(super) async fn list(State(app): State<Arc<App>>, query: Result<Query<Upload
     security(("bearer" = [])))]
 pub(super) async fn abort(
     State(app): State<Arc<App>>,
-    Path(upload_id): Path<String>,
+    upload_id: Result<Path<String>, PathRejection>,
     query: Result<Query<AbortQuery>, QueryRejection>,
 ) -> Answer {
-    let Query(q) = query?;
+    let (Path(upload_id), Query(q)) = (upload_id?, query?);
     http_api::check_key(&q.key).map_err(Problem::bad_request)?;
     let _slot = app.admission.admit().await?;
     let mut session = app.session().await?;
