@@ -135,11 +135,14 @@ fn delete_dry_run_excludes_and_unreadable_files() {
     assert!(listed.contains("new-1.txt") && listed.contains("new-2.txt"), "{listed}");
     assert!(!listed.contains("only-remote.txt") && listed.contains("kept.bin"), "{listed}");
 
-    // A listing that fails deletes nothing: the other side's paths are not "missing from the source".
+    // A listing that fails stops the sync and deletes nothing: the other side's paths are not "missing from the
+    // source", and a missing destination bucket is one error, not one per file.
     std::fs::write(b.path("keep.txt"), "mine").unwrap();
     let nowhere = format!("spaces://{}-missing/x", b.name);
     let err = b.fails(&["sync", &nowhere, ".", "--delete", "--exclude", ".*"], 1);
-    assert!(err.contains("not deleting") && b.path("keep.txt").exists(), "{err}");
+    assert!(err.contains("listing failed") && b.path("keep.txt").exists(), "{err}");
+    let err = b.fails(&["sync", "src", &nowhere], 1);
+    assert_eq!(err.matches("does not exist").count(), 1, "{err}");
 
     // Keys that cannot be local paths are reported and skipped on download.
     b.s3cmd_ok(&["put", &b.path("src/a.txt").display().to_string(), &format!("s3://{}/t/x/../../evil", b.name)]);

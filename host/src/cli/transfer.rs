@@ -45,6 +45,29 @@ impl Resuming {
     }
 }
 
+/// Files up to this size are read whole once opened: one read from the page cache instead of a hop through
+/// tokio's blocking pool per read, which is what costs most when thousands of small files are sent or hashed.
+const READ_WHOLE: u64 = 256 << 10;
+
+/// A file opened for reading, as the body of an upload or a hash.
+pub(super) struct Opened {
+    pub body: Box<dyn tokio::io::AsyncRead + Send + Unpin>,
+    pub meta: std::fs::Metadata,
+}
+
+/// Opens `path` (a FIFO too: the open waits for its writer in the blocking pool, not on the runtime).
+pub(super) async fn open(path: &Path) -> Outcome<Opened> {
+    let unreadable = |e: std::io::Error| Failure::usage(format!("cannot read {}: {e}", path.display()));
+    let f = tokio::fs::File::open(path).await.map_err(unreadable)?.into_std().await;
+    let meta = f.metadata().map_err(|e| Failure::caused(format!("reading {}", path.display()), e))?;
+    if !meta.is_file() || meta.len() > READ_WHOLE {
+        return Ok(Opened { body: Box::new(tokio::fs::File::from_std(f)), meta });
+    }
+    let mut whole = Vec::with_capacity(meta.len() as usize + 1);
+    std::io::Read::read_to_end(&mut { f }, &mut whole).map_err(unreadable)?;
+    Ok(Opened { body: Box::new(std::io::Cursor::new(whole)), meta })
+}
+
 /// Uploads the file at `path` as `key`, resuming the upload an earlier run of the same file left.
 pub(super) async fn upload_file(
     s: &mut Session,
@@ -53,10 +76,7 @@ pub(super) async fn upload_file(
     opts: &PutOptions,
     how: &Resuming,
 ) -> Outcome<PutResult> {
-    let f = tokio::fs::File::open(path)
-        .await
-        .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
-    let meta = f.metadata().await.map_err(|e| Failure::caused(format!("reading {}", path.display()), e))?;
+    let Opened { body, meta } = open(path).await?;
     // A FIFO, a character device or a socket has no size of its own: like stdin, it is a stream of unknown length.
     let size = meta.is_file().then_some(meta.len());
     let source = size.map(|_| Fingerprint::of(path, &meta));
@@ -75,7 +95,7 @@ pub(super) async fn upload_file(
             }
         }
     }
-    let result = s.put(key, f, size, &opts).await;
+    let result = s.put(key, body, size, &opts).await;
     s.watch_uploads(None);
     result
 }

@@ -20,11 +20,15 @@ pub(super) struct Listing {
     pub problems: Vec<(String, Failure)>,
     /// A problem may have hidden items: deleting "what the source lacks" is then unsafe.
     pub incomplete: bool,
+    /// The listing itself failed (a bucket's listing ends at its first error): nothing after it is known.
+    pub broken: bool,
+    /// Does a problem end the listing (a bucket's), or only skip a path (a local walk's)?
+    ends_at_problem: bool,
 }
 
 impl Listing {
-    fn new(rx: mpsc::Receiver<Listed>) -> Listing {
-        Listing { rx, head: None, problems: Vec::new(), incomplete: false }
+    fn new(rx: mpsc::Receiver<Listed>, ends_at_problem: bool) -> Listing {
+        Listing { rx, head: None, problems: Vec::new(), incomplete: false, broken: false, ends_at_problem }
     }
 
     /// The next item, without consuming it.
@@ -34,6 +38,7 @@ impl Listing {
                 Ok(item) => self.head = Some(item),
                 Err(problem) => {
                     self.incomplete = true;
+                    self.broken |= self.ends_at_problem;
                     self.problems.push(problem);
                 }
             }
@@ -55,7 +60,7 @@ const AHEAD: usize = 2048;
 pub(super) fn local(root: PathBuf) -> Listing {
     let (tx, rx) = mpsc::channel(AHEAD);
     tokio::task::spawn_blocking(move || root.exists() && walk(&root, "", &tx));
-    Listing::new(rx)
+    Listing::new(rx, false)
 }
 
 /// Walks `dir` (relative path `rel`) depth first in key order; false once the merge stopped listening.
@@ -135,7 +140,7 @@ pub(super) fn remote(mut s: Session, prefix: String, label: String) -> Listing {
             }
         }
     });
-    Listing::new(rx)
+    Listing::new(rx, true)
 }
 
 #[cfg(test)]

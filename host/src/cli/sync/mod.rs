@@ -162,6 +162,10 @@ pub(super) async fn run(runtime: &Runtime, conn: &Connection, a: &SyncArgs) -> O
         let mut deletes = Vec::new();
         loop {
             let (s, d) = (src_list.peek().await.cloned(), dst_list.peek().await.cloned());
+            if src_list.broken || dst_list.broken {
+                // Whatever the failed listing did not say, the plan would guess wrong: stop planning.
+                break;
+            }
             let Some((advance, action)) = plan::step(s.as_ref(), d.as_ref(), a.compare(), a.delete) else { break };
             match advance {
                 Advance::Src => drop(src_list.advance()),
@@ -204,11 +208,7 @@ pub(super) async fn run(runtime: &Runtime, conn: &Connection, a: &SyncArgs) -> O
     if interrupts.iter().any(|i| i.triggered()) {
         return Err(Failure::Interrupted);
     }
-    let incomplete = src_list.incomplete || dst_list.incomplete;
-    for (name, failure) in src_list.problems.iter().chain(&dst_list.problems) {
-        eprintln!("spaces: {name}: {failure}");
-        ctx.count(|t| t.failed += 1);
-    }
+    let incomplete = report_listings(&src_list, &dst_list, &ctx);
     if !deletes.is_empty() {
         if incomplete {
             eprintln!("spaces: not deleting {} paths: a listing was incomplete", deletes.len());
@@ -219,6 +219,18 @@ pub(super) async fn run(runtime: &Runtime, conn: &Connection, a: &SyncArgs) -> O
         }
     }
     summary(&ctx, a.dry_run, started)
+}
+
+/// Reports what the listings could not list, each as a failure; true if either may have left paths out.
+fn report_listings(src: &listing::Listing, dst: &listing::Listing, ctx: &work::Context) -> bool {
+    if src.broken || dst.broken {
+        eprintln!("spaces: a listing failed, so the sync stopped there; what was already planned is done");
+    }
+    for (name, failure) in src.problems.iter().chain(&dst.problems) {
+        eprintln!("spaces: {name}: {failure}");
+        ctx.count(|t| t.failed += 1);
+    }
+    src.incomplete || dst.incomplete
 }
 
 /// The bucket the transfers run in (the destination's, or the source's for a download); refuses two local sides,

@@ -297,10 +297,8 @@ async fn same_content(s: &mut Session, path: &Path, size: u64, key: &str, etag: 
         }
     };
     for part_size in part_sizes {
-        let f = tokio::fs::File::open(path)
-            .await
-            .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
-        if s.content_etag(f, Some(size), part_size).await? == etag {
+        let file = transfer::open(path).await?;
+        if s.content_etag(file.body, Some(size), part_size).await? == etag {
             return Ok(true);
         }
     }
