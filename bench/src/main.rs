@@ -4,6 +4,7 @@
 //! part of the test suite because timings on a shared machine are evidence, not pass/fail.
 
 mod service;
+mod sync;
 
 use aws_sdk_s3::config::{
     BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
@@ -42,7 +43,7 @@ struct Settings {
     /// Part size and parts in flight for every multipart client (spaces' defaults).
     part_bytes: u64,
     part_concurrency: usize,
-    /// Sections to run: `large`, `small`, `presign`, `service` (BENCH_ONLY, comma-separated; default all).
+    /// Sections to run: `large`, `small`, `presign`, `service`, `sync` (BENCH_ONLY, comma-separated; default all).
     only: Vec<String>,
     service_count: usize,
     service_concurrency: usize,
@@ -73,7 +74,10 @@ impl Settings {
             settle: Duration::from_secs(env_num("BENCH_SETTLE_S", 7)),
             part_bytes: 8 * MIB,
             part_concurrency: 4,
-            only: env("BENCH_ONLY", "large,small,presign,service").split(',').map(|p| p.trim().to_string()).collect(),
+            only: env("BENCH_ONLY", "large,small,presign,service,sync")
+                .split(',')
+                .map(|p| p.trim().to_string())
+                .collect(),
             service_count: env_num("BENCH_SERVICE_COUNT", 3000) as usize,
             service_concurrency: env_num("BENCH_SERVICE_CONCURRENCY", 32) as usize,
         }
@@ -106,18 +110,25 @@ impl Settings {
             .env("SPACES_BUCKET", &self.bucket)
             .env("SPACES_ACCESS_KEY_ID", &self.access_key)
             .env("SPACES_SECRET_ACCESS_KEY", &self.secret_key)
-            .env("SPACES_CACHE_DIR", self.work.join("cache"));
+            .env("SPACES_CACHE_DIR", self.work.join("cache"))
+            .env("SPACES_STATE_DIR", self.work.join("state"));
+        c
+    }
+
+    /// rclone running `verb` (copyto, sync) on the bench's RGW, with no config file of its own.
+    fn rclone_doing(&self, verb: &str, src: &str, dst: &str) -> Command {
+        let mut c = Command::new("rclone");
+        // rclone refuses to start over plain HTTP when a CA bundle is configured for the AWS SDKs.
+        c.env_remove("AWS_CA_BUNDLE")
+            .args([verb, src, dst, "--config", "/dev/null", "--s3-provider", "Ceph", "--s3-force-path-style"])
+            .args(["--s3-endpoint", &self.endpoint, "--s3-access-key-id", &self.access_key])
+            .args(["--s3-secret-access-key", &self.secret_key, "--s3-region", "us-east-1"]);
         c
     }
 
     fn rclone(&self, src: &str, dst: &str) -> Command {
-        let mut c = Command::new("rclone");
-        // rclone refuses to start over plain HTTP when a CA bundle is configured for the AWS SDKs.
-        c.env_remove("AWS_CA_BUNDLE")
-            .args(["copyto", src, dst, "--config", "/dev/null", "--s3-provider", "Ceph", "--s3-force-path-style"])
-            .args(["--s3-endpoint", &self.endpoint, "--s3-access-key-id", &self.access_key])
-            .args(["--s3-secret-access-key", &self.secret_key, "--s3-region", "us-east-1"])
-            .args(["--s3-chunk-size", &format!("{}M", self.part_bytes / MIB)])
+        let mut c = self.rclone_doing("copyto", src, dst);
+        c.args(["--s3-chunk-size", &format!("{}M", self.part_bytes / MIB)])
             .args(["--s3-upload-concurrency", &self.part_concurrency.to_string(), "--s3-upload-cutoff", "8M"])
             // Transfer even when the destination looks up to date: every run must move the bytes.
             .arg("--ignore-times");
@@ -171,7 +182,7 @@ fn write_random_file(path: &Path, len: u64, seed: u64) -> Result<()> {
     use std::io::Write;
     let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
     let mut x = seed | 1;
-    let mut block = vec![0u8; MIB as usize];
+    let mut block = vec![0u8; len.clamp(1, MIB) as usize];
     let mut left = len;
     while left > 0 {
         for chunk in block.chunks_mut(8) {
@@ -180,7 +191,7 @@ fn write_random_file(path: &Path, len: u64, seed: u64) -> Result<()> {
             x ^= x << 17;
             chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
         }
-        let n = left.min(MIB) as usize;
+        let n = left.min(block.len() as u64) as usize;
         f.write_all(&block[..n])?;
         left -= n as u64;
     }
@@ -319,6 +330,9 @@ async fn main() -> Result<()> {
     }
     if s.runs("service") {
         serving(&s, &sdk, &mut rows).await?;
+    }
+    if s.runs("sync") {
+        sync::syncing(&s, &sdk, &mut rows).await?;
     }
     println!("\nspaces benchmark — RGW on loopback, best of {} runs; ×N = ours/anchor (higher is better)", s.runs);
     for row in &rows {
