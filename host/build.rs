@@ -1,9 +1,17 @@
-//! Builds the guest crate's two components (wasm32-wasip2, profile `component`) and hands their paths to the host
-//! crate, which embeds them with `include_bytes!`: the library (world `client`) and the edge build (feature
-//! `edge`, a `wasi:http/proxy` server). The nested cargo uses target directories of its own so it never waits on
-//! the outer build's lock, one per build so each keeps its own artefact.
+//! Builds the guest crate's two components and hands their paths to the host crate, which embeds them with
+//! `include_bytes!`: the library (world `client`) and the edge build (feature `edge`, a `wasi:http/proxy` server).
+//!
+//! The guest is compiled for `wasm32-unknown-unknown`, not `wasm32-wasip2`, and made a component here with
+//! wit-component. wasip2's start-up code (wasi-libc) imports `wasi:cli` environment, exit, stdio and terminal
+//! interfaces at std's own WASI version whatever the program uses, so such a component needs more than its world and
+//! a host that links exactly the world refuses it. From a bare core module, the component imports precisely what the
+//! wit-bindgen bindings call, at the one WASI version of `wit/deps`. The nested cargo uses target directories of its
+//! own so it never waits on the outer build's lock, one per build so each keeps its own artefact.
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// The guest's core-module target: no WASI of its own, so every import is one the WIT names.
+const CORE_TARGET: &str = "wasm32-unknown-unknown";
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
@@ -16,18 +24,19 @@ fn main() {
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     // OUT_DIR is TARGET/PROFILE/build/spaces-HASH/out: keep the component builds beside the profiles.
     let target = out.ancestors().nth(4).expect("OUT_DIR layout").to_path_buf();
-    let library = build(&root, &target.join("component"), &[]);
+    let library = build(&root, &target.join("component"), &[], "spaces-client.wasm");
     println!("cargo:rustc-env=SPACES_COMPONENT_WASM={}", library.display());
-    let edge = build(&root, &target.join("component-edge"), &["--features", "edge"]);
+    let edge = build(&root, &target.join("component-edge"), &["--features", "edge"], "spaces-edge.wasm");
     println!("cargo:rustc-env=SPACES_EDGE_WASM={}", edge.display());
 }
 
-/// Builds the guest into `target_dir` with `extra` arguments; returns the component's path.
-fn build(root: &Path, target_dir: &Path, extra: &[&str]) -> PathBuf {
+/// Builds the guest into `target_dir` with `extra` arguments and makes it the component `name` there; returns the
+/// component's path.
+fn build(root: &Path, target_dir: &Path, extra: &[&str], name: &str) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .current_dir(root)
-        .args(["build", "-p", "spaces-guest", "--target", "wasm32-wasip2", "--profile", "component"])
+        .args(["build", "-p", "spaces-guest", "--target", CORE_TARGET, "--profile", "component"])
         .args(extra)
         .arg("--target-dir")
         .arg(target_dir)
@@ -38,6 +47,13 @@ fn build(root: &Path, target_dir: &Path, extra: &[&str]) -> PathBuf {
         .env_remove("RUSTC_WORKSPACE_WRAPPER")
         .status()
         .expect("running cargo for the guest component");
-    assert!(status.success(), "building the guest component failed (is the wasm32-wasip2 target installed?)");
-    target_dir.join("wasm32-wasip2/component/spaces_guest.wasm")
+    assert!(status.success(), "building the guest failed (is the {CORE_TARGET} target installed?)");
+    let core = std::fs::read(target_dir.join(CORE_TARGET).join("component/spaces_guest.wasm")).expect("core module");
+    let component = wit_component::ComponentEncoder::default()
+        .module(&core)
+        .and_then(|e| e.validate(true).encode())
+        .unwrap_or_else(|e| panic!("making the component from the guest's core module: {e:#}"));
+    let path = target_dir.join(name);
+    std::fs::write(&path, component).expect("writing the component");
+    path
 }

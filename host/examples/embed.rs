@@ -1,12 +1,14 @@
 //! The smallest wasmtime embedding of the spaces component, for anyone hosting it in their own program: bindings
-//! generated from `wit/`, standard WASI and wasi:http from wasmtime-wasi(-http), and the component's own imports
-//! written right here — credentials from the environment, metrics printed, progress ignored. It uploads a file,
-//! lists what is under its key, and prints a presigned URL for it.
+//! generated from `wit/`, WASI and wasi:http from wasmtime-wasi(-http), and the component's own imports written
+//! right here — credentials from the environment, metrics printed, progress ignored. It uploads a file, lists what
+//! is under its key, and prints a presigned URL for it. The linker holds only the interfaces of the
+//! `wasi:http/proxy` world (what an edge platform offers: io, clocks, random, stdio, http) plus our three: no
+//! environment, exit, terminal, file system or sockets, so it shows the component needs no more than its world.
 //!
 //! ```sh
 //! SPACES_ENDPOINT=https://nyc3.digitaloceanspaces.com SPACES_BUCKET=my-space \
 //! SPACES_ACCESS_KEY_ID=… SPACES_SECRET_ACCESS_KEY=… \
-//!   cargo run -p spaces --example embed -- target/component/wasm32-wasip2/component/spaces_guest.wasm FILE KEY
+//!   cargo run -p spaces --example embed -- target/component/spaces-client.wasm FILE KEY
 //! ```
 
 use wasmtime::component::{Component, HasSelf, Linker, Resource, ResourceTable};
@@ -96,12 +98,11 @@ async fn main() -> wasmtime::Result<()> {
     let [component, file, key] = <[String; 3]>::try_from(std::env::args().skip(1).collect::<Vec<_>>())
         .map_err(|_| wasmtime::format_err!("usage: embed COMPONENT.wasm FILE KEY"))?;
 
-    // Compile once, link standard WASI + wasi:http + our three imports, instantiate per store.
+    // Compile once, link the proxy world's interfaces + our three imports, instantiate per store.
     let engine = Engine::default();
     let component = Component::from_file(&engine, &component)?;
     let mut linker: Linker<Host> = Linker::new(&engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    wasmtime_wasi_http::p2::add_to_linker_async(&mut linker)?;
     credentials::add_to_linker::<_, HasSelf<Host>>(&mut linker, |h| h)?;
     metrics::add_to_linker::<_, HasSelf<Host>>(&mut linker, |h| h)?;
     progress::add_to_linker::<_, HasSelf<Host>>(&mut linker, |h| h)?;

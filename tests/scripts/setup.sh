@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs what building and testing need on a fresh machine, and nothing that is already there:
-# the pinned Rust toolchain with the wasm32-wasip2 target, rustfmt and clippy; curl; and (via rgw.sh) Ceph RGW,
-# s3cmd and rclone from Debian's packages; and a Python virtualenv with openapi-spec-validator, which checks the
-# service's OpenAPI document, the official MCP SDK, whose client drives `spaces mcp` in the tests, and
-# Schemathesis, which fuzzes the service from its OpenAPI document; Node.js
-# and jco (tests/jco), which run the component outside our host.
+# the pinned Rust toolchain with the wasm32-unknown-unknown target, rustfmt and clippy; curl; (via rgw.sh) Ceph
+# RGW, s3cmd and rclone from Debian's packages; wasm-tools and wasmtime-cli from crates.io, in a cache of their own;
+# a Python virtualenv with openapi-spec-validator, which checks the service's OpenAPI document, the official MCP
+# SDK, whose client drives `spaces mcp` in the tests, and Schemathesis, which fuzzes the service from its OpenAPI
+# document; Node.js and jco (tests/jco), which run the component outside our host.
 # With --toolchain-only it installs just the toolchain pieces and curl (enough to build and run the service).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -19,7 +19,7 @@ if ! rustup run "$channel" rustc --version >/dev/null 2>&1; then
   fi
 fi
 installed=$(rustup +"$channel" target list --installed 2>/dev/null || true)
-grep -q '^wasm32-wasip2$' <<<"$installed" || rustup +"$channel" target add wasm32-wasip2
+grep -q '^wasm32-unknown-unknown$' <<<"$installed" || rustup +"$channel" target add wasm32-unknown-unknown
 for component in rustfmt clippy; do
   rustup +"$channel" component list --installed 2>/dev/null | grep -q "^$component" || rustup +"$channel" component add "$component"
 done
@@ -29,6 +29,17 @@ if ! command -v curl >/dev/null; then
 fi
 [ "${1:-}" = --toolchain-only ] && exit 0
 tests/scripts/rgw.sh install
+
+# wasm-tools checks each component against its world; wasmtime-cli's `wasmtime serve` is a second runtime for the
+# edge build. Both are pinned and built from crates.io once into a cache outside the clone (wasmtime-cli costs ~10
+# minutes cold), so a reused machine never pays for them again.
+tools="${SPACES_TOOLS:-$HOME/.cache/spaces-tools}"
+for pinned in wasm-tools:1.258.3:wasm-tools wasmtime-cli:48.0.8:wasmtime; do
+  IFS=: read -r crate version binary <<<"$pinned"
+  if ! "$tools/bin/$binary" --version 2>/dev/null | grep -q " $version\b"; then
+    env -u CARGO_TARGET_DIR cargo install --quiet --locked --root "$tools" "$crate" --version "$version"
+  fi
+done
 
 # jco, the second runtime the component is tested in, runs on Node.js; its packages are pinned by the lock file.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then

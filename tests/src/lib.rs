@@ -48,12 +48,21 @@ pub fn spaces_bin() -> PathBuf {
 
 /// The edge build of the component (a `wasi:http/proxy` server), which `spaces edge` embeds.
 pub fn edge_component_path() -> PathBuf {
-    profile_dir().parent().expect("target dir").join("component-edge/wasm32-wasip2/component/spaces_guest.wasm")
+    profile_dir().parent().expect("target dir").join("component-edge/spaces-edge.wasm")
 }
 
 /// The component file the binary embeds.
 pub fn component_path() -> PathBuf {
-    profile_dir().parent().expect("target dir").join("component/wasm32-wasip2/component/spaces_guest.wasm")
+    profile_dir().parent().expect("target dir").join("component/spaces-client.wasm")
+}
+
+/// A tool tests/scripts/setup.sh builds from crates.io into its cache (`$SPACES_TOOLS/bin`, by default
+/// `~/.cache/spaces-tools/bin`), so a fresh clone finds the pinned version without a rebuild.
+pub fn tool(name: &str) -> PathBuf {
+    let root = std::env::var_os("SPACES_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/spaces-tools"));
+    root.join("bin").join(name)
 }
 
 /// A bucket created for one test, with the commands that work on it.

@@ -77,6 +77,22 @@ impl Service {
         Self::external(command, token, port)
     }
 
+    /// Starts `wasmtime serve` (wasmtime-cli, built by tests/scripts/setup.sh) on the edge component this build
+    /// embeds, configured for `bucket`: `-S cli` links `wasi:cli/environment`, the one interface the edge imports
+    /// beyond the proxy world, and each setting is handed over by name with `--env`, nothing else of the test's
+    /// environment.
+    pub fn wasmtime_serve(bucket: &crate::Bucket, token: &str) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr").port();
+        let mut command = Command::new(crate::tool("wasmtime"));
+        bucket.configure(&mut command).args(["serve", "-S", "cli", "--addr", &format!("127.0.0.1:{port}")]);
+        let settings = ["SPACES_ENDPOINT", "SPACES_REGION", "SPACES_BUCKET", "SPACES_ACCESS_KEY_ID"];
+        for name in settings.iter().chain(&["SPACES_SECRET_ACCESS_KEY", "SPACES_TOKEN"]) {
+            command.args(["--env", name]);
+        }
+        command.arg(crate::edge_component_path());
+        Self::external(command, token, port)
+    }
+
     /// Starts any HTTP server that will listen on `port` (another runtime serving a component) and waits until its
     /// `/healthz` answers 200.
     pub fn external(mut command: Command, token: &str, port: u16) -> Self {

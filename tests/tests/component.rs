@@ -1,7 +1,8 @@
-//! The components stay portable: the library imports only standard WASI 0.2 plus our three small interfaces, so any
-//! WASI host can run it — the embedding example (`host/examples/embed.rs`) does, in a plain wasmtime host; the edge
-//! build imports nothing but standard WASI and exports only `wasi:http/incoming-handler`; both stay within their
-//! size budget.
+//! The components stay portable: each imports exactly the world it declares in `wit/` at one WASI version (checked by
+//! `wasm-tools component targets`), so a host that links just that world runs it. The library needs standard WASI
+//! plus our three small interfaces — the embedding example (`host/examples/embed.rs`) runs it in a wasmtime host
+//! that links only the proxy world's interfaces and ours; the edge build needs the proxy world plus
+//! `wasi:cli/environment` and exports only `wasi:http/incoming-handler`. Both stay within their size budget.
 
 use spaces_tests::component_path;
 use wasmparser::{Parser, Payload};
@@ -43,8 +44,46 @@ fn assert_no_files_or_sockets(imports: &[String]) {
     }
 }
 
+/// `wasm-tools component targets`: does the component at `path` import no more than `world` of `wit/` offers,
+/// at the same versions, and export what it demands? The checker's complaint when it does not.
+fn targets(path: &std::path::Path, world: &str) -> Result<(), String> {
+    let wit = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit");
+    let out = std::process::Command::new(spaces_tests::tool("wasm-tools"))
+        .args(["component", "targets"])
+        .arg(&wit)
+        .arg(path)
+        .args(["--world", world])
+        .output()
+        .expect("run wasm-tools (installed by tests/scripts/setup.sh)");
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
 #[test]
-fn imports_only_standard_wasi_and_the_three_host_interfaces() {
+fn each_component_imports_exactly_its_world_at_one_wasi_version() {
+    for (path, world) in [(component_path(), "client"), (spaces_tests::edge_component_path(), "edge")] {
+        targets(&path, world).unwrap_or_else(|e| panic!("{} does not target world {world}: {e}", path.display()));
+        let (imports, exports) = interface(&path);
+        let versions: std::collections::BTreeSet<&str> = imports
+            .iter()
+            .filter(|i| i.starts_with("wasi:"))
+            .filter_map(|i| i.split_once('@'))
+            .map(|(_, v)| v)
+            .collect();
+        assert_eq!(versions.into_iter().collect::<Vec<_>>(), ["0.2.12"], "{world}: {imports:?}");
+        assert_no_files_or_sockets(&imports);
+        println!("{world}: imports {imports:?}, exports {exports:?}");
+    }
+    // The check discriminates: the edge build imports the environment, which world `client` does not offer.
+    let refused = targets(&spaces_tests::edge_component_path(), "client").expect_err("edge is not a client");
+    assert!(refused.contains("missing import named `wasi:cli/environment@0.2.12`"), "{refused}");
+}
+
+#[test]
+fn the_library_imports_our_three_interfaces_and_the_edge_only_environment_beyond_the_proxy_world() {
     let (imports, exports) = interface(&component_path());
     let ours = [
         "spaces:storage/credentials@0.2.0",
@@ -56,24 +95,28 @@ fn imports_only_standard_wasi_and_the_three_host_interfaces() {
         imports.iter().filter(|i| !i.starts_with("wasi:") && !ours.contains(&i.as_str())).collect();
     assert!(foreign.is_empty(), "non-standard imports: {foreign:?}");
     assert!(imports.iter().any(|i| i.starts_with("wasi:http/outgoing-handler@0.2")), "{imports:?}");
-    assert_no_files_or_sockets(&imports);
+    assert!(!imports.iter().any(|i| i.starts_with("wasi:cli/")), "the library needs no wasi:cli: {imports:?}");
     assert!(exports.contains(&"spaces:storage/storage@0.2.0".to_string()), "{exports:?}");
-    println!("component: {} imports", imports.len());
-}
 
-#[test]
-fn the_edge_component_is_a_plain_wasi_http_proxy() {
     let (imports, exports) = interface(&spaces_tests::edge_component_path());
-    let foreign: Vec<&String> = imports.iter().filter(|i| !i.starts_with("wasi:")).collect();
-    assert!(foreign.is_empty(), "the edge component imports something of ours: {foreign:?}");
-    assert!(imports.iter().any(|i| i.starts_with("wasi:http/outgoing-handler@0.2")), "{imports:?}");
-    assert!(imports.iter().any(|i| i.starts_with("wasi:cli/environment@0.2")), "settings come from the environment");
-    assert_no_files_or_sockets(&imports);
+    // Everything wasi:http/proxy@0.2.12 may import; the edge adds the environment its settings come from.
+    let proxy = [
+        "wasi:io/",
+        "wasi:clocks/",
+        "wasi:random/random@",
+        "wasi:cli/stdout@",
+        "wasi:cli/stderr@",
+        "wasi:cli/stdin@",
+        "wasi:http/types@",
+        "wasi:http/outgoing-handler@",
+    ];
+    let beyond: Vec<&String> = imports.iter().filter(|i| !proxy.iter().any(|p| i.starts_with(p))).collect();
+    assert_eq!(beyond, ["wasi:cli/environment@0.2.12"], "{imports:?}");
     assert_eq!(exports, ["wasi:http/incoming-handler@0.2.12"]);
 }
 
 /// What an edge platform or a browser downloads and compiles: kept small, and printed so growth is visible.
-const SIZE_BUDGET: u64 = 2 << 20;
+const SIZE_BUDGET: u64 = 1 << 20;
 
 #[test]
 fn both_components_fit_their_size_budget() {

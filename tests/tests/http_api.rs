@@ -1,6 +1,6 @@
 //! One scenario suite for every face of the HTTP API: the same requests, with the same expected statuses, headers
 //! and bodies, against `spaces serve` (on RGW), the edge component under `spaces edge`, and the same component
-//! under `jco serve` on Node.js. Whatever one face answers, the others must answer too: a user who tests with
+//! under `wasmtime serve` and under `jco serve` on Node.js. Whatever one face answers, the others must answer too: a user who tests with
 //! `spaces serve` and deploys the edge build gets the same product.
 
 use spaces_tests::fault_proxy::{Fault, FaultProxy};
@@ -276,5 +276,13 @@ fn jco_serve_answers_every_scenario() {
     let bucket = Bucket::new("api-jco");
     let s = Service::jco_serve(&bucket, TOKEN);
     scenarios(&s, &bucket, "jco");
+    s.terminate(Duration::from_secs(10));
+}
+
+#[test]
+fn wasmtime_serve_answers_every_scenario() {
+    let bucket = Bucket::new("api-wasmtime");
+    let s = Service::wasmtime_serve(&bucket, TOKEN);
+    scenarios(&s, &bucket, "wasmtime");
     s.terminate(Duration::from_secs(10));
 }

@@ -1,7 +1,28 @@
 //! The edge build's stand-ins for the library's three imports: credentials from the environment
 //! (`SPACES_ACCESS_KEY_ID`, `SPACES_SECRET_ACCESS_KEY`, optional `SPACES_SESSION_TOKEN`), metrics as one JSON
 //! line per operation on stderr (where `wasmtime serve`, `jco serve` and `spaces edge` put a component's logs),
-//! and progress, which no one watches here, dropped.
+//! and progress, which no one watches here, dropped. The environment and stderr are reached through the WASI
+//! interfaces the edge world names (`wasi:cli/environment`, and `wasi:cli/stderr` from the proxy world), never
+//! through std, which has neither on the component's core target.
+
+use crate::wasi::cli::{environment, stderr};
+
+/// The value of `name` in the component's environment.
+pub(crate) fn env(name: &str) -> Option<String> {
+    environment::get_environment().into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+}
+
+/// Writes one log line to stderr. A log that cannot be written is not worth failing a request for.
+pub(crate) fn log(line: &str) {
+    let _ = super::write_all(&stderr::get_stderr(), format!("{line}\n").as_bytes());
+}
+
+/// Sends a panic's message to the log before the component traps, so a runtime's log says what went wrong.
+pub(crate) fn log_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        log(&serde_json::json!({"event": "panic", "detail": info.to_string()}).to_string());
+    }));
+}
 
 /// Mirrors WIT `credentials`: `get` reads the environment on every call.
 pub(crate) mod credentials {
@@ -20,14 +41,14 @@ pub(crate) mod credentials {
     }
 
     fn var(name: &str) -> Result<String, String> {
-        std::env::var(name).map_err(|_| format!("{name} is not set in the component's environment"))
+        super::env(name).ok_or_else(|| format!("{name} is not set in the component's environment"))
     }
 
     pub(crate) fn get() -> Result<Credentials, String> {
         Ok(Credentials {
             access_key_id: var("SPACES_ACCESS_KEY_ID")?,
             secret_access_key: var("SPACES_SECRET_ACCESS_KEY")?,
-            session_token: std::env::var("SPACES_SESSION_TOKEN").ok(),
+            session_token: super::env("SPACES_SESSION_TOKEN"),
         })
     }
 }
@@ -56,7 +77,7 @@ pub(crate) mod metrics {
             "bytes_received": e.bytes_received,
             "duration_us": e.duration_us,
         });
-        eprintln!("{line}");
+        super::log(&line.to_string());
     }
 }
 

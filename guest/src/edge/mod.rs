@@ -28,6 +28,7 @@ struct Edge;
 
 impl Guest for Edge {
     fn handle(request: IncomingRequest, out: ResponseOutparam) {
+        host::log_panics();
         let started = crate::wasi::clocks::monotonic_clock::now();
         let method = method_name(&request.method());
         let path = request.path_with_query().unwrap_or_else(|| "/".into());
@@ -37,7 +38,7 @@ impl Guest for Edge {
         let duration_us = crate::wasi::clocks::monotonic_clock::now().saturating_sub(started) / 1000;
         let line = serde_json::json!({"event": "request", "method": method, "path": path, "status": status,
                                       "duration_us": duration_us});
-        eprintln!("{line}");
+        host::log(&line.to_string());
     }
 }
 
@@ -124,11 +125,12 @@ impl Answer {
                 let _ = OutgoingBody::finish(body, None);
             }
             // Dropping the body unfinished tells the runtime the response broke off.
-            Err(e) => eprintln!("{}", serde_json::json!({"event": "response-broke-off", "error": e})),
+            Err(e) => host::log(&serde_json::json!({"event": "response-broke-off", "error": e}).to_string()),
         }
     }
 }
 
+/// Writes all of `bytes` to `stream`, in the pieces `blocking-write-and-flush` accepts.
 fn write_all(stream: &OutputStream, mut bytes: &[u8]) -> Result<(), String> {
     while !bytes.is_empty() {
         let n = bytes.len().min(4096);
@@ -190,7 +192,7 @@ fn serve(method: &str, path: &str, request: IncomingRequest) -> Answer {
     if matched.op == Op::Health {
         return Answer::json(200, &bodies::ALIVE);
     }
-    let settings = match settings::settings(|k| std::env::var(k).ok()) {
+    let settings = match settings::settings(host::env) {
         Ok(s) => s,
         Err(e) => return Answer::refused(Kind::Misconfigured, e),
     };
