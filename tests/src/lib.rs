@@ -1,9 +1,9 @@
 //! Shared helpers for the end-to-end tests: where the RGW under test is (set by `tests/run.sh`), the real `spaces`
 //! binary from this build, one fresh bucket per test, and the s3cmd/curl peers used to check interoperability.
 
-pub mod connect_proxy;
 pub mod fake_do;
 pub mod fault_proxy;
+pub mod proxies;
 pub mod service;
 
 use std::io::BufRead;

@@ -186,9 +186,11 @@ fn a_client_that_leaves_mid_download_is_not_a_broken_upstream() {
 
 /// Schemathesis generates requests from the served OpenAPI document (every operation, its parameters, bodies
 /// and their edge cases, then stateful sequences) and fails on any 5xx and on any status the document does not
-/// list. Bounded: a fixed number of examples per operation, deterministic, a few minutes at most.
+/// list. Bounded: a fixed number of examples per operation, deterministic, a few minutes at most in CI;
+/// `SPACES_FUZZ_EXAMPLES=N` (default 40) runs a deeper probe on demand.
 #[test]
 fn schemathesis_finds_no_server_error_and_no_undocumented_status() {
+    let examples = std::env::var("SPACES_FUZZ_EXAMPLES").unwrap_or_else(|_| "40".into());
     let dir = tempfile::tempdir().unwrap();
     let s = Service::start(embedded_command(dir.path()), TOKEN, &[]);
     let python = std::path::PathBuf::from(std::env::var("SPACES_TEST_PYTHON").expect("SPACES_TEST_PYTHON"));
@@ -198,7 +200,7 @@ fn schemathesis_finds_no_server_error_and_no_undocumented_status() {
         .arg(s.url("/openapi.json"))
         .args(["-H", &format!("Authorization: {}", s.bearer())])
         .args(["--checks", "not_a_server_error,status_code_conformance"])
-        .args(["--max-examples", "40", "--generation-deterministic", "--request-timeout", "30"])
+        .args(["--max-examples", &examples, "--generation-deterministic", "--request-timeout", "30"])
         // The embedded store (s3s-fs) has no multipart listing, so these answer 501 by design; sync.rs tests
         // them against RGW.
         .args(["--exclude-path-regex", "^/v1/uploads"])

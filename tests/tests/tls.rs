@@ -1,7 +1,10 @@
 //! HTTPS, as Spaces is: the tests' RGW also listens with TLS (a certificate for 127.0.0.1 from a CA the test setup
 //! makes, tests/scripts/rgw.sh). The CLI, the service and the edge build work over it once told to trust that CA
-//! (`--ca-bundle` or AWS_CA_BUNDLE); an untrusted certificate fails at once with a clear message, never retried.
+//! (`--ca-bundle` or AWS_CA_BUNDLE); an untrusted certificate, or a trusted one for another name, fails at once with
+//! a clear message, never retried. And the proxies company networks put in the way: HTTPS_PROXY, HTTP_PROXY,
+//! NO_PROXY.
 
+use spaces_tests::proxies::{Forwarder, Proxy};
 use spaces_tests::service::Service;
 use spaces_tests::{pattern, sha256, Bucket};
 use std::path::PathBuf;
@@ -51,6 +54,45 @@ fn the_cli_works_over_tls_with_the_test_ca_and_refuses_without_it() {
 }
 
 #[test]
+fn a_trusted_certificate_for_another_name_is_refused_at_once() {
+    let b = Bucket::new("tlsname");
+    let (endpoint, ca) = tls();
+    // 127.0.0.2 is loopback too, but the certificate names only 127.0.0.1 and localhost.
+    let forwarder = Forwarder::start("127.0.0.2", endpoint.trim_start_matches("https://"));
+    let out = over_tls(&b, Some(&ca))
+        .env("SPACES_ENDPOINT", format!("https://{}", forwarder.addr))
+        .args(["head", "anything", "--print-metrics"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("presented a TLS certificate that is not trusted, or not for that name"), "{err}");
+    assert!(err.contains("spaces_operation_retries_total{operation=\"head-object\",status=\"error\"} 0"), "{err}");
+}
+
+#[test]
+fn plain_http_goes_through_the_proxy_http_proxy_names_with_its_credentials() {
+    let b = Bucket::new("httpproxy");
+    let proxy = Proxy::start();
+    let with_credentials = proxy.url.replace("http://", "http://someone:s3cret@");
+    std::fs::write(b.path("note.txt"), b"forwarded").unwrap();
+    let out = b.spaces().env("HTTP_PROXY", &with_credentials).args(["put", "note.txt", "note.txt"]).output().unwrap();
+    assert!(out.status.success(), "{}", spaces_tests::describe(&out));
+    let authority = b.rgw.endpoint.trim_start_matches("http://").to_string();
+    assert!(!proxy.targets().is_empty() && proxy.targets().iter().all(|t| *t == authority), "{:?}", proxy.targets());
+    // base64("someone:s3cret")
+    let sent = Some("Basic c29tZW9uZTpzM2NyZXQ=".to_string());
+    assert!(proxy.authorizations().iter().all(|a| *a == sent), "{:?}", proxy.authorizations());
+    let forwarded = proxy.targets().len();
+    let mut get = b.spaces();
+    get.env("HTTP_PROXY", &proxy.url).env("NO_PROXY", "127.0.0.1").args(["get", "note.txt", "back.txt"]);
+    let out = get.output().unwrap();
+    assert!(out.status.success(), "{}", spaces_tests::describe(&out));
+    assert_eq!(std::fs::read(b.path("back.txt")).unwrap(), b"forwarded");
+    assert_eq!(proxy.targets().len(), forwarded, "NO_PROXY: reached directly");
+}
+
+#[test]
 fn the_service_and_the_edge_work_over_tls() {
     let b = Bucket::new("tlsfaces");
     let (_, ca) = tls();
@@ -74,7 +116,7 @@ fn https_goes_through_the_proxy_https_proxy_names_unless_no_proxy_says_otherwise
     let b = Bucket::new("tlsproxy");
     let (endpoint, ca) = tls();
     let authority = endpoint.trim_start_matches("https://").to_string();
-    let proxy = spaces_tests::connect_proxy::ConnectProxy::start();
+    let proxy = Proxy::start();
     std::fs::write(b.path("note.txt"), b"through the proxy").unwrap();
     let out = over_tls(&b, Some(&ca)).env("HTTPS_PROXY", &proxy.url).args(["put", "note.txt", "note.txt"]).output();
     let out = out.unwrap();

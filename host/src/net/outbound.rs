@@ -6,7 +6,7 @@
 use super::allowlist::Allowlist;
 use super::breaker::{Breakers, State};
 use super::metrics::Metrics;
-use super::proxy::ProxyConnector;
+use super::proxy::{Proxies, ProxyConnector};
 use crate::runtime::interrupt::Interrupt;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
@@ -109,6 +109,7 @@ pub(crate) struct HttpPool {
     timeouts: Timeouts,
     metrics: Arc<Metrics>,
     opened: Arc<AtomicU64>,
+    proxies: Proxies,
 }
 
 impl HttpPool {
@@ -119,6 +120,7 @@ impl HttpPool {
         tls: rustls::ClientConfig,
         metrics: Arc<Metrics>,
     ) -> Arc<Self> {
+        let proxies = Proxies::from_env();
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_nodelay(true);
@@ -127,13 +129,14 @@ impl HttpPool {
             .with_tls_config(tls)
             .https_or_http()
             .enable_http1()
-            .wrap_connector(ProxyConnector::from_env(http));
+            .wrap_connector(ProxyConnector::new(http, proxies.clone()));
         let opened = Arc::new(AtomicU64::new(0));
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(timeouts.pool_idle)
             .pool_max_idle_per_host(64)
             .build(CountingConnector { inner: https, opened: Arc::clone(&opened) });
-        Arc::new(HttpPool { client, allowlist, breakers: Breakers::new(breaker), timeouts, metrics, opened })
+        let breakers = Breakers::new(breaker);
+        Arc::new(HttpPool { client, allowlist, breakers, timeouts, metrics, opened, proxies })
     }
 
     /// The circuit breaker's state per upstream that has failed since its last success.
@@ -143,7 +146,7 @@ impl HttpPool {
 
     async fn send(
         self: Arc<Self>,
-        request: http::Request<WasiBody>,
+        mut request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
         call: u64,
     ) -> Result<http::Response<WasiBody>, Error> {
@@ -164,6 +167,9 @@ impl HttpPool {
         }
         let first_byte = options.and_then(|o| o.first_byte_timeout).unwrap_or(self.timeouts.first_byte);
         let between_bytes = options.and_then(|o| o.between_bytes_timeout).unwrap_or(self.timeouts.between_bytes);
+        if let Some(credentials) = self.proxies.authorization(request.uri()) {
+            request.headers_mut().insert(http::header::PROXY_AUTHORIZATION, credentials);
+        }
         let method = request.method().to_string();
         let before = self.opened.load(Ordering::Relaxed);
         let started = Instant::now();
