@@ -66,7 +66,7 @@ impl Service {
     /// Starts `jco serve` (Node.js) on the edge component this build embeds, configured for `bucket`.
     pub fn jco_serve(bucket: &crate::Bucket, token: &str) -> Self {
         let jco = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("jco/node_modules/.bin/jco");
-        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr").port();
+        let port = free_port();
         let mut command = Command::new(jco);
         bucket.configure(&mut command).arg("serve").arg(crate::edge_component_path()).args([
             "--host",
@@ -82,11 +82,17 @@ impl Service {
     /// beyond the proxy world, and each setting is handed over by name with `--env`, nothing else of the test's
     /// environment.
     pub fn wasmtime_serve(bucket: &crate::Bucket, token: &str) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr").port();
+        let port = free_port();
         let mut command = Command::new(crate::tool("wasmtime"));
         bucket.configure(&mut command).args(["serve", "-S", "cli", "--addr", &format!("127.0.0.1:{port}")]);
-        let settings = ["SPACES_ENDPOINT", "SPACES_REGION", "SPACES_BUCKET", "SPACES_ACCESS_KEY_ID"];
-        for name in settings.iter().chain(&["SPACES_SECRET_ACCESS_KEY", "SPACES_TOKEN"]) {
+        for name in [
+            "SPACES_ENDPOINT",
+            "SPACES_REGION",
+            "SPACES_BUCKET",
+            "SPACES_ACCESS_KEY_ID",
+            "SPACES_SECRET_ACCESS_KEY",
+            "SPACES_TOKEN",
+        ] {
             command.args(["--env", name]);
         }
         command.arg(crate::edge_component_path());
@@ -253,4 +259,9 @@ impl Drop for Service {
             let _ = self.child.wait();
         }
     }
+}
+
+/// A loopback port no one listens on now, for a server that takes its port as an argument.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr").port()
 }

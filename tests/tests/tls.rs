@@ -76,8 +76,12 @@ fn plain_http_goes_through_the_proxy_http_proxy_names_with_its_credentials() {
     let proxy = Proxy::start();
     let with_credentials = proxy.url.replace("http://", "http://someone:s3cret@");
     std::fs::write(b.path("note.txt"), b"forwarded").unwrap();
-    let out = b.spaces().env("HTTP_PROXY", &with_credentials).args(["put", "note.txt", "note.txt"]).output().unwrap();
+    let mut put = b.spaces();
+    put.env("HTTP_PROXY", &with_credentials).env("SPACES_LOG", "trace").args(["put", "note.txt", "note.txt"]);
+    let out = put.output().unwrap();
     assert!(out.status.success(), "{}", spaces_tests::describe(&out));
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(!log.contains("s3cret") && !log.contains("c29tZW9uZTpzM2NyZXQ"), "the proxy's password in the log: {log}");
     let authority = b.rgw.endpoint.trim_start_matches("http://").to_string();
     assert!(!proxy.targets().is_empty() && proxy.targets().iter().all(|t| *t == authority), "{:?}", proxy.targets());
     // base64("someone:s3cret")

@@ -6,10 +6,14 @@
 //! through std, which has neither on the component's core target.
 
 use crate::wasi::cli::{environment, stderr};
+use std::sync::OnceLock;
 
-/// The value of `name` in the component's environment.
+/// The value of `name` in the component's environment. The environment is copied out of the host once per
+/// instance (it cannot change under one), not once for each of the dozen settings a request reads.
 pub(crate) fn env(name: &str) -> Option<String> {
-    environment::get_environment().into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    static ENVIRONMENT: OnceLock<Vec<(String, String)>> = OnceLock::new();
+    let all = ENVIRONMENT.get_or_init(environment::get_environment);
+    all.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
 }
 
 /// Writes one log line to stderr. A log that cannot be written is not worth failing a request for.
