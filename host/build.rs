@@ -1,5 +1,6 @@
-//! Builds the guest crate's two components and hands their paths to the host crate, which embeds them with
+//! Builds the guest crate's three components and hands two of them to the host crate, which embeds them with
 //! `include_bytes!`: the library (world `client`) and the edge build (feature `edge`, a `wasi:http/proxy` server).
+//! The third, the blobstore build (feature `blobstore`, the `wasi:blobstore` interfaces), is built beside them.
 //!
 //! The guest is compiled for `wasm32-unknown-unknown`, not `wasm32-wasip2`, and made a component here with
 //! wit-component. wasip2's start-up code (wasi-libc) imports `wasi:cli` environment, exit, stdio and terminal
@@ -18,7 +19,8 @@ fn main() {
     let root = manifest.parent().expect("host/ sits in the workspace").to_path_buf();
     // Relative to host/, so a target directory shared by two checkouts (CI's clone and a working copy) watches
     // each checkout's own sources rather than whichever built last.
-    for path in ["guest/src", "guest/Cargo.toml", "object-keys", "http-api", "wit", "Cargo.toml", "Cargo.lock"] {
+    for path in ["guest/src", "guest/Cargo.toml", "object-keys", "times", "http-api", "wit", "Cargo.toml", "Cargo.lock"]
+    {
         println!("cargo:rerun-if-changed=../{path}");
     }
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
@@ -28,6 +30,8 @@ fn main() {
     println!("cargo:rustc-env=SPACES_COMPONENT_WASM={}", library.display());
     let edge = build(&root, &target.join("component-edge"), &["--features", "edge"], "spaces-edge.wasm");
     println!("cargo:rustc-env=SPACES_EDGE_WASM={}", edge.display());
+    // Not embedded: the blobstore component is for other hosts to compose with their own (`wac plug`).
+    build(&root, &target.join("component-blobstore"), &["--features", "blobstore"], "spaces-blobstore.wasm");
 }
 
 /// Builds the guest into `target_dir` with `extra` arguments and makes it the component `name` there; returns the

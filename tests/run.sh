@@ -19,10 +19,13 @@ cargo fmt --all -- --check
 # The benchmark is its own workspace (so the tests never build the AWS SDK); its formatting is checked here too.
 cargo fmt --manifest-path bench/Cargo.toml -- --check
 cargo clippy --workspace --all-targets -- -D warnings
-# The guest's edge build (feature `edge`) is a second component from the same crate: its lints and unit tests too.
+# The guest's edge and blobstore builds (features `edge`, `blobstore`) are two more components from the same crate:
+# their lints and unit tests too.
 cargo clippy -p spaces-guest --features edge --all-targets -- -D warnings
+cargo clippy -p spaces-guest --features blobstore --all-targets -- -D warnings
 # The end-to-end tests run the `spaces` binary itself, which `cargo test` does not rebuild; --all-targets keeps
 # the feature set identical to the test build's, so wasmtime is compiled once.
 cargo build --workspace --all-targets
 cargo test --workspace
 cargo test -p spaces-guest --features edge --lib
+cargo test -p spaces-guest --features blobstore --lib

@@ -4,16 +4,22 @@
 //! (client, upload, sigv4, xml, headers, addressing, multipart, errors); `digitalocean` is API v2 (shapes, HTTP,
 //! cdn, keys). Pure modules do no I/O and are unit-tested natively.
 //!
-//! One crate, two components. The library (world `client`) exports the `storage`, `cdn` and `keys` interfaces
+//! One crate, three components. The library (world `client`) exports the `storage`, `cdn` and `keys` interfaces
 //! (`library.rs`) and imports credentials, metrics and progress from its host. The edge build (feature `edge`,
 //! world `edge`) is a `wasi:http/proxy` component that serves the object routes itself (`edge/`), with what the
-//! library imports supplied in-process; `host.rs` is the seam between the two.
+//! library imports supplied in-process; `host.rs` is the seam between them. The blobstore build (feature
+//! `blobstore`, world `blobstore`) exports the standard `wasi:blobstore` interfaces over the same S3 client
+//! (`blobstore/`), with settings from the environment and values staged through `wasi:filesystem`.
+
+// The blobstore build uses a subset of the S3 client (no URLs, presigning or health checks, and no metrics to
+// report); the library and edge builds use all of it, and the dead-code lint keeps its meaning there.
+#![cfg_attr(feature = "blobstore", allow(dead_code))]
 
 /// The bindings wit-bindgen generates for the world this build targets. Their items mirror the WIT (which
 /// documents them) and are `pub` as the generator makes them; they are reached through the imports below.
 #[allow(missing_docs, unreachable_pub)]
 mod bindings {
-    #[cfg(not(feature = "edge"))]
+    #[cfg(not(any(feature = "edge", feature = "blobstore")))]
     wit_bindgen::generate!({
         path: "../wit",
         world: "client",
@@ -28,17 +34,30 @@ mod bindings {
         generate_all,
         default_bindings_module: "crate::bindings",
     });
+
+    #[cfg(feature = "blobstore")]
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "blobstore",
+        generate_all,
+        default_bindings_module: "crate::bindings",
+    });
 }
 
 use bindings::{exports, spaces, wasi};
 
+#[cfg(all(feature = "edge", feature = "blobstore"))]
+compile_error!("features `edge` and `blobstore` each select a component; build one at a time");
+
 mod base;
-#[cfg(not(feature = "edge"))]
+#[cfg(feature = "blobstore")]
+mod blobstore;
+#[cfg(not(any(feature = "edge", feature = "blobstore")))]
 mod digitalocean;
 #[cfg(feature = "edge")]
 mod edge;
 mod host;
-#[cfg(not(feature = "edge"))]
+#[cfg(not(any(feature = "edge", feature = "blobstore")))]
 mod library;
 #[cfg(test)]
 mod properties;

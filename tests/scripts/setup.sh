@@ -31,13 +31,15 @@ fi
 tests/scripts/rgw.sh install
 
 # wasm-tools checks each component against its world; wasmtime-cli's `wasmtime serve` is a second runtime for the
-# edge build. Both are pinned and built from crates.io once into a cache outside the clone (wasmtime-cli costs ~10
-# minutes cold), so a reused machine never pays for them again.
+# edge build, and `wasmtime run` runs the blobstore composition that wac-cli's `wac plug` makes (wac without its
+# registry client, which the tests never use). All are pinned and built from crates.io once into a cache outside the
+# clone (wasmtime-cli costs ~10 minutes cold), so a reused machine never pays for them again.
 tools="${SPACES_TOOLS:-$HOME/.cache/spaces-tools}"
-for pinned in wasm-tools:1.258.3:wasm-tools wasmtime-cli:48.0.8:wasmtime; do
-  IFS=: read -r crate version binary <<<"$pinned"
+for pinned in wasm-tools:1.258.3:wasm-tools: wasmtime-cli:48.0.8:wasmtime: wac-cli:0.12.0:wac:--no-default-features; do
+  IFS=: read -r crate version binary flags <<<"$pinned"
   if ! "$tools/bin/$binary" --version 2>/dev/null | grep -q " $version\b"; then
-    env -u CARGO_TARGET_DIR cargo install --quiet --locked --root "$tools" "$crate" --version "$version"
+    # shellcheck disable=SC2086 # $flags is empty or one flag
+    env -u CARGO_TARGET_DIR cargo install --quiet --locked --root "$tools" $flags "$crate" --version "$version"
   fi
 done
 

@@ -1,6 +1,7 @@
 //! Shared helpers for the end-to-end tests: where the RGW under test is (set by `tests/run.sh`), the real `spaces`
 //! binary from this build, one fresh bucket per test, and the s3cmd/curl peers used to check interoperability.
 
+pub mod blobstore;
 pub mod fake_do;
 pub mod fault_proxy;
 pub mod proxies;
@@ -49,6 +50,11 @@ pub fn spaces_bin() -> PathBuf {
 /// The edge build of the component (a `wasi:http/proxy` server), which `spaces edge` embeds.
 pub fn edge_component_path() -> PathBuf {
     profile_dir().parent().expect("target dir").join("component-edge/spaces-edge.wasm")
+}
+
+/// The blobstore build of the component (the `wasi:blobstore` interfaces), built beside the other two.
+pub fn blobstore_component_path() -> PathBuf {
+    profile_dir().parent().expect("target dir").join("component-blobstore/spaces-blobstore.wasm")
 }
 
 /// The component file the binary embeds.

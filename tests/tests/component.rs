@@ -2,7 +2,9 @@
 //! `wasm-tools component targets`), so a host that links just that world runs it. The library needs standard WASI
 //! plus our three small interfaces — the embedding example (`host/examples/embed.rs`) runs it in a wasmtime host
 //! that links only the proxy world's interfaces and ours; the edge build needs the proxy world plus
-//! `wasi:cli/environment` and exports only `wasi:http/incoming-handler`. Both stay within their size budget.
+//! `wasi:cli/environment` and exports only `wasi:http/incoming-handler`; the blobstore build imports standard WASI
+//! only (with the environment and `wasi:filesystem`) and exports the three `wasi:blobstore` interfaces. All stay
+//! within their size budget.
 
 use spaces_tests::component_path;
 use wasmparser::{Parser, Payload};
@@ -64,9 +66,15 @@ fn targets(path: &std::path::Path, world: &str) -> Result<(), String> {
 
 #[test]
 fn each_component_imports_exactly_its_world_at_one_wasi_version() {
-    for (path, world) in [(component_path(), "client"), (spaces_tests::edge_component_path(), "edge")] {
+    let components = [
+        (component_path(), "client"),
+        (spaces_tests::edge_component_path(), "edge"),
+        (spaces_tests::blobstore_component_path(), "blobstore"),
+    ];
+    for (path, world) in components {
         targets(&path, world).unwrap_or_else(|e| panic!("{} does not target world {world}: {e}", path.display()));
         let (imports, exports) = interface(&path);
+        // No draft proposal is imported; the one exported (wasi:blobstore) has a version of its own.
         let versions: std::collections::BTreeSet<&str> = imports
             .iter()
             .filter(|i| i.starts_with("wasi:"))
@@ -74,7 +82,12 @@ fn each_component_imports_exactly_its_world_at_one_wasi_version() {
             .map(|(_, v)| v)
             .collect();
         assert_eq!(versions.into_iter().collect::<Vec<_>>(), ["0.2.12"], "{world}: {imports:?}");
-        assert_no_files_or_sockets(&imports);
+        if world == "blobstore" {
+            // It stages values in files of a directory the host grants, and needs nothing else of the system.
+            assert!(!imports.iter().any(|i| i.starts_with("wasi:sockets/")), "{imports:?}");
+        } else {
+            assert_no_files_or_sockets(&imports);
+        }
         println!("{world}: imports {imports:?}, exports {exports:?}");
     }
     // The check discriminates: the edge build imports the environment, which world `client` does not offer.
@@ -83,7 +96,7 @@ fn each_component_imports_exactly_its_world_at_one_wasi_version() {
 }
 
 #[test]
-fn the_library_imports_our_three_interfaces_and_the_edge_only_environment_beyond_the_proxy_world() {
+fn each_component_imports_only_what_its_face_needs() {
     let (imports, exports) = interface(&component_path());
     let ours = [
         "spaces:storage/credentials@0.2.0",
@@ -113,14 +126,28 @@ fn the_library_imports_our_three_interfaces_and_the_edge_only_environment_beyond
     let beyond: Vec<&String> = imports.iter().filter(|i| !proxy.iter().any(|p| i.starts_with(p))).collect();
     assert_eq!(beyond, ["wasi:cli/environment@0.2.12"], "{imports:?}");
     assert_eq!(exports, ["wasi:http/incoming-handler@0.2.12"]);
+
+    let (imports, exports) = interface(&spaces_tests::blobstore_component_path());
+    let foreign: Vec<&String> =
+        imports.iter().filter(|i| !i.starts_with("wasi:") && *i != "spaces:storage/types@0.2.0").collect();
+    assert!(foreign.is_empty(), "the blobstore build imports nothing of ours that has functions: {foreign:?}");
+    let cli: Vec<&String> = imports.iter().filter(|i| i.starts_with("wasi:cli/")).collect();
+    assert_eq!(cli, ["wasi:cli/environment@0.2.12"], "settings come from the environment alone: {imports:?}");
+    let standard = ["types", "container", "blobstore"].map(|i| format!("wasi:blobstore/{i}@0.2.0-draft"));
+    assert_eq!(exports, standard);
 }
 
 /// What an edge platform or a browser downloads and compiles: kept small, and printed so growth is visible.
 const SIZE_BUDGET: u64 = 1 << 20;
 
 #[test]
-fn both_components_fit_their_size_budget() {
-    for (what, path) in [("library", component_path()), ("edge", spaces_tests::edge_component_path())] {
+fn every_component_fits_its_size_budget() {
+    let components = [
+        ("library", component_path()),
+        ("edge", spaces_tests::edge_component_path()),
+        ("blobstore", spaces_tests::blobstore_component_path()),
+    ];
+    for (what, path) in components {
         let size = std::fs::metadata(&path).expect("the components built by host/build.rs").len();
         eprintln!("{what} component: {size} bytes ({:.0} KiB; budget {} KiB)", size as f64 / 1024.0, SIZE_BUDGET >> 10);
         assert!(size <= SIZE_BUDGET, "the {what} component is {size} bytes, over the budget of {SIZE_BUDGET}");

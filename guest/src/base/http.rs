@@ -277,20 +277,7 @@ impl Response {
 
     /// Reads the whole body, refusing more than `limit` bytes (XML answers are small; a huge one is a fault).
     pub(crate) fn read_body(self, limit: usize) -> Result<Vec<u8>, String> {
-        let body = self.into_body()?;
-        let mut out = Vec::new();
-        loop {
-            match body.stream().blocking_read(CHUNK) {
-                Ok(chunk) => {
-                    out.extend_from_slice(&chunk);
-                    if out.len() > limit {
-                        return Err(format!("response body exceeds {limit} bytes"));
-                    }
-                }
-                Err(StreamError::Closed) => return Ok(out),
-                Err(e) => return Err(format!("reading response body: {}", stream_error(e))),
-            }
-        }
+        self.into_body()?.read_to_end(limit)
     }
 
     pub(crate) fn into_body(self) -> Result<Body, String> {
@@ -311,6 +298,23 @@ pub(crate) struct Body {
 impl Body {
     fn stream(&self) -> &InputStream {
         self.stream.as_ref().expect("the stream lives until drop")
+    }
+
+    /// Reads the rest of the body into memory, refusing more than `limit` bytes.
+    pub(crate) fn read_to_end(&self, limit: usize) -> Result<Vec<u8>, String> {
+        let mut out = Vec::new();
+        loop {
+            match self.stream().blocking_read(CHUNK) {
+                Ok(chunk) => {
+                    out.extend_from_slice(&chunk);
+                    if out.len() > limit {
+                        return Err(format!("response body exceeds {limit} bytes"));
+                    }
+                }
+                Err(StreamError::Closed) => return Ok(out),
+                Err(e) => return Err(format!("reading response body: {}", stream_error(e))),
+            }
+        }
     }
 
     /// Moves the rest of the body into `sink` on the host side, never through component memory, telling

@@ -10,6 +10,7 @@ mod settings;
 
 use crate::exports::wasi::http::incoming_handler::Guest;
 use crate::s3::client::{Client, Conditions, Download};
+use crate::s3::errors;
 use crate::s3::headers::ObjectHeaders;
 use crate::s3::upload::Continuation;
 use crate::spaces::storage::types::{Acl, Error, ObjectMeta};
@@ -94,7 +95,7 @@ impl Answer {
     }
 
     fn error(e: &Error) -> Self {
-        let p = Problem::new(http_api::kind_of_error!(e, Error), describe(e));
+        let p = Problem::new(http_api::kind_of_error!(e, Error), errors::describe(e));
         let p = match e {
             Error::Throttled(s) => p.retry_after(s.map_or(1, u64::from)),
             Error::CircuitOpen(m) => p.retry_after(http_api::problems::circuit_wait(m).unwrap_or(10)),
@@ -117,7 +118,7 @@ impl Answer {
         let written = match self.body {
             Body::Empty => Ok(()),
             Body::Bytes(bytes) => write_all(&stream, &bytes),
-            Body::Download(d) => d.write_to(&stream).map(drop).map_err(|e| describe(&e)),
+            Body::Download(d) => d.write_to(&stream).map(drop).map_err(|e| errors::describe(&e)),
         };
         drop(stream);
         match written {
@@ -138,25 +139,6 @@ fn write_all(stream: &OutputStream, mut bytes: &[u8]) -> Result<(), String> {
         bytes = &bytes[n..];
     }
     Ok(())
-}
-
-fn describe(e: &Error) -> String {
-    match e {
-        Error::Service(s) => format!("service error {} {}: {}", s.status, s.code, s.message),
-        Error::Throttled(_) => "throttled by the service (SlowDown); try again later".into(),
-        Error::NotFound(m)
-        | Error::AccessDenied(m)
-        | Error::InvalidArgument(m)
-        | Error::RangeNotSatisfiable(m)
-        | Error::Conflict(m)
-        | Error::PreconditionFailed(m)
-        | Error::NotModified(m)
-        | Error::Unavailable(m)
-        | Error::CircuitOpen(m)
-        | Error::Timeout(m)
-        | Error::Integrity(m)
-        | Error::Transport(m) => m.clone(),
-    }
 }
 
 /// The request's headers, read before its body is consumed.
@@ -192,7 +174,7 @@ fn serve(method: &str, path: &str, request: IncomingRequest) -> Answer {
     if matched.op == Op::Health {
         return Answer::json(200, &bodies::ALIVE);
     }
-    let settings = match settings::settings(host::env) {
+    let settings = match settings::settings(crate::host::env) {
         Ok(s) => s,
         Err(e) => return Answer::refused(Kind::Misconfigured, e),
     };
@@ -286,7 +268,7 @@ fn dispatch(client: &Rc<Client>, m: &Matched, headers: &Headers, request: Incomi
 fn ready(client: &Client) -> Answer {
     let (ready, latency, error) = match client.health() {
         Ok(us) => (true, Some(us as f64 / 1000.0), None),
-        Err(e) => (false, None, Some(describe(&e))),
+        Err(e) => (false, None, Some(errors::describe(&e))),
     };
     let body = bodies::Ready {
         ready,

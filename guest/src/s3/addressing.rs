@@ -82,6 +82,12 @@ impl Addressing {
         Addressing { endpoint, bucket: bucket.to_string(), path_style }
     }
 
+    /// The service itself, for what is asked of no one bucket (ListBuckets).
+    #[cfg(not(feature = "edge"))]
+    pub(crate) fn service_target(&self) -> Target {
+        Target { scheme: self.endpoint.scheme, host: self.endpoint.host.clone(), path: "/".into() }
+    }
+
     /// The bucket itself (listing, health).
     pub(crate) fn bucket_target(&self) -> Target {
         self.target(String::new())

@@ -296,6 +296,25 @@ pub(crate) struct Download {
 }
 
 impl Download {
+    /// The whole body in memory, for a caller that wants bytes rather than a stream. A connection that breaks
+    /// off is an error here; only [`Download::write_to`] resumes.
+    #[cfg(feature = "blobstore")]
+    pub(crate) fn into_bytes(self) -> Result<Vec<u8>, Error> {
+        let expected = self.meta.size;
+        let body = self.body.take().ok_or_else(|| Error::Transport("the download was already read".into()))?;
+        let limit = usize::try_from(expected).unwrap_or(usize::MAX);
+        let bytes = body.read_to_end(limit).map_err(|m| Error::Transport(format!("{:?}: {m}", self.key)))?;
+        if bytes.len() as u64 != expected {
+            return Err(Error::Integrity(format!(
+                "{:?}: received {} bytes, expected {expected}",
+                self.key,
+                bytes.len()
+            )));
+        }
+        progress::advanced(expected);
+        Ok(bytes)
+    }
+
     pub(crate) fn write_to(&self, sink: &OutputStream) -> Result<u64, Error> {
         let expected = self.meta.size;
         let mut written = self.written.get();

@@ -19,6 +19,27 @@ impl std::fmt::Display for Subject<'_> {
     }
 }
 
+/// The error as one line of text, for faces whose errors are strings (the edge's problem details, the blobstore).
+#[cfg(any(feature = "edge", feature = "blobstore"))]
+pub(crate) fn describe(e: &Error) -> String {
+    match e {
+        Error::Service(s) => format!("service error {} {}: {}", s.status, s.code, s.message),
+        Error::Throttled(_) => "throttled by the service (SlowDown); try again later".into(),
+        Error::NotFound(m)
+        | Error::AccessDenied(m)
+        | Error::InvalidArgument(m)
+        | Error::RangeNotSatisfiable(m)
+        | Error::Conflict(m)
+        | Error::PreconditionFailed(m)
+        | Error::NotModified(m)
+        | Error::Unavailable(m)
+        | Error::CircuitOpen(m)
+        | Error::Timeout(m)
+        | Error::Integrity(m)
+        | Error::Transport(m) => m.clone(),
+    }
+}
+
 /// The typed error for a non-success answer. `retry_after_s` comes from the `Retry-After` header.
 pub(crate) fn from_status(
     status: u16,

@@ -39,7 +39,7 @@ pub(crate) const PART_SIZE_META: &str = "spaces-part-size";
 
 /// The ETag an upload of some bytes gets, computed as they stream past: the MD5 of them all for one PUT, or the
 /// multipart ETag of parts of `part_size` bytes.
-#[cfg(not(feature = "edge"))]
+#[cfg(not(any(feature = "edge", feature = "blobstore")))]
 pub(crate) struct EtagHasher {
     part_size: Option<u64>,
     current: md5::Md5,
@@ -47,7 +47,7 @@ pub(crate) struct EtagHasher {
     parts: Vec<[u8; 16]>,
 }
 
-#[cfg(not(feature = "edge"))]
+#[cfg(not(any(feature = "edge", feature = "blobstore")))]
 impl EtagHasher {
     pub(crate) fn new(part_size: Option<u64>) -> Self {
         use md5::Digest;
@@ -127,7 +127,7 @@ mod tests {
         assert_eq!(multipart_etag(&parts), "96e024ba2074fe77e8e965ba43a704be-2");
     }
 
-    #[cfg(not(feature = "edge"))]
+    #[cfg(not(any(feature = "edge", feature = "blobstore")))]
     #[test]
     fn etag_hasher_agrees_with_the_upload_rules() {
         use md5::{Digest, Md5};

@@ -186,6 +186,37 @@ pub(crate) fn parse_copy_result(body: &[u8]) -> Result<String, XmlError> {
     parse::<EtagResult>(body, "CopyObjectResult").map(|r| unquote_etag(&r.e_tag))
 }
 
+/// A bucket as ListBuckets lists it: its name and its creation time (ISO 8601, as the service wrote it).
+#[cfg(feature = "blobstore")]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ListedBucket {
+    pub name: String,
+    #[serde(default)]
+    pub creation_date: String,
+}
+
+#[cfg(feature = "blobstore")]
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListAllMyBucketsResult {
+    #[serde(default)]
+    buckets: BucketList,
+}
+
+#[cfg(feature = "blobstore")]
+#[derive(Default, Deserialize)]
+struct BucketList {
+    #[serde(default, rename = "Bucket")]
+    buckets: Vec<ListedBucket>,
+}
+
+/// The buckets of a `<ListAllMyBucketsResult>`.
+#[cfg(feature = "blobstore")]
+pub(crate) fn parse_buckets(body: &[u8]) -> Result<Vec<ListedBucket>, XmlError> {
+    parse::<ListAllMyBucketsResult>(body, "ListAllMyBucketsResult").map(|r| r.buckets.buckets)
+}
+
 /// The upload id from an `<InitiateMultipartUploadResult>`.
 pub(crate) fn parse_initiate_multipart(body: &[u8]) -> Result<String, XmlError> {
     let r: InitiateResult = parse(body, "InitiateMultipartUploadResult")?;
@@ -408,6 +439,24 @@ mod tests {
         let done = b"<CompleteMultipartUploadResult><Location>l</Location><Bucket>b</Bucket><Key>k</Key>\
             <ETag>\"e-3\"</ETag></CompleteMultipartUploadResult>";
         assert_eq!(parse_complete_multipart(done).unwrap(), "e-3");
+    }
+
+    #[cfg(feature = "blobstore")]
+    #[test]
+    fn buckets_as_listed() {
+        let body = concat!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><ListAllMyBucketsResult "#,
+            r#"xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>o</ID><DisplayName>o</DisplayName></Owner>"#,
+            r#"<Buckets><Bucket><Name>a</Name><CreationDate>2026-12-02T10:00:00.000Z</CreationDate></Bucket>"#,
+            r#"<Bucket><Name>b.c</Name><CreationDate>2026-01-31T23:59:59.123Z</CreationDate></Bucket></Buckets>"#,
+            r#"</ListAllMyBucketsResult>"#,
+        );
+        let buckets = parse_buckets(body.as_bytes()).unwrap();
+        let names: Vec<_> = buckets.iter().map(|b| (b.name.as_str(), b.creation_date.as_str())).collect();
+        assert_eq!(names, [("a", "2026-12-02T10:00:00.000Z"), ("b.c", "2026-01-31T23:59:59.123Z")]);
+        let none = b"<ListAllMyBucketsResult><Owner><ID>o</ID></Owner><Buckets/></ListAllMyBucketsResult>";
+        assert!(parse_buckets(none).unwrap().is_empty());
+        assert!(matches!(parse_buckets(b"<Error><Code>AccessDenied</Code></Error>"), Err(XmlError::Service(_))));
     }
 
     #[test]

@@ -2,11 +2,12 @@
 //! and transferring overlap: a local directory walked in S3's key order (names compared as UTF-8 bytes, a
 //! directory as its name plus `/`, so `a.txt` comes before `a/b`), or the objects under a prefix, page by page.
 
-use super::plan::{iso8601_seconds, Item};
+use super::plan::Item;
 use crate::error::Failure;
 use crate::runtime::bindings::storage::ListRequest;
 use crate::runtime::session::Session;
 use std::path::{Path, PathBuf};
+use times::iso8601_seconds;
 use tokio::sync::mpsc;
 
 /// What a listing yields: an item, or a path it could not list (reported, and the sync goes on without it).

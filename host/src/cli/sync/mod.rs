@@ -278,7 +278,7 @@ async fn open_listing(runtime: &Runtime, side: &Side, base: &Config) -> Outcome<
 
 /// Was the ISO 8601 time `iso` (as S3 lists it) at or before `cutoff`, in Unix seconds? An unreadable time is not.
 pub(super) fn started_before(iso: &str, cutoff: i64) -> bool {
-    plan::iso8601_seconds(iso).is_some_and(|t| t <= cutoff)
+    times::iso8601_seconds(iso).is_some_and(|t| t <= cutoff)
 }
 
 /// Prints the summary line; fails if any path failed.

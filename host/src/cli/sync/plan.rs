@@ -135,29 +135,6 @@ pub(crate) fn etag_parts(etag: &str) -> Option<u64> {
     etag.rsplit_once('-').and_then(|(_, n)| n.parse().ok())
 }
 
-/// Seconds since the Unix epoch of an ISO 8601 UTC time as S3 lists it (`2026-12-02T01:02:03.000Z`).
-pub(crate) fn iso8601_seconds(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
-        return None;
-    }
-    // Days from the civil date (Howard Hinnant's algorithm), March-based years.
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,15 +208,5 @@ mod tests {
         assert!(likely_part_sizes(10, 0).is_empty());
         assert_eq!(etag_parts("0123abcd-12"), Some(12));
         assert_eq!(etag_parts("0123abcd"), None);
-    }
-
-    #[test]
-    fn iso_times_as_s3_lists_them() {
-        assert_eq!(iso8601_seconds("1970-01-01T00:00:00.000Z"), Some(0));
-        assert_eq!(iso8601_seconds("2026-12-02T01:02:03.000Z"), Some(1_796_173_323));
-        assert_eq!(iso8601_seconds("2000-02-29T23:59:59Z"), Some(951_868_799));
-        for bad in ["", "2026-13-01T00:00:00Z", "yesterday", "2026-12-02 01:02:03"] {
-            assert_eq!(iso8601_seconds(bad), None, "{bad}");
-        }
     }
 }

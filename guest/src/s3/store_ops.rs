@@ -1,0 +1,94 @@
+//! S3 calls the library and the blobstore builds share and the edge's HTTP API has no use for: server-side copy,
+//! incomplete multipart uploads, and buckets themselves (list, create, check, delete).
+
+use super::client::Client;
+use crate::base::encode::uri_encode;
+use crate::base::exchange::Call;
+use crate::base::invalid;
+use crate::s3::errors::Subject;
+use crate::s3::{addressing, xml};
+use crate::spaces::storage::types::Error;
+
+/// Incomplete uploads listed per request (S3's most).
+const UPLOADS_PER_PAGE: &str = "1000";
+
+impl Client {
+    /// Copies `src` of `src_bucket` (this bucket or another at the same endpoint) to `dst` here.
+    pub(crate) fn copy_object(&self, src_bucket: &str, src: &str, dst: &str) -> Result<String, Error> {
+        addressing::validate_bucket(src_bucket).map_err(invalid)?;
+        addressing::validate_key(src).map_err(invalid)?;
+        addressing::validate_key(dst).map_err(invalid)?;
+        let source = format!("/{src_bucket}/{}", uri_encode(src, true));
+        let mut call = self.object_call("copy-object", "PUT", dst);
+        call.headers.push(("x-amz-copy-source".into(), source));
+        let answer = self.execute_xml(call).map_err(|e| match e {
+            Error::NotFound(_) => {
+                let subject = Subject { bucket: src_bucket, key: Some(src) };
+                Error::NotFound(format!("copy source {subject} not found"))
+            }
+            other => other,
+        })?;
+        xml::parse_copy_result(&answer).map_err(|e| self.xml_error("copy-object", Some(dst), e))
+    }
+
+    /// Every incomplete multipart upload under `prefix`, in key order.
+    pub(crate) fn list_uploads(&self, prefix: Option<&str>) -> Result<Vec<xml::PendingUpload>, Error> {
+        let mut all = Vec::new();
+        let mut next: Option<(String, String)> = None;
+        loop {
+            let mut query = vec![("uploads".into(), String::new()), ("max-uploads".into(), UPLOADS_PER_PAGE.into())];
+            if let Some(p) = prefix.filter(|p| !p.is_empty()) {
+                query.push(("prefix".into(), p.to_string()));
+            }
+            if let Some((key, id)) = next.take() {
+                query.push(("key-marker".into(), key));
+                query.push(("upload-id-marker".into(), id));
+            }
+            let call = Call { query, ..self.bucket_call("list-multipart-uploads", "GET") };
+            let answer = self.execute_xml(call)?;
+            let page = xml::parse_uploads(&answer).map_err(|e| self.xml_error("list-multipart-uploads", None, e))?;
+            all.extend(page.uploads);
+            match page.next {
+                Some(n) => next = Some(n),
+                None => return Ok(all),
+            }
+        }
+    }
+}
+
+/// Buckets themselves, which only the blobstore's containers manage so far.
+#[cfg(feature = "blobstore")]
+impl Client {
+    /// Every bucket the credentials own at this endpoint (ListBuckets).
+    pub(crate) fn list_buckets(&self) -> Result<Vec<xml::ListedBucket>, Error> {
+        let call = Call { target: self.addressing.service_target(), ..self.bucket_call("list-buckets", "GET") };
+        let answer = self.execute_xml(call)?;
+        xml::parse_buckets(&answer).map_err(|e| self.xml_error("list-buckets", None, e))
+    }
+
+    /// Creates this client's bucket. No location constraint is sent: Spaces and RGW take the region from the
+    /// endpoint. A name that is taken is a conflict — by another account (409 from the service) or by these
+    /// credentials, which S3's classic region and RGW answer with 200, so that is asked first.
+    pub(crate) fn create_bucket(&self) -> Result<(), Error> {
+        if self.bucket_exists()? {
+            let bucket = &self.addressing.bucket;
+            return Err(Error::Conflict(format!("bucket {bucket:?} already exists, and these credentials own it")));
+        }
+        self.execute(self.bucket_call("create-bucket", "PUT")).map(drop)
+    }
+
+    /// Whether this client's bucket exists and the credentials may use it (HEAD); a refusal other than 404 is an
+    /// error, not `false`.
+    pub(crate) fn bucket_exists(&self) -> Result<bool, Error> {
+        match self.execute(self.bucket_call("head-bucket", "HEAD")) {
+            Ok(_) => Ok(true),
+            Err(Error::NotFound(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Deletes this client's bucket, which must be empty (a conflict otherwise).
+    pub(crate) fn delete_bucket(&self) -> Result<(), Error> {
+        self.execute(self.bucket_call("delete-bucket", "DELETE")).map(drop)
+    }
+}
