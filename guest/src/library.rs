@@ -6,12 +6,14 @@ use crate::exports;
 use crate::exports::spaces::storage::cdn::{Endpoint as CdnEndpoint, EndpointSettings, PurgeReport};
 use crate::exports::spaces::storage::keys::{AccessKey, Grant, KeyFilter, NewKey};
 use crate::exports::spaces::storage::storage::{
-    DeleteFailure, GetOptions, Guest, GuestClient, GuestDownload, ListPage, ListRequest, ObjectSummary, PresignMethod,
-    PresignRequest, Presigned, PutOptions, PutResult, UploadSummary,
+    BucketSummary, DeleteFailure, GetOptions, Guest, GuestClient, GuestDownload, ListPage, ListRequest, ObjectAccess,
+    ObjectSummary, PostRequest, PresignMethod, PresignRequest, Presigned, PresignedPost, PutOptions, PutResult,
+    UploadSummary,
 };
+use crate::s3::library_ops::PostSpec;
 use crate::s3::upload::Continuation;
 use crate::s3::{client, headers};
-use crate::spaces::storage::types::{ApiConfig, Config, Error, ObjectMeta};
+use crate::spaces::storage::types::{Acl, ApiConfig, Config, Error, ObjectMeta};
 use crate::wasi::io::streams::{InputStream, OutputStream};
 use std::rc::Rc;
 
@@ -209,6 +211,44 @@ impl GuestClient for ClientResource {
 
     fn verify_credentials(&self, creds: crate::host::credentials::Credentials) -> Result<u64, Error> {
         self.0.verify_credentials(creds)
+    }
+
+    fn presign_post(&self, req: PostRequest) -> Result<PresignedPost, Error> {
+        let spec = PostSpec {
+            key: &req.key,
+            key_is_prefix: req.key_is_prefix,
+            max_size: req.max_size,
+            content_type: req.content_type.as_deref(),
+            expires: req.expires_seconds,
+        };
+        let form = self.0.presign_post(&client::Client::credentials()?, &spec)?;
+        Ok(PresignedPost { url: form.url, fields: form.fields, expires_at: form.expires_at })
+    }
+
+    fn list_buckets(&self) -> Result<Vec<BucketSummary>, Error> {
+        let buckets = self.0.list_buckets()?;
+        Ok(buckets.into_iter().map(|b| BucketSummary { name: b.name, created: b.creation_date }).collect())
+    }
+
+    fn create_bucket(&self) -> Result<(), Error> {
+        self.0.create_bucket()
+    }
+
+    fn delete_bucket(&self, empty: bool) -> Result<u64, Error> {
+        let deleted = if empty { self.0.empty_bucket(true)? } else { 0 };
+        self.0.delete_bucket()?;
+        Ok(deleted)
+    }
+
+    fn get_access(&self, key: String) -> Result<ObjectAccess, Error> {
+        let access = self.0.get_access(&key)?;
+        let acl = if access.public() { Acl::PublicRead } else { Acl::Private };
+        let grants = access.grants.into_iter().map(|(who, what)| format!("{who} {what}")).collect();
+        Ok(ObjectAccess { owner: access.owner, acl, grants })
+    }
+
+    fn set_access(&self, key: String, acl: Acl) -> Result<(), Error> {
+        self.0.set_access(&key, acl)
     }
 }
 

@@ -81,3 +81,65 @@ fn many_keys_are_presigned_in_one_call_each_url_on_its_line() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("\"\": invalid argument") && err.contains("1 of 3 keys"), "{err}");
 }
+
+/// POSTs `fields` (overridden by `overrides`) and then `file` as a browser's multipart form; status and body.
+fn post_form(
+    url: &str,
+    fields: &serde_json::Value,
+    overrides: &[(&str, &str)],
+    file: &std::path::Path,
+    mime: &str,
+) -> (u16, String) {
+    let mut cmd = std::process::Command::new("curl");
+    cmd.args(["-s", "-o", "-", "-w", "\n%{http_code}"]);
+    for (name, value) in fields.as_object().unwrap() {
+        let value = overrides.iter().find(|(n, _)| n == name).map_or(value.as_str().unwrap(), |(_, v)| *v);
+        cmd.arg("--form-string").arg(format!("{name}={value}"));
+    }
+    cmd.arg("-F").arg(format!("file=@{};type={mime}", file.display())).arg(url);
+    let out = spaces_tests::run(&mut cmd);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, status) = text.rsplit_once('\n').unwrap();
+    (status.parse().unwrap(), body.to_string())
+}
+
+#[test]
+fn a_presigned_post_form_takes_a_browser_upload_within_its_limits_and_nothing_else() {
+    let b = Bucket::new("post");
+    let args = ["presign-post", "inbox/", "--max-size", "1000", "--content-type", "text/plain", "--expires", "300"];
+    let form: serde_json::Value = serde_json::from_str(&b.ok(&args)).unwrap();
+    let (url, fields) = (form["url"].as_str().unwrap(), &form["fields"]);
+    assert_eq!(fields["key"], "inbox/${filename}");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    assert!(form["expires_at"].as_u64().unwrap().abs_diff(now + 300) < 60, "{form}");
+
+    std::fs::write(b.path("note.txt"), "posted from a form\n").unwrap();
+    let (status, body) = post_form(url, fields, &[], &b.path("note.txt"), "text/plain");
+    assert_eq!(status, 204, "{body}");
+    let fetched = b.path("fetched.txt");
+    b.s3cmd_ok(&["get", "--force", &format!("s3://{}/inbox/note.txt", b.name), fetched.to_str().unwrap()]);
+    assert_eq!(std::fs::read(&fetched).unwrap(), b"posted from a form\n", "stored as PREFIX + the file's name");
+
+    // What the policy does not allow is refused by the service, and nothing is stored.
+    std::fs::write(b.path("big.txt"), pattern(2000, 1)).unwrap();
+    let (status, body) = post_form(url, fields, &[], &b.path("big.txt"), "text/plain");
+    assert_eq!(status, 400, "over --max-size: {body}");
+    assert!(body.contains("EntityTooLarge"), "{body}");
+    let refusals = [
+        (&[("Content-Type", "text/html")][..], "another content type"),
+        (&[("key", "elsewhere/${filename}")][..], "a key outside the prefix"),
+        (
+            &[("x-amz-signature", "0000000000000000000000000000000000000000000000000000000000000000")][..],
+            "a forged signature",
+        ),
+    ];
+    for (overrides, what) in refusals {
+        let (status, body) = post_form(url, fields, overrides, &b.path("note.txt"), "text/plain");
+        assert_eq!(status, 403, "{what}: {body}");
+    }
+    let listed = b.s3cmd_ok(&["ls", "-r", &format!("s3://{}", b.name)]);
+    assert_eq!(listed.lines().count(), 1, "only the allowed upload is stored: {listed}");
+
+    assert!(b.fails(&["presign-post", "k", "--expires", "0"], 2).contains("expiry"));
+    assert!(b.fails(&["presign-post", "k", "--max-size", "6000000000"], 2).contains("one POST"));
+}

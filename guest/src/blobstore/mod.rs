@@ -61,10 +61,9 @@ impl BlobstoreGuest for Blobstore {
     }
 
     fn delete_container(name: String) -> Result<(), String> {
-        let c = Container { client: client(&name)?, name };
-        c.clear()?;
-        c.abort_uploads()?;
-        c.client.delete_bucket().map_err(|e| failed(&format!("deleting container {:?}", c.name), &e))
+        let doing = format!("deleting container {name:?}");
+        let client = client(&name)?;
+        client.empty_bucket(true).and_then(|_| client.delete_bucket()).map_err(|e| failed(&doing, &e))
     }
 
     fn container_exists(name: String) -> Result<bool, String> {
@@ -92,36 +91,6 @@ impl BlobstoreGuest for Blobstore {
 struct Container {
     client: Rc<Client>,
     name: String,
-}
-
-impl Container {
-    /// Aborts every incomplete multipart upload, which would keep the bucket from being deleted.
-    fn abort_uploads(&self) -> Result<(), String> {
-        let doing = format!("aborting incomplete uploads in container {:?}", self.name);
-        for u in self.client.list_uploads(None).map_err(|e| failed(&doing, &e))? {
-            self.client.abort_upload(&u.key, &u.upload_id).map_err(|e| failed(&doing, &e))?;
-        }
-        Ok(())
-    }
-
-    fn delete_keys(&self, names: &[String]) -> Result<(), String> {
-        let refused = self
-            .client
-            .delete_objects(names)
-            .map_err(|e| failed(&format!("deleting objects in container {:?}", self.name), &e))?;
-        match refused.first() {
-            None => Ok(()),
-            Some(first) => Err(format!(
-                "{} of {} objects in container {:?} were not deleted; the first, {:?}: {} {}",
-                refused.len(),
-                names.len(),
-                self.name,
-                first.key,
-                first.code,
-                first.message
-            )),
-        }
-    }
 }
 
 impl container::Guest for Blobstore {
@@ -173,7 +142,8 @@ impl GuestContainer for Container {
     }
 
     fn delete_objects(&self, names: Vec<String>) -> Result<(), String> {
-        self.delete_keys(&names)
+        let doing = format!("deleting objects in container {:?}", self.name);
+        self.client.delete_all(&names).map_err(|e| failed(&doing, &e))
     }
 
     fn has_object(&self, name: String) -> Result<bool, String> {
@@ -192,15 +162,8 @@ impl GuestContainer for Container {
     }
 
     fn clear(&self) -> Result<(), String> {
-        let doing = format!("listing container {:?} to clear it", self.name);
-        loop {
-            // Always the first page: each round deletes what it lists, so the next listing starts after it.
-            let page = self.client.list_objects(None, None, None, None).map_err(|e| failed(&doing, &e))?;
-            if page.objects.is_empty() {
-                return Ok(());
-            }
-            self.delete_keys(&page.objects.into_iter().map(|o| o.key).collect::<Vec<_>>())?;
-        }
+        let doing = format!("clearing container {:?}", self.name);
+        self.client.empty_bucket(false).map(drop).map_err(|e| failed(&doing, &e))
     }
 }
 

@@ -1,13 +1,17 @@
-//! The S3 calls only the library build offers: the ETag of a local body, and proving that a new key works by
-//! signing with it instead of the host's credentials.
+//! The S3 calls only the library build offers: the ETag of a local body, browser upload forms (presigned POST),
+//! and proving that a new key works by signing with it instead of the host's credentials.
 
 use super::client::Client;
+use crate::base::encode::UtcTime;
 use crate::base::exchange::{self, Call, Refusal, Service};
 use crate::base::http::{self, Response};
 use crate::base::invalid;
 use crate::base::retry::Policy;
 use crate::host::credentials;
+use crate::s3::client::MAX_PRESIGN_SECONDS;
 use crate::s3::multipart::EtagHasher;
+use crate::s3::post_policy::{self, PolicyRequest};
+use crate::s3::sigv4::{Credentials, Scope};
 use crate::spaces::storage::types::Error;
 use crate::wasi::io::streams::{InputStream, StreamError};
 
@@ -32,6 +36,39 @@ impl Service for SignedWith<'_> {
 }
 
 impl Client {
+    /// A signed browser upload form for this bucket (the policy is `post_policy`'s), valid for `spec.expires`
+    /// seconds and signed with `creds` (from [`Client::credentials`]).
+    pub(crate) fn presign_post(&self, creds: &credentials::Credentials, spec: &PostSpec) -> Result<PostForm, Error> {
+        if !(1..=MAX_PRESIGN_SECONDS).contains(&spec.expires) {
+            let e = spec.expires;
+            return Err(invalid(format!("expiry must be 1..={MAX_PRESIGN_SECONDS} seconds (7 days), got {e}")));
+        }
+        let now = http::unix_now();
+        let expires_at = now + u64::from(spec.expires);
+        let scope = Scope { time: UtcTime::from_unix(now), region: &self.region, service: "s3" };
+        let credential = format!("{}/{}", creds.access_key_id, scope.credential_scope());
+        let request = PolicyRequest {
+            bucket: &self.addressing.bucket,
+            key: spec.key,
+            key_is_prefix: spec.key_is_prefix,
+            max_size: spec.max_size,
+            content_type: spec.content_type,
+            expiration: UtcTime::from_unix(expires_at),
+            amz_date: &scope.time.amz_date(),
+            credential: &credential,
+            session_token: creds.session_token.as_deref(),
+        };
+        let mut form = post_policy::form(&request).map_err(invalid)?;
+        let c = Credentials {
+            access_key_id: &creds.access_key_id,
+            secret_access_key: &creds.secret_access_key,
+            session_token: creds.session_token.as_deref(),
+        };
+        let signature = self.signer.borrow_mut().sign_policy(&c, &scope, &form.policy_b64);
+        form.fields.push(("x-amz-signature".into(), signature));
+        Ok(PostForm { url: self.addressing.bucket_target().url(""), fields: form.fields, expires_at })
+    }
+
     /// Latency in microseconds of one ListBuckets signed with `creds`: it needs no permission on any bucket,
     /// so it proves that the key itself is known and its secret right.
     pub(crate) fn verify_credentials(&self, creds: credentials::Credentials) -> Result<u64, Error> {
@@ -40,6 +77,22 @@ impl Client {
         exchange::execute(&SignedWith { client: self, creds }, call)?;
         Ok(http::monotonic_us().saturating_sub(started))
     }
+}
+
+/// What a browser upload form allows: the key or a key prefix, the largest body, the content type, its lifetime.
+pub(crate) struct PostSpec<'a> {
+    pub key: &'a str,
+    pub key_is_prefix: bool,
+    pub max_size: Option<u64>,
+    pub content_type: Option<&'a str>,
+    pub expires: u32,
+}
+
+/// A signed form: where it posts to, its fields (signature last), and when it stops working.
+pub(crate) struct PostForm {
+    pub url: String,
+    pub fields: Vec<(String, String)>,
+    pub expires_at: u64,
 }
 
 /// The ETag an upload of everything `body` holds would get (see [`EtagHasher`]).

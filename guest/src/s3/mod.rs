@@ -9,6 +9,8 @@ pub(crate) mod headers;
 #[cfg(not(any(feature = "edge", feature = "blobstore")))]
 pub(crate) mod library_ops;
 pub(crate) mod multipart;
+#[cfg(not(any(feature = "edge", feature = "blobstore")))]
+pub(crate) mod post_policy;
 pub(crate) mod service;
 #[cfg(any(feature = "edge", feature = "blobstore"))]
 pub(crate) mod settings;

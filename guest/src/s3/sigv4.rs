@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 /// The payload hash that tells the server the body is not part of the signature.
 pub(crate) const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
-const ALGORITHM: &str = "AWS4-HMAC-SHA256";
+pub(crate) const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 
 /// Credentials to sign with. Deliberately no `Debug`: the secret must never be printed.
 pub(crate) struct Credentials<'a> {
@@ -26,7 +26,7 @@ pub(crate) struct Scope<'a> {
 }
 
 impl Scope<'_> {
-    fn credential_scope(&self) -> String {
+    pub(crate) fn credential_scope(&self) -> String {
         [self.time.date_stamp().as_str(), self.region, self.service, "aws4_request"].join("/")
     }
 }
@@ -242,6 +242,15 @@ impl Signer {
         );
         req.headers.push(("authorization".into(), value));
         query
+    }
+
+    /// The signature of a POST policy (already base64-encoded, as the form carries it): the policy itself is the
+    /// string to sign.
+    #[cfg(not(any(feature = "edge", feature = "blobstore")))]
+    pub(crate) fn sign_policy(&mut self, creds: &Credentials, scope: &Scope, policy_b64: &str) -> String {
+        let mut mac = self.signing_mac(creds.secret_access_key, scope);
+        mac.update(policy_b64.as_bytes());
+        hex(&mac.finalize().into_bytes())
     }
 
     /// Query auth: adds the `X-Amz-*` parameters and the signature to `req.query` and returns the URL's query

@@ -1,5 +1,5 @@
 //! S3 calls the library and the blobstore builds share and the edge's HTTP API has no use for: server-side copy,
-//! incomplete multipart uploads, and buckets themselves (list, create, check, delete).
+//! incomplete multipart uploads, buckets themselves (list, create, check, empty, delete) and object ACLs.
 
 use super::client::Client;
 use crate::base::encode::uri_encode;
@@ -7,7 +7,7 @@ use crate::base::exchange::Call;
 use crate::base::invalid;
 use crate::s3::errors::Subject;
 use crate::s3::{addressing, xml};
-use crate::spaces::storage::types::Error;
+use crate::spaces::storage::types::{Acl, Error};
 
 /// Incomplete uploads listed per request (S3's most).
 const UPLOADS_PER_PAGE: &str = "1000";
@@ -56,8 +56,7 @@ impl Client {
     }
 }
 
-/// Buckets themselves, which only the blobstore's containers manage so far.
-#[cfg(feature = "blobstore")]
+/// Buckets themselves: the library's `spaces buckets`/`mb`/`rb` and the blobstore's containers.
 impl Client {
     /// Every bucket the credentials own at this endpoint (ListBuckets).
     pub(crate) fn list_buckets(&self) -> Result<Vec<xml::ListedBucket>, Error> {
@@ -90,5 +89,69 @@ impl Client {
     /// Deletes this client's bucket, which must be empty (a conflict otherwise).
     pub(crate) fn delete_bucket(&self) -> Result<(), Error> {
         self.execute(self.bucket_call("delete-bucket", "DELETE")).map(drop)
+    }
+
+    /// Deletes every object in this bucket, a listing page at a time in one DeleteObjects each, and with
+    /// `uploads` aborts every incomplete multipart upload too (which keep a bucket from being deleted); returns
+    /// how many objects went.
+    pub(crate) fn empty_bucket(&self, uploads: bool) -> Result<u64, Error> {
+        let mut deleted = 0;
+        loop {
+            // Always the first page: each round deletes what it lists, so the next listing starts after it.
+            let page = self.list_objects(None, None, None, None)?;
+            if page.objects.is_empty() {
+                break;
+            }
+            let keys: Vec<String> = page.objects.into_iter().map(|o| o.key).collect();
+            self.delete_all(&keys)?;
+            deleted += keys.len() as u64;
+        }
+        if uploads {
+            for u in self.list_uploads(None)? {
+                self.abort_upload(&u.key, &u.upload_id)?;
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// Deletes `keys`, all of them or an error naming the first the service refused (a missing key is no refusal).
+    pub(crate) fn delete_all(&self, keys: &[String]) -> Result<(), Error> {
+        let refused = self.delete_objects(keys)?;
+        let Some(first) = refused.first() else { return Ok(()) };
+        let detail = format!(
+            "{} of {} objects were not deleted; the first, {:?}: {} {}",
+            refused.len(),
+            keys.len(),
+            first.key,
+            first.code,
+            first.message
+        );
+        Err(if first.code == "AccessDenied" { Error::AccessDenied(detail) } else { Error::Conflict(detail) })
+    }
+}
+
+/// Object ACLs, read and set as the canned ones S3 names.
+impl Client {
+    /// The object's ACL (GetObjectAcl).
+    pub(crate) fn get_access(&self, key: &str) -> Result<xml::Access, Error> {
+        addressing::validate_key(key).map_err(invalid)?;
+        let call = Call { query: vec![("acl".into(), String::new())], ..self.object_call("get-acl", "GET", key) };
+        let answer = self.execute_xml(call)?;
+        xml::parse_access(&answer).map_err(|e| self.xml_error("get-acl", Some(key), e))
+    }
+
+    /// Replaces the object's ACL with a canned one (PutObjectAcl with `x-amz-acl`, no body).
+    pub(crate) fn set_access(&self, key: &str, acl: Acl) -> Result<(), Error> {
+        addressing::validate_key(key).map_err(invalid)?;
+        let canned = match acl {
+            Acl::Private => "private",
+            Acl::PublicRead => "public-read",
+        };
+        let call = Call {
+            query: vec![("acl".into(), String::new())],
+            headers: vec![("x-amz-acl".into(), canned.into())],
+            ..self.object_call("put-acl", "PUT", key)
+        };
+        self.execute(call).map(drop)
     }
 }

@@ -187,7 +187,7 @@ pub(crate) fn parse_copy_result(body: &[u8]) -> Result<String, XmlError> {
 }
 
 /// A bucket as ListBuckets lists it: its name and its creation time (ISO 8601, as the service wrote it).
-#[cfg(feature = "blobstore")]
+#[cfg(not(feature = "edge"))]
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct ListedBucket {
@@ -196,7 +196,7 @@ pub(crate) struct ListedBucket {
     pub creation_date: String,
 }
 
-#[cfg(feature = "blobstore")]
+#[cfg(not(feature = "edge"))]
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct ListAllMyBucketsResult {
@@ -204,7 +204,7 @@ struct ListAllMyBucketsResult {
     buckets: BucketList,
 }
 
-#[cfg(feature = "blobstore")]
+#[cfg(not(feature = "edge"))]
 #[derive(Default, Deserialize)]
 struct BucketList {
     #[serde(default, rename = "Bucket")]
@@ -212,9 +212,84 @@ struct BucketList {
 }
 
 /// The buckets of a `<ListAllMyBucketsResult>`.
-#[cfg(feature = "blobstore")]
+#[cfg(not(feature = "edge"))]
 pub(crate) fn parse_buckets(body: &[u8]) -> Result<Vec<ListedBucket>, XmlError> {
     parse::<ListAllMyBucketsResult>(body, "ListAllMyBucketsResult").map(|r| r.buckets.buckets)
+}
+
+/// An object's ACL, as GetObjectAcl returns it: the owner's id and each grant as (grantee, permission), the
+/// grantee an id, a group URI or an e-mail address.
+#[cfg(not(feature = "edge"))]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Access {
+    pub owner: String,
+    pub grants: Vec<(String, String)>,
+}
+
+/// The group every anonymous reader belongs to.
+#[cfg(not(feature = "edge"))]
+pub(crate) const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
+
+#[cfg(not(feature = "edge"))]
+impl Access {
+    /// Whether everyone may read the object (a READ or FULL_CONTROL grant to all users).
+    pub(crate) fn public(&self) -> bool {
+        self.grants.iter().any(|(who, what)| who == ALL_USERS && (what == "READ" || what == "FULL_CONTROL"))
+    }
+}
+
+#[cfg(not(feature = "edge"))]
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AccessControlPolicy {
+    #[serde(default)]
+    owner: Party,
+    #[serde(default)]
+    access_control_list: GrantList,
+}
+
+#[cfg(not(feature = "edge"))]
+#[derive(Default, Deserialize)]
+struct GrantList {
+    #[serde(default, rename = "Grant")]
+    grants: Vec<Grant>,
+}
+
+#[cfg(not(feature = "edge"))]
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Grant {
+    #[serde(default)]
+    grantee: Party,
+    #[serde(default)]
+    permission: String,
+}
+
+/// An owner or grantee: whichever of its identifiers the service gave.
+#[cfg(not(feature = "edge"))]
+#[derive(Default, Deserialize)]
+struct Party {
+    #[serde(rename = "ID")]
+    id: Option<String>,
+    #[serde(rename = "URI")]
+    uri: Option<String>,
+    #[serde(rename = "EmailAddress")]
+    email: Option<String>,
+}
+
+#[cfg(not(feature = "edge"))]
+impl Party {
+    fn name(self) -> String {
+        self.uri.or(self.id).or(self.email).unwrap_or_default()
+    }
+}
+
+/// Reads an `<AccessControlPolicy>`.
+#[cfg(not(feature = "edge"))]
+pub(crate) fn parse_access(body: &[u8]) -> Result<Access, XmlError> {
+    let p: AccessControlPolicy = parse(body, "AccessControlPolicy")?;
+    let grants = p.access_control_list.grants.into_iter().map(|g| (g.grantee.name(), g.permission)).collect();
+    Ok(Access { owner: p.owner.name(), grants })
 }
 
 /// The upload id from an `<InitiateMultipartUploadResult>`.
@@ -441,7 +516,7 @@ mod tests {
         assert_eq!(parse_complete_multipart(done).unwrap(), "e-3");
     }
 
-    #[cfg(feature = "blobstore")]
+    #[cfg(not(feature = "edge"))]
     #[test]
     fn buckets_as_listed() {
         let body = concat!(
@@ -457,6 +532,28 @@ mod tests {
         let none = b"<ListAllMyBucketsResult><Owner><ID>o</ID></Owner><Buckets/></ListAllMyBucketsResult>";
         assert!(parse_buckets(none).unwrap().is_empty());
         assert!(matches!(parse_buckets(b"<Error><Code>AccessDenied</Code></Error>"), Err(XmlError::Service(_))));
+    }
+
+    #[cfg(not(feature = "edge"))]
+    #[test]
+    fn an_acl_as_rgw_returns_it() {
+        let body = concat!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><AccessControlPolicy "#,
+            r#"xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>tester</ID><DisplayName>T</DisplayName>"#,
+            r#"</Owner><AccessControlList><Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" "#,
+            r#"xsi:type="CanonicalUser"><ID>tester</ID><DisplayName>T</DisplayName></Grantee>"#,
+            r#"<Permission>FULL_CONTROL</Permission></Grant><Grant><Grantee "#,
+            r#"xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="Group">"#,
+            r#"<URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee><Permission>READ</Permission>"#,
+            r#"</Grant></AccessControlList></AccessControlPolicy>"#,
+        );
+        let access = parse_access(body.as_bytes()).unwrap();
+        assert_eq!(access.owner, "tester");
+        assert_eq!(access.grants[0], ("tester".to_string(), "FULL_CONTROL".to_string()));
+        assert_eq!(access.grants[1], (ALL_USERS.to_string(), "READ".to_string()));
+        assert!(access.public());
+        let private = Access { owner: "o".into(), grants: vec![("o".into(), "FULL_CONTROL".into())] };
+        assert!(!private.public());
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! The command line: parsing (clap) and dispatch, one file per command group — `objects` (put, get, ls, …, with
-//! `batch` and `transfer` beneath it, and `mv`, `sync` and `uploads` beside it), `cdn`, `keys` — plus the faces
+//! `batch` and `transfer` beneath it, and `mv`, `sync` and `uploads` beside it), `buckets`, `cdn`, `keys` — plus the faces
 //! that serve (`serve`, `mcp`, `edge`), which live beside the CLI and are only started from here. What a command
 //! prints is for people on stdout, diagnostics go to stderr, and exit codes say what happened.
 
 mod batch;
+mod buckets;
 mod cdn;
 mod keys;
 mod mv;
@@ -60,6 +61,8 @@ impl Cli {
 enum Command {
     #[command(flatten)]
     Object(objects::ObjectCommand),
+    #[command(flatten)]
+    Bucket(buckets::BucketCommand),
     /// Move SRC to DST: server-side copy, then delete. SRC ending in / moves every object under that prefix;
     /// either side may be spaces://BUCKET/KEY for another bucket
     Mv { src: String, dst: String },
@@ -123,6 +126,11 @@ pub(crate) async fn run(cli: &Cli) -> Outcome<()> {
             let runtime = conn.runtime(3, None)?;
             let cfg = conn.storage_config().map_err(Failure::usage)?;
             let result = mv::run(&runtime, &cfg, src, dst).await;
+            with_metrics(cli, &runtime, result)
+        }
+        Command::Bucket(command) => {
+            let runtime = conn.runtime(2, None)?;
+            let result = buckets::run(&runtime, conn, command).await;
             with_metrics(cli, &runtime, result)
         }
         Command::Object(command) => {

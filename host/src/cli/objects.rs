@@ -6,7 +6,8 @@ use super::{batch, interruptible, transfer, DEFAULT_CONCURRENCY};
 use crate::config::Connection;
 use crate::error::{Failure, Outcome};
 use crate::output::{print_json, rate};
-use crate::runtime::bindings::storage::{ByteRange, ListRequest};
+use crate::runtime::bindings::storage::{ByteRange, ListRequest, PostRequest};
+use crate::runtime::bindings::types::Acl;
 use crate::runtime::session::Session;
 use crate::runtime::Runtime;
 use crate::views::{plain_get, presign_request, put_options, ObjectView};
@@ -71,6 +72,16 @@ pub(super) enum ObjectCommand {
         #[command(subcommand)]
         action: super::uploads::Action,
     },
+    /// Show who may read an object (owner, public or private, its grants), or set its canned ACL
+    Acl {
+        key: String,
+        /// public (anyone may read it at its URL) or private (only the owner, and presigned URLs)
+        #[arg(value_enum)]
+        set: Option<Readers>,
+        /// Print JSON instead of text
+        #[arg(long, conflicts_with = "set")]
+        json: bool,
+    },
     /// Print the object's URL (public endpoint, or --cdn)
     Url {
         key: String,
@@ -90,6 +101,22 @@ pub(super) enum ObjectCommand {
         /// Content type a PUT must be sent with (signed into the URL)
         #[arg(long)]
         content_type: Option<String>,
+    },
+    /// Print a signed browser upload form as JSON ({url, fields, expires_at})
+    ///
+    /// POST it as multipart/form-data: the fields, then the file as the field `file`. A KEY ending in / is a
+    /// prefix: the upload is stored as PREFIX + the file's own name.
+    PresignPost {
+        key: String,
+        /// Largest body accepted, in bytes [default: 5 GiB, S3's limit for one POST]
+        #[arg(long)]
+        max_size: Option<u64>,
+        /// Content-Type the upload must carry [default: any]
+        #[arg(long)]
+        content_type: Option<String>,
+        /// Lifetime in seconds (1 to 604800 = 7 days)
+        #[arg(long, default_value_t = DEFAULT_EXPIRES)]
+        expires: u32,
     },
     /// Time presigning inside the component: COUNT URLs in one call, then one call per URL (for bench/)
     #[command(hide = true)]
@@ -221,6 +248,7 @@ pub(super) async fn run(runtime: &Runtime, conn: &Connection, command: &ObjectCo
         ObjectCommand::Uploads { action } => {
             super::uploads::run(&mut s, &transfer::Resuming::new(&cfg, false, false), action).await
         }
+        ObjectCommand::Acl { key, set, json } => acl(&mut s, key, *set, *json).await,
         ObjectCommand::Url { key, cdn } => {
             let url = if *cdn { s.cdn_url(key).await? } else { s.public_url(key).await? };
             println!("{url}");
@@ -229,7 +257,62 @@ pub(super) async fn run(runtime: &Runtime, conn: &Connection, command: &ObjectCo
         ObjectCommand::Presign { keys, method, expires, content_type } => {
             presign(&mut s, keys, *method, *expires, content_type.clone()).await
         }
+        ObjectCommand::PresignPost { key, max_size, content_type, expires } => {
+            let req = PostRequest {
+                key: key.clone(),
+                key_is_prefix: key.ends_with('/'),
+                max_size: *max_size,
+                content_type: content_type.clone(),
+                expires_seconds: *expires,
+            };
+            presign_post(&mut s, &req).await
+        }
         ObjectCommand::BenchPresign { count } => bench_presign(&mut s, *count).await,
+    }
+}
+
+/// `spaces acl KEY [public|private]`: sets the canned ACL, or shows the object's.
+async fn acl(s: &mut Session, key: &str, set: Option<Readers>, json: bool) -> Outcome<()> {
+    if let Some(readers) = set {
+        let acl = match readers {
+            Readers::Public => Acl::PublicRead,
+            Readers::Private => Acl::Private,
+        };
+        s.set_access(key, acl).await?;
+        println!("{key} is now {}", readers_word(acl));
+        return Ok(());
+    }
+    let access = s.get_access(key).await?;
+    if json {
+        let acl = readers_word(access.acl);
+        return print_json(
+            &serde_json::json!({"key": key, "owner": access.owner, "acl": acl, "grants": access.grants}),
+        );
+    }
+    println!("{key}: {} (owner {})", readers_word(access.acl), access.owner);
+    access.grants.iter().for_each(|g| println!("  {g}"));
+    Ok(())
+}
+
+/// `spaces presign-post`: the form as one JSON document.
+async fn presign_post(s: &mut Session, req: &PostRequest) -> Outcome<()> {
+    let form = s.presign_post(req).await?;
+    let fields: serde_json::Map<String, serde_json::Value> =
+        form.fields.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect();
+    print_json(&serde_json::json!({"url": form.url, "fields": fields, "expires_at": form.expires_at}))
+}
+
+/// Who may read an object, as `spaces acl KEY public|private` sets it.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub(super) enum Readers {
+    Public,
+    Private,
+}
+
+fn readers_word(acl: Acl) -> &'static str {
+    match acl {
+        Acl::PublicRead => "public",
+        Acl::Private => "private",
     }
 }
 

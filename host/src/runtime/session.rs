@@ -3,9 +3,10 @@
 //! of ours. Failures are either the component's typed `error` or a host fault (trap, I/O), never a panic.
 
 use super::bindings::storage::{
-    DeleteFailure, GetOptions, ListPage, ListRequest, PresignRequest, Presigned, PutOptions, PutResult, UploadSummary,
+    BucketSummary, DeleteFailure, GetOptions, ListPage, ListRequest, ObjectAccess, PostRequest, PresignRequest,
+    Presigned, PresignedPost, PutOptions, PutResult, UploadSummary,
 };
-use super::bindings::types::{self, ObjectMeta};
+use super::bindings::types::{self, Acl, ObjectMeta};
 use super::bindings::Client;
 use super::interrupt::Interrupt;
 use super::streams::{ChannelSink, ReadAhead, WriteSink};
@@ -256,6 +257,45 @@ impl Session {
     pub(crate) async fn presign(&mut self, req: &PresignRequest) -> Outcome<Presigned> {
         let c = self.bindings.spaces_storage_storage().client();
         let r = c.call_presign(&mut self.store, self.client, req).await;
+        self.settle(r)
+    }
+
+    pub(crate) async fn presign_post(&mut self, req: &PostRequest) -> Outcome<PresignedPost> {
+        let c = self.bindings.spaces_storage_storage().client();
+        let r = c.call_presign_post(&mut self.store, self.client, req).await;
+        self.settle(r)
+    }
+
+    /// Every bucket the credentials own at the endpoint.
+    pub(crate) async fn list_buckets(&mut self) -> Outcome<Vec<BucketSummary>> {
+        let c = self.bindings.spaces_storage_storage().client();
+        let r = c.call_list_buckets(&mut self.store, self.client).await;
+        self.settle(r)
+    }
+
+    /// Creates the session's bucket.
+    pub(crate) async fn create_bucket(&mut self) -> Outcome<()> {
+        let c = self.bindings.spaces_storage_storage().client();
+        let r = c.call_create_bucket(&mut self.store, self.client).await;
+        self.settle(r)
+    }
+
+    /// Deletes the session's bucket, emptying it first when `empty`; how many objects that deleted.
+    pub(crate) async fn delete_bucket(&mut self, empty: bool) -> Outcome<u64> {
+        let c = self.bindings.spaces_storage_storage().client();
+        let r = c.call_delete_bucket(&mut self.store, self.client, empty).await;
+        self.settle(r)
+    }
+
+    pub(crate) async fn get_access(&mut self, key: &str) -> Outcome<ObjectAccess> {
+        let c = self.bindings.spaces_storage_storage().client();
+        let r = c.call_get_access(&mut self.store, self.client, key).await;
+        self.settle(r)
+    }
+
+    pub(crate) async fn set_access(&mut self, key: &str, acl: Acl) -> Outcome<()> {
+        let c = self.bindings.spaces_storage_storage().client();
+        let r = c.call_set_access(&mut self.store, self.client, key, acl).await;
         self.settle(r)
     }
 }
