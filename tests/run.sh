@@ -29,3 +29,8 @@ cargo build --workspace --all-targets
 cargo test --workspace
 cargo test -p spaces-guest --features edge --lib
 cargo test -p spaces-guest --features blobstore --lib
+# The README's install command, into a throwaway root: the installed binary must run.
+install_root=$(mktemp -d)
+cargo install --quiet --locked --path host --root "$install_root"
+"$install_root/bin/spaces" --version
+rm -rf "$install_root"

@@ -6,13 +6,13 @@ use crate::exports;
 use crate::exports::spaces::storage::cdn::{Endpoint as CdnEndpoint, EndpointSettings, PurgeReport};
 use crate::exports::spaces::storage::keys::{AccessKey, Grant, KeyFilter, NewKey};
 use crate::exports::spaces::storage::storage::{
-    BucketSummary, DeleteFailure, GetOptions, Guest, GuestClient, GuestDownload, ListPage, ListRequest, ObjectAccess,
-    ObjectSummary, PostRequest, PresignMethod, PresignRequest, Presigned, PresignedPost, PutOptions, PutResult,
-    UploadSummary,
+    BucketSummary, CorsRule, DeleteFailure, GetOptions, Guest, GuestClient, GuestDownload, ListPage, ListRequest,
+    ObjectAccess, ObjectSummary, PostRequest, PresignMethod, PresignRequest, Presigned, PresignedPost, PutOptions,
+    PutResult, UploadSummary,
 };
 use crate::s3::library_ops::PostSpec;
 use crate::s3::upload::Continuation;
-use crate::s3::{client, headers};
+use crate::s3::{client, headers, xml};
 use crate::spaces::storage::types::{Acl, ApiConfig, Config, Error, ObjectMeta};
 use crate::wasi::io::streams::{InputStream, OutputStream};
 use std::rc::Rc;
@@ -223,6 +223,39 @@ impl GuestClient for ClientResource {
         };
         let form = self.0.presign_post(&client::Client::credentials()?, &spec)?;
         Ok(PresignedPost { url: form.url, fields: form.fields, expires_at: form.expires_at })
+    }
+
+    fn get_cors(&self) -> Result<Vec<CorsRule>, Error> {
+        Ok(self
+            .0
+            .get_cors()?
+            .into_iter()
+            .map(|r| CorsRule {
+                allowed_origins: r.allowed_origins,
+                allowed_methods: r.allowed_methods,
+                allowed_headers: r.allowed_headers,
+                expose_headers: r.expose_headers,
+                max_age_seconds: r.max_age_seconds,
+            })
+            .collect())
+    }
+
+    fn set_cors(&self, rules: Vec<CorsRule>) -> Result<(), Error> {
+        let rules: Vec<xml::CorsRule> = rules
+            .into_iter()
+            .map(|r| xml::CorsRule {
+                allowed_origins: r.allowed_origins,
+                allowed_methods: r.allowed_methods,
+                allowed_headers: r.allowed_headers,
+                expose_headers: r.expose_headers,
+                max_age_seconds: r.max_age_seconds,
+            })
+            .collect();
+        self.0.set_cors(&rules)
+    }
+
+    fn delete_cors(&self) -> Result<(), Error> {
+        self.0.delete_cors()
     }
 
     fn list_buckets(&self) -> Result<Vec<BucketSummary>, Error> {

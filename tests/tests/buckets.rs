@@ -87,3 +87,74 @@ fn an_objects_acl_is_shown_and_set_and_anonymous_readers_see_the_difference() {
     let err = run(Command::new(spaces_tests::spaces_bin()).args(["acl", "doc.txt", "everyone"]));
     assert_eq!(err.status.code(), Some(2), "an unknown ACL is a usage error");
 }
+
+/// A CORS preflight for `method` from `origin`, sent by curl to RGW: status and response head.
+fn preflight(url: &str, origin: &str, method: &str) -> (u16, String) {
+    let out = run(Command::new("curl").args(["-s", "-i", "-X", "OPTIONS", url]).args([
+        "-H",
+        &format!("Origin: {origin}"),
+        "-H",
+        &format!("Access-Control-Request-Method: {method}"),
+    ]));
+    let head = String::from_utf8_lossy(&out.stdout).to_ascii_lowercase();
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, head)
+}
+
+#[test]
+fn cors_rules_are_set_shown_and_answered_in_a_preflight_then_removed() {
+    let b = Bucket::new("cors");
+    assert_eq!(b.ok(&["cors", "show"]).trim(), "no CORS rules");
+    let set = [
+        "cors",
+        "set",
+        "--allow-origin",
+        "https://app.example",
+        "--allow-method",
+        "put",
+        "--allow-method",
+        "GET",
+        "--allow-header",
+        "*",
+        "--expose-header",
+        "ETag",
+        "--max-age",
+        "600",
+    ];
+    assert_eq!(b.ok(&set).trim(), "set 1 CORS rule");
+    let shown: serde_json::Value = serde_json::from_str(&b.ok(&["cors", "show", "--json"])).unwrap();
+    let rule = &shown["CORSRules"][0];
+    let mut methods: Vec<&str> =
+        rule["AllowedMethods"].as_array().unwrap().iter().map(|m| m.as_str().unwrap()).collect();
+    methods.sort_unstable();
+    assert_eq!(methods, ["GET", "PUT"], "upper-cased, in the service's order: {shown}");
+    assert_eq!(
+        (rule["AllowedOrigins"][0].as_str(), rule["MaxAgeSeconds"].as_u64()),
+        (Some("https://app.example"), Some(600))
+    );
+    // What `show --json` prints, `set --file` reads back unchanged.
+    std::fs::write(b.path("rules.json"), shown.to_string()).unwrap();
+    b.ok(&["cors", "set", "--file", "rules.json"]);
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&b.ok(&["cors", "show", "--json"])).unwrap(), shown);
+    let text = b.ok(&["cors", "show"]);
+    assert!(text.contains("rule 1: ") && text.contains(" from https://app.example"), "{text}");
+
+    let url = format!("{}/{}/upload.bin", b.rgw.endpoint, b.name);
+    let (status, head) = preflight(&url, "https://app.example", "PUT");
+    assert_eq!(status, 200, "{head}");
+    assert!(head.contains("access-control-allow-origin: https://app.example"), "{head}");
+    assert!(head.contains("access-control-max-age: 600"), "{head}");
+    assert_eq!(preflight(&url, "https://evil.example", "PUT").0, 403, "another origin is refused");
+
+    let refused = b.fails(&["cors", "set", "--allow-origin", "*", "--allow-method", "PATCH"], 2);
+    assert!(refused.contains("\"PATCH\" is not one of GET, PUT, POST, DELETE, HEAD"), "{refused}");
+    std::fs::write(b.path("bad.json"), r#"{"CORSRules": [{"AllowedOrigin": ["*"]}]}"#).unwrap();
+    assert!(b.fails(&["cors", "set", "--file", "bad.json"], 2).contains("not a CORS rules file"));
+    assert_eq!(preflight(&url, "https://app.example", "PUT").0, 200, "a refused change leaves the rules as they were");
+
+    assert_eq!(b.ok(&["cors", "rm"]).trim(), "removed the CORS configuration");
+    assert_eq!(b.ok(&["cors", "show"]).trim(), "no CORS rules");
+    assert_eq!(preflight(&url, "https://app.example", "PUT").0, 403, "no rules, no cross-origin access");
+    let out = run(b.spaces().args(["--bucket", &format!("{}-missing", b.name), "cors", "show"]));
+    assert_eq!(out.status.code(), Some(3), "a missing bucket is not an empty configuration");
+}

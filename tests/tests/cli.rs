@@ -331,3 +331,18 @@ fn recursive_delete_needs_confirmation_and_batches() {
     assert!(b.ok(&["rm", "-r", "nothing/", "--yes"]).contains("deleted 0 of 0"));
     b.fails(&["rm", "k", "--yes"], 2);
 }
+
+#[test]
+fn completion_scripts_name_every_command_for_each_shell() {
+    for (shell, marker) in [("bash", "_spaces()"), ("zsh", "#compdef spaces"), ("fish", "complete -c spaces")] {
+        let out =
+            spaces_tests::run(std::process::Command::new(spaces_tests::spaces_bin()).args(["completions", shell]));
+        let script = String::from_utf8(out.stdout).unwrap();
+        assert!(out.status.success() && script.contains(marker), "{shell}: {}", &script[..script.len().min(200)]);
+        for command in ["presign-post", "buckets", "sync", "uploads"] {
+            assert!(script.contains(command), "{shell} completes {command}");
+        }
+    }
+    let out = spaces_tests::run(std::process::Command::new(spaces_tests::spaces_bin()).args(["completions", "tcsh"]));
+    assert_eq!(out.status.code(), Some(2), "an unknown shell is a usage error");
+}

@@ -56,6 +56,7 @@ pub(crate) fn from_status(
             "bucket {:?} does not exist at this endpoint; check --bucket / SPACES_BUCKET and the region",
             subject.bucket
         )),
+        (_, "NoSuchCORSConfiguration") => Error::NotFound(format!("{subject} has no CORS configuration")),
         (_, "NoSuchKey") | (404, _) => Error::NotFound(format!("{subject} not found")),
         (_, "SignatureDoesNotMatch") => Error::AccessDenied(
             "the server rejected the request signature: the secret access key does not match the access key id \

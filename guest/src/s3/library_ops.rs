@@ -1,5 +1,5 @@
-//! The S3 calls only the library build offers: the ETag of a local body, browser upload forms (presigned POST),
-//! and proving that a new key works by signing with it instead of the host's credentials.
+//! The S3 calls only the library build offers: the ETag of a local body, browser upload forms (presigned POST), a
+//! bucket's CORS rules, and proving that a new key works by signing with it instead of the host's credentials.
 
 use super::client::Client;
 use crate::base::encode::UtcTime;
@@ -12,8 +12,12 @@ use crate::s3::client::MAX_PRESIGN_SECONDS;
 use crate::s3::multipart::EtagHasher;
 use crate::s3::post_policy::{self, PolicyRequest};
 use crate::s3::sigv4::{Credentials, Scope};
+use crate::s3::{cors, xml};
 use crate::spaces::storage::types::Error;
 use crate::wasi::io::streams::{InputStream, StreamError};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use md5::{Digest, Md5};
 
 /// The S3 client signing with credentials other than the host's: to prove that a new key works.
 pub(crate) struct SignedWith<'a> {
@@ -67,6 +71,43 @@ impl Client {
         let signature = self.signer.borrow_mut().sign_policy(&c, &scope, &form.policy_b64);
         form.fields.push(("x-amz-signature".into(), signature));
         Ok(PostForm { url: self.addressing.bucket_target().url(""), fields: form.fields, expires_at })
+    }
+
+    /// The bucket's CORS rules; none when it has no configuration.
+    pub(crate) fn get_cors(&self) -> Result<Vec<xml::CorsRule>, Error> {
+        let call = Call { query: vec![("cors".into(), String::new())], ..self.bucket_call("get-cors", "GET") };
+        match self.execute_xml(call) {
+            Ok(answer) => xml::parse_cors(&answer).map_err(|e| self.xml_error("get-cors", None, e)),
+            // A bucket without a configuration answers 404 as a missing bucket does: tell them apart.
+            Err(Error::NotFound(m)) => {
+                if self.bucket_exists()? {
+                    Ok(Vec::new())
+                } else {
+                    Err(Error::NotFound(m))
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Replaces the bucket's CORS rules, checked first (`cors::validate`).
+    pub(crate) fn set_cors(&self, rules: &[xml::CorsRule]) -> Result<(), Error> {
+        cors::validate(rules).map_err(invalid)?;
+        let body = xml::cors_body(rules);
+        let call = Call {
+            query: vec![("cors".into(), String::new())],
+            // PutBucketCors requires an integrity header.
+            headers: vec![("content-md5".into(), B64.encode(Md5::digest(body.as_bytes())))],
+            body: body.into_bytes().into(),
+            ..self.bucket_call("put-cors", "PUT")
+        };
+        self.execute(call).map(drop)
+    }
+
+    /// Removes the bucket's CORS configuration (succeeds when it has none).
+    pub(crate) fn delete_cors(&self) -> Result<(), Error> {
+        let call = Call { query: vec![("cors".into(), String::new())], ..self.bucket_call("delete-cors", "DELETE") };
+        self.execute(call).map(drop)
     }
 
     /// Latency in microseconds of one ListBuckets signed with `creds`: it needs no permission on any bucket,

@@ -4,6 +4,8 @@
 
 pub(crate) mod addressing;
 pub(crate) mod client;
+#[cfg(not(any(feature = "edge", feature = "blobstore")))]
+pub(crate) mod cors;
 pub(crate) mod errors;
 pub(crate) mod headers;
 #[cfg(not(any(feature = "edge", feature = "blobstore")))]

@@ -292,6 +292,60 @@ pub(crate) fn parse_access(body: &[u8]) -> Result<Access, XmlError> {
     Ok(Access { owner: p.owner.name(), grants })
 }
 
+/// One rule of a bucket's CORS configuration, as `<CORSRule>` holds it.
+#[cfg(not(any(feature = "edge", feature = "blobstore")))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct CorsRule {
+    #[serde(default, rename = "AllowedOrigin")]
+    pub allowed_origins: Vec<String>,
+    #[serde(default, rename = "AllowedMethod")]
+    pub allowed_methods: Vec<String>,
+    #[serde(default, rename = "AllowedHeader")]
+    pub allowed_headers: Vec<String>,
+    #[serde(default, rename = "ExposeHeader")]
+    pub expose_headers: Vec<String>,
+    pub max_age_seconds: Option<u32>,
+}
+
+#[cfg(not(any(feature = "edge", feature = "blobstore")))]
+#[derive(Deserialize)]
+struct CorsConfiguration {
+    #[serde(default, rename = "CORSRule")]
+    rules: Vec<CorsRule>,
+}
+
+/// The rules of a `<CORSConfiguration>`.
+#[cfg(not(any(feature = "edge", feature = "blobstore")))]
+pub(crate) fn parse_cors(body: &[u8]) -> Result<Vec<CorsRule>, XmlError> {
+    parse::<CorsConfiguration>(body, "CORSConfiguration").map(|c| c.rules)
+}
+
+/// The PutBucketCors body for `rules`.
+#[cfg(not(any(feature = "edge", feature = "blobstore")))]
+pub(crate) fn cors_body(rules: &[CorsRule]) -> String {
+    let mut out = String::from("<CORSConfiguration>");
+    for r in rules {
+        out.push_str("<CORSRule>");
+        for (tag, values) in [
+            ("AllowedOrigin", &r.allowed_origins),
+            ("AllowedMethod", &r.allowed_methods),
+            ("AllowedHeader", &r.allowed_headers),
+            ("ExposeHeader", &r.expose_headers),
+        ] {
+            for v in values {
+                out.push_str(&format!("<{tag}>{}</{tag}>", quick_xml::escape::escape(v.as_str())));
+            }
+        }
+        if let Some(age) = r.max_age_seconds {
+            out.push_str(&format!("<MaxAgeSeconds>{age}</MaxAgeSeconds>"));
+        }
+        out.push_str("</CORSRule>");
+    }
+    out.push_str("</CORSConfiguration>");
+    out
+}
+
 /// The upload id from an `<InitiateMultipartUploadResult>`.
 pub(crate) fn parse_initiate_multipart(body: &[u8]) -> Result<String, XmlError> {
     let r: InitiateResult = parse(body, "InitiateMultipartUploadResult")?;
@@ -554,6 +608,35 @@ mod tests {
         assert!(access.public());
         let private = Access { owner: "o".into(), grants: vec![("o".into(), "FULL_CONTROL".into())] };
         assert!(!private.public());
+    }
+
+    #[cfg(not(any(feature = "edge", feature = "blobstore")))]
+    #[test]
+    fn cors_rules_round_trip_through_their_xml() {
+        let rules = vec![
+            CorsRule {
+                allowed_origins: vec!["https://app.example".into(), "https://*.example".into()],
+                allowed_methods: vec!["GET".into(), "PUT".into()],
+                allowed_headers: vec!["*".into()],
+                expose_headers: vec!["ETag".into()],
+                max_age_seconds: Some(600),
+            },
+            CorsRule {
+                allowed_origins: vec!["a&b<c>".into()],
+                allowed_methods: vec!["HEAD".into()],
+                ..CorsRule::default()
+            },
+        ];
+        let body = cors_body(&rules);
+        assert!(body.contains("<AllowedOrigin>a&amp;b&lt;c&gt;</AllowedOrigin>"), "{body}");
+        assert_eq!(parse_cors(body.as_bytes()).unwrap(), rules);
+        let rgw = concat!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><CORSConfiguration xmlns="http://s3.amazonaws.com/doc/"#,
+            r#"2006-03-01/"><CORSRule><AllowedMethod>GET</AllowedMethod><AllowedOrigin>*</AllowedOrigin>"#,
+            r#"</CORSRule></CORSConfiguration>"#,
+        );
+        let parsed = parse_cors(rgw.as_bytes()).unwrap();
+        assert_eq!((parsed[0].allowed_origins.as_slice(), parsed[0].max_age_seconds), (&["*".to_string()][..], None));
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! The command line: parsing (clap) and dispatch, one file per command group — `objects` (put, get, ls, …, with
-//! `batch` and `transfer` beneath it, and `mv`, `sync` and `uploads` beside it), `buckets`, `cdn`, `keys` — plus the faces
-//! that serve (`serve`, `mcp`, `edge`), which live beside the CLI and are only started from here. What a command
-//! prints is for people on stdout, diagnostics go to stderr, and exit codes say what happened.
+//! `batch` and `transfer` beneath it, and `mv`, `sync`, `uploads` and `cors` beside it), `buckets`, `cdn`, `keys`,
+//! and `completions` — plus the faces that serve (`serve`, `mcp`, `edge`), which live beside the CLI and are only
+//! started from here. What a command prints is for people on stdout, diagnostics go to stderr, and exit codes say
+//! what happened.
 
 mod batch;
 mod buckets;
 mod cdn;
+mod cors;
 mod keys;
 mod mv;
 mod objects;
@@ -98,12 +100,24 @@ enum Command {
     /// (the object routes of `serve`, configured from this command's settings and SPACES_TOKEN), or any proxy
     /// component given with --component
     Edge(crate::edge::EdgeArgs),
+    /// Print a completion script for SHELL on stdout, e.g. `spaces completions bash >
+    /// ~/.local/share/bash-completion/completions/spaces`
+    Completions { shell: clap_complete::Shell },
 }
 
 /// Runs the parsed command.
 pub(crate) async fn run(cli: &Cli) -> Outcome<()> {
     let conn = &cli.conn;
     match &cli.command {
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                *shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "spaces",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
         Command::Serve(args) => crate::serve::run(conn, args).await,
         Command::Mcp(args) => crate::mcp::run(conn, args).await,
         Command::Edge(args) => crate::edge::run(conn, args).await,

@@ -82,6 +82,11 @@ pub(super) enum ObjectCommand {
         #[arg(long, conflicts_with = "set")]
         json: bool,
     },
+    /// The bucket's CORS rules, which browser uploads from a web page need: show, set, rm
+    Cors {
+        #[command(subcommand)]
+        action: super::cors::Action,
+    },
     /// Print the object's URL (public endpoint, or --cdn)
     Url {
         key: String,
@@ -248,6 +253,7 @@ pub(super) async fn run(runtime: &Runtime, conn: &Connection, command: &ObjectCo
         ObjectCommand::Uploads { action } => {
             super::uploads::run(&mut s, &transfer::Resuming::new(&cfg, false, false), action).await
         }
+        ObjectCommand::Cors { action } => super::cors::run(&mut s, action).await,
         ObjectCommand::Acl { key, set, json } => acl(&mut s, key, *set, *json).await,
         ObjectCommand::Url { key, cdn } => {
             let url = if *cdn { s.cdn_url(key).await? } else { s.public_url(key).await? };
