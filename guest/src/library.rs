@@ -6,9 +6,9 @@ use crate::exports;
 use crate::exports::spaces::storage::cdn::{Endpoint as CdnEndpoint, EndpointSettings, PurgeReport};
 use crate::exports::spaces::storage::keys::{AccessKey, Grant, KeyFilter, NewKey};
 use crate::exports::spaces::storage::storage::{
-    BucketSummary, CorsRule, DeleteFailure, GetOptions, Guest, GuestClient, GuestDownload, ListPage, ListRequest,
-    ObjectAccess, ObjectSummary, PostRequest, PresignMethod, PresignRequest, Presigned, PresignedPost, PutOptions,
-    PutResult, UploadSummary,
+    BucketSummary, CorsRule, DeleteFailure, GetOptions, Guest, GuestClient, GuestDownload, LifecycleRule, ListPage,
+    ListRequest, ObjectAccess, ObjectSummary, PostRequest, PresignMethod, PresignRequest, Presigned, PresignedPost,
+    PutOptions, PutResult, UploadSummary,
 };
 use crate::s3::library_ops::PostSpec;
 use crate::s3::upload::Continuation;
@@ -256,6 +256,39 @@ impl GuestClient for ClientResource {
 
     fn delete_cors(&self) -> Result<(), Error> {
         self.0.delete_cors()
+    }
+
+    fn get_lifecycle(&self) -> Result<Vec<LifecycleRule>, Error> {
+        Ok(self
+            .0
+            .get_lifecycle()?
+            .into_iter()
+            .map(|r| LifecycleRule {
+                id: r.id,
+                prefix: r.prefix,
+                enabled: r.enabled,
+                expire_days: r.expire_days,
+                abort_incomplete_days: r.abort_incomplete_days,
+            })
+            .collect())
+    }
+
+    fn set_lifecycle(&self, rules: Vec<LifecycleRule>) -> Result<(), Error> {
+        let rules: Vec<xml::LifecycleRule> = rules
+            .into_iter()
+            .map(|r| xml::LifecycleRule {
+                id: r.id,
+                prefix: r.prefix,
+                enabled: r.enabled,
+                expire_days: r.expire_days,
+                abort_incomplete_days: r.abort_incomplete_days,
+            })
+            .collect();
+        self.0.set_lifecycle(&rules)
+    }
+
+    fn delete_lifecycle(&self) -> Result<(), Error> {
+        self.0.delete_lifecycle()
     }
 
     fn list_buckets(&self) -> Result<Vec<BucketSummary>, Error> {

@@ -57,6 +57,7 @@ pub(crate) fn from_status(
             subject.bucket
         )),
         (_, "NoSuchCORSConfiguration") => Error::NotFound(format!("{subject} has no CORS configuration")),
+        (_, "NoSuchLifecycleConfiguration") => Error::NotFound(format!("{subject} has no lifecycle configuration")),
         (_, "NoSuchKey") | (404, _) => Error::NotFound(format!("{subject} not found")),
         (_, "SignatureDoesNotMatch") => Error::AccessDenied(
             "the server rejected the request signature: the secret access key does not match the access key id \

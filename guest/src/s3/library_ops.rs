@@ -1,5 +1,6 @@
 //! The S3 calls only the library build offers: the ETag of a local body, browser upload forms (presigned POST), a
-//! bucket's CORS rules, and proving that a new key works by signing with it instead of the host's credentials.
+//! bucket's CORS and lifecycle rules, and proving that a new key works by signing with it instead of the host's
+//! credentials.
 
 use super::client::Client;
 use crate::base::encode::UtcTime;
@@ -12,7 +13,7 @@ use crate::s3::client::MAX_PRESIGN_SECONDS;
 use crate::s3::multipart::EtagHasher;
 use crate::s3::post_policy::{self, PolicyRequest};
 use crate::s3::sigv4::{Credentials, Scope};
-use crate::s3::{cors, xml};
+use crate::s3::{cors, lifecycle, xml};
 use crate::spaces::storage::types::Error;
 use crate::wasi::io::streams::{InputStream, StreamError};
 use base64::engine::general_purpose::STANDARD as B64;
@@ -73,15 +74,15 @@ impl Client {
         Ok(PostForm { url: self.addressing.bucket_target().url(""), fields: form.fields, expires_at })
     }
 
-    /// The bucket's CORS rules; none when it has no configuration.
-    pub(crate) fn get_cors(&self) -> Result<Vec<xml::CorsRule>, Error> {
-        let call = Call { query: vec![("cors".into(), String::new())], ..self.bucket_call("get-cors", "GET") };
+    /// The bucket's configuration `sub` (`cors`, `lifecycle`) as XML; `None` when it has none.
+    fn get_setting(&self, sub: &str, operation: &'static str) -> Result<Option<Vec<u8>>, Error> {
+        let call = Call { query: vec![(sub.into(), String::new())], ..self.bucket_call(operation, "GET") };
         match self.execute_xml(call) {
-            Ok(answer) => xml::parse_cors(&answer).map_err(|e| self.xml_error("get-cors", None, e)),
-            // A bucket without a configuration answers 404 as a missing bucket does: tell them apart.
+            Ok(answer) => Ok(Some(answer)),
+            // A bucket without the configuration answers 404 as a missing bucket does: tell them apart.
             Err(Error::NotFound(m)) => {
                 if self.bucket_exists()? {
-                    Ok(Vec::new())
+                    Ok(None)
                 } else {
                     Err(Error::NotFound(m))
                 }
@@ -90,24 +91,57 @@ impl Client {
         }
     }
 
-    /// Replaces the bucket's CORS rules, checked first (`cors::validate`).
-    pub(crate) fn set_cors(&self, rules: &[xml::CorsRule]) -> Result<(), Error> {
-        cors::validate(rules).map_err(invalid)?;
-        let body = xml::cors_body(rules);
+    /// Replaces the bucket's configuration `sub` with `body`, with the Content-MD5 S3 demands for these.
+    fn put_setting(&self, sub: &str, operation: &'static str, body: String) -> Result<(), Error> {
         let call = Call {
-            query: vec![("cors".into(), String::new())],
-            // PutBucketCors requires an integrity header.
+            query: vec![(sub.into(), String::new())],
             headers: vec![("content-md5".into(), B64.encode(Md5::digest(body.as_bytes())))],
             body: body.into_bytes().into(),
-            ..self.bucket_call("put-cors", "PUT")
+            ..self.bucket_call(operation, "PUT")
         };
         self.execute(call).map(drop)
     }
 
-    /// Removes the bucket's CORS configuration (succeeds when it has none).
-    pub(crate) fn delete_cors(&self) -> Result<(), Error> {
-        let call = Call { query: vec![("cors".into(), String::new())], ..self.bucket_call("delete-cors", "DELETE") };
+    /// Removes the bucket's configuration `sub` (succeeds when it has none).
+    fn delete_setting(&self, sub: &str, operation: &'static str) -> Result<(), Error> {
+        let call = Call { query: vec![(sub.into(), String::new())], ..self.bucket_call(operation, "DELETE") };
         self.execute(call).map(drop)
+    }
+
+    /// The bucket's CORS rules; none when it has no configuration.
+    pub(crate) fn get_cors(&self) -> Result<Vec<xml::CorsRule>, Error> {
+        match self.get_setting("cors", "get-cors")? {
+            Some(answer) => xml::parse_cors(&answer).map_err(|e| self.xml_error("get-cors", None, e)),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Replaces the bucket's CORS rules, checked first (`cors::validate`).
+    pub(crate) fn set_cors(&self, rules: &[xml::CorsRule]) -> Result<(), Error> {
+        cors::validate(rules).map_err(invalid)?;
+        self.put_setting("cors", "put-cors", xml::cors_body(rules))
+    }
+
+    pub(crate) fn delete_cors(&self) -> Result<(), Error> {
+        self.delete_setting("cors", "delete-cors")
+    }
+
+    /// The bucket's lifecycle rules; none when it has no configuration.
+    pub(crate) fn get_lifecycle(&self) -> Result<Vec<xml::LifecycleRule>, Error> {
+        match self.get_setting("lifecycle", "get-lifecycle")? {
+            Some(answer) => xml::parse_lifecycle(&answer).map_err(|e| self.xml_error("get-lifecycle", None, e)),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Replaces the bucket's lifecycle rules, checked first (`lifecycle::validate`).
+    pub(crate) fn set_lifecycle(&self, rules: &[xml::LifecycleRule]) -> Result<(), Error> {
+        lifecycle::validate(rules).map_err(invalid)?;
+        self.put_setting("lifecycle", "put-lifecycle", xml::lifecycle_body(rules))
+    }
+
+    pub(crate) fn delete_lifecycle(&self) -> Result<(), Error> {
+        self.delete_setting("lifecycle", "delete-lifecycle")
     }
 
     /// Latency in microseconds of one ListBuckets signed with `creds`: it needs no permission on any bucket,

@@ -10,6 +10,8 @@ pub(crate) mod errors;
 pub(crate) mod headers;
 #[cfg(not(any(feature = "edge", feature = "blobstore")))]
 pub(crate) mod library_ops;
+#[cfg(not(any(feature = "edge", feature = "blobstore")))]
+pub(crate) mod lifecycle;
 pub(crate) mod multipart;
 #[cfg(not(any(feature = "edge", feature = "blobstore")))]
 pub(crate) mod post_policy;

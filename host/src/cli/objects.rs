@@ -87,6 +87,11 @@ pub(super) enum ObjectCommand {
         #[command(subcommand)]
         action: super::cors::Action,
     },
+    /// The bucket's lifecycle rules (expire objects, abort incomplete uploads): show, set, rm
+    Lifecycle {
+        #[command(subcommand)]
+        action: super::lifecycle::Action,
+    },
     /// Print the object's URL (public endpoint, or --cdn)
     Url {
         key: String,
@@ -253,6 +258,7 @@ pub(super) async fn run(runtime: &Runtime, conn: &Connection, command: &ObjectCo
         ObjectCommand::Uploads { action } => {
             super::uploads::run(&mut s, &transfer::Resuming::new(&cfg, false, false), action).await
         }
+        ObjectCommand::Lifecycle { action } => super::lifecycle::run(&mut s, action).await,
         ObjectCommand::Cors { action } => super::cors::run(&mut s, action).await,
         ObjectCommand::Acl { key, set, json } => acl(&mut s, key, *set, *json).await,
         ObjectCommand::Url { key, cdn } => {

@@ -3,8 +3,8 @@
 //! of ours. Failures are either the component's typed `error` or a host fault (trap, I/O), never a panic.
 
 use super::bindings::storage::{
-    BucketSummary, CorsRule, DeleteFailure, GetOptions, ListPage, ListRequest, ObjectAccess, PostRequest,
-    PresignRequest, Presigned, PresignedPost, PutOptions, PutResult, UploadSummary,
+    BucketSummary, CorsRule, DeleteFailure, GetOptions, LifecycleRule, ListPage, ListRequest, ObjectAccess,
+    PostRequest, PresignRequest, Presigned, PresignedPost, PutOptions, PutResult, UploadSummary,
 };
 use super::bindings::types::{self, Acl, ObjectMeta};
 use super::bindings::Client;
@@ -281,6 +281,24 @@ impl Session {
     pub(crate) async fn delete_cors(&mut self) -> Outcome<()> {
         let c = self.bindings.spaces_storage_storage().client();
         let r = c.call_delete_cors(&mut self.store, self.client).await;
+        self.settle(r)
+    }
+
+    pub(crate) async fn get_lifecycle(&mut self) -> Outcome<Vec<LifecycleRule>> {
+        let c = self.bindings.spaces_storage_storage().client();
+        let r = c.call_get_lifecycle(&mut self.store, self.client).await;
+        self.settle(r)
+    }
+
+    pub(crate) async fn set_lifecycle(&mut self, rules: &[LifecycleRule]) -> Outcome<()> {
+        let c = self.bindings.spaces_storage_storage().client();
+        let r = c.call_set_lifecycle(&mut self.store, self.client, rules).await;
+        self.settle(r)
+    }
+
+    pub(crate) async fn delete_lifecycle(&mut self) -> Outcome<()> {
+        let c = self.bindings.spaces_storage_storage().client();
+        let r = c.call_delete_lifecycle(&mut self.store, self.client).await;
         self.settle(r)
     }
 
