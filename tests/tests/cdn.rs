@@ -216,3 +216,35 @@ fn the_service_manages_endpoints_and_purges_for_its_bucket() {
     assert_eq!(s.raw("GET", "/v1/cdn/endpoints", &[], None).status(), 401, "the service token guards these too");
     assert!(s.log().contains("op=\"cdn-purge\""), "{}", s.log());
 }
+
+#[test]
+fn put_with_purge_stores_the_object_then_purges_its_key_from_the_buckets_endpoint() {
+    let api = FakeDo::start(TOKEN);
+    let b = spaces_tests::Bucket::new("put-purge");
+    let id = api.seed(&format!("{}.us-east-1.digitaloceanspaces.com", b.name), 3600);
+    std::fs::write(b.path("logo.png"), "new logo").unwrap();
+    let with_api = |args: &[&str]| {
+        let mut c = b.spaces();
+        c.env("DIGITALOCEAN_API_URL", &api.url).env("DIGITALOCEAN_TOKEN", TOKEN).args(args);
+        spaces_tests::run(&mut c)
+    };
+    let out = with_api(&["put", "logo.png", "img/logo.png", "--purge"]);
+    let said = succeeded(&["put"], out);
+    assert!(said.contains(&format!("purged img/logo.png from CDN endpoint {id}")), "{said}");
+    let purges: Vec<Vec<String>> = api.state.lock().unwrap().purges.iter().map(|(_, f)| f.clone()).collect();
+    assert_eq!(purges, [["img/logo.png"]], "one purge, of the key");
+    assert!(
+        api.requests().iter().any(|r| r.contains(&format!("/v2/cdn/endpoints/{id}/cache"))),
+        "{:?}",
+        api.requests()
+    );
+    assert!(b.s3cmd_ok(&["ls", &format!("s3://{}/img/logo.png", b.name)]).contains("img/logo.png"), "stored");
+
+    // Without a token the upload still happens, and the failed purge says so with exit 1.
+    let mut c = b.spaces();
+    c.env("DIGITALOCEAN_API_URL", &api.url).args(["put", "logo.png", "img/again.png", "--purge"]);
+    let out = exited(&["put"], spaces_tests::run(&mut c), 1);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("stored img/again.png, but purging it from the CDN failed"), "{err}");
+    assert_eq!(api.state.lock().unwrap().purges.len(), 1, "no purge without a token");
+}

@@ -4,10 +4,11 @@
 use super::progress::Meter;
 use super::{batch, interruptible, transfer, DEFAULT_CONCURRENCY};
 use crate::config::Connection;
+use crate::digitalocean::cdn::{bucket_origin, CdnSession};
 use crate::error::{Failure, Outcome};
 use crate::output::{print_json, rate};
 use crate::runtime::bindings::storage::{ByteRange, ListRequest, PostRequest};
-use crate::runtime::bindings::types::Acl;
+use crate::runtime::bindings::types::{Acl, Config};
 use crate::runtime::session::Session;
 use crate::runtime::Runtime;
 use crate::views::{plain_get, presign_request, put_options, ObjectView};
@@ -166,6 +167,10 @@ pub(super) struct PutArgs {
     /// same file resumes it, instead of aborting it
     #[arg(long)]
     keep_partial: bool,
+    /// After the upload, purge KEY from the bucket's CDN endpoint so the CDN serves the new bytes (needs
+    /// DIGITALOCEAN_TOKEN)
+    #[arg(long, conflicts_with = "recursive")]
+    purge: bool,
 }
 
 impl PutArgs {
@@ -229,7 +234,11 @@ pub(super) async fn run(runtime: &Runtime, conn: &Connection, command: &ObjectCo
     match command {
         ObjectCommand::Put(a) => {
             let how = transfer::Resuming::new(&cfg, a.no_resume, a.keep_partial);
-            put(&mut s, &a.file, &a.key, &a.headers(), &how).await
+            put(&mut s, &a.file, &a.key, &a.headers(), &how).await?;
+            if a.purge {
+                purge_after_put(runtime, conn, &cfg, &a.key).await?;
+            }
+            Ok(())
         }
         ObjectCommand::Get { key, file, range, .. } => get(&mut s, key, file.as_deref(), *range).await,
         ObjectCommand::Head { key } => print_json(&ObjectView::from(s.head(key).await?)),
@@ -281,6 +290,16 @@ pub(super) async fn run(runtime: &Runtime, conn: &Connection, command: &ObjectCo
         }
         ObjectCommand::BenchPresign { count } => bench_presign(&mut s, *count).await,
     }
+}
+
+/// `put --purge`: the key purged from the CDN endpoint whose origin is the bucket, once it is stored.
+async fn purge_after_put(runtime: &Runtime, conn: &Connection, cfg: &Config, key: &str) -> Outcome<()> {
+    let failed = |e: Failure| Failure::host(format!("stored {key}, but purging it from the CDN failed: {e}"));
+    let mut cdn = CdnSession::open(runtime, &conn.api_config(None)).await.map_err(failed)?;
+    let id = cdn.resolve(None, &bucket_origin(&cfg.bucket, &cfg.region)).await.map_err(failed)?;
+    cdn.purge(&id, &[key.to_string()]).await.map_err(failed)?;
+    println!("purged {key} from CDN endpoint {id}");
+    Ok(())
 }
 
 /// `spaces acl KEY [public|private]`: sets the canned ACL, or shows the object's.
