@@ -7,8 +7,8 @@ use crate::exports::spaces::storage::cdn::{Endpoint as CdnEndpoint, EndpointSett
 use crate::exports::spaces::storage::keys::{AccessKey, Grant, KeyFilter, NewKey};
 use crate::exports::spaces::storage::storage::{
     BucketSummary, CorsRule, DeleteFailure, GetOptions, Guest, GuestClient, GuestDownload, LifecycleRule, ListPage,
-    ListRequest, ObjectAccess, ObjectSummary, PostRequest, PresignMethod, PresignRequest, Presigned, PresignedPost,
-    PutOptions, PutResult, UploadSummary,
+    ListRequest, ObjectAccess, ObjectSummary, ObjectVersion, PostRequest, PresignMethod, PresignRequest, Presigned,
+    PresignedPost, PutOptions, PutResult, UploadSummary, VersionPage, Versioning,
 };
 use crate::s3::library_ops::PostSpec;
 use crate::s3::upload::Continuation;
@@ -111,8 +111,11 @@ impl GuestClient for ClientResource {
     }
 
     fn get_object(&self, key: String, opts: GetOptions) -> Result<exports::spaces::storage::storage::Download, Error> {
-        let conditions =
-            client::Conditions { if_match: opts.if_match.as_deref(), if_none_match: opts.if_none_match.as_deref() };
+        let conditions = client::Conditions {
+            if_match: opts.if_match.as_deref(),
+            if_none_match: opts.if_none_match.as_deref(),
+            version_id: opts.version_id.as_deref(),
+        };
         let download = self.0.get_object(&key, opts.range.map(|r| (r.first, r.last)), conditions)?;
         Ok(exports::spaces::storage::storage::Download::new(download))
     }
@@ -256,6 +259,40 @@ impl GuestClient for ClientResource {
 
     fn delete_cors(&self) -> Result<(), Error> {
         self.0.delete_cors()
+    }
+
+    fn get_versioning(&self) -> Result<Versioning, Error> {
+        Ok(match self.0.get_versioning()?.as_deref() {
+            Some("Enabled") => Versioning::Enabled,
+            Some("Suspended") => Versioning::Suspended,
+            _ => Versioning::Unversioned,
+        })
+    }
+
+    fn set_versioning(&self, enabled: bool) -> Result<(), Error> {
+        self.0.set_versioning(enabled)
+    }
+
+    fn list_versions(&self, prefix: Option<String>, after: Option<(String, String)>) -> Result<VersionPage, Error> {
+        let page = self.0.list_versions(prefix.as_deref(), after.as_ref().map(|(k, v)| (k.as_str(), v.as_str())))?;
+        let versions = page
+            .versions
+            .into_iter()
+            .map(|v| ObjectVersion {
+                key: v.key,
+                version_id: v.version_id,
+                is_latest: v.is_latest,
+                delete_marker: v.delete_marker,
+                size: v.size,
+                etag: v.etag,
+                last_modified: v.last_modified,
+            })
+            .collect();
+        Ok(VersionPage { versions, next: page.next })
+    }
+
+    fn delete_version(&self, key: String, version_id: String) -> Result<(), Error> {
+        self.0.delete_version(&key, &version_id)
     }
 
     fn get_lifecycle(&self) -> Result<Vec<LifecycleRule>, Error> {

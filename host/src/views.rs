@@ -116,5 +116,5 @@ pub(crate) fn put_options(h: &PutHeaders, key: &str) -> PutOptions {
 
 /// A GET of the whole object (or of `range`), without conditions.
 pub(crate) fn plain_get(range: Option<ByteRange>) -> GetOptions {
-    GetOptions { range, if_match: None, if_none_match: None }
+    GetOptions { range, if_match: None, if_none_match: None, version_id: None }
 }

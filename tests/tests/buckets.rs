@@ -211,3 +211,50 @@ fn lifecycle_rules_are_set_shown_round_tripped_and_removed() {
     assert_eq!(b.ok(&["lifecycle", "rm"]).trim(), "removed the lifecycle configuration");
     assert_eq!(b.ok(&["lifecycle", "show"]).trim(), "no lifecycle rules");
 }
+
+#[test]
+fn a_versioned_bucket_keeps_what_overwrites_and_deletes_replace_and_rb_force_clears_every_version() {
+    let b = Bucket::new("versions");
+    assert_eq!(b.ok(&["versioning", "show"]).trim(), "unversioned");
+    assert_eq!(b.ok(&["versioning", "on"]).trim(), "versioning enabled");
+    assert_eq!(b.ok(&["versioning", "show"]).trim(), "enabled");
+    for text in ["first", "second"] {
+        std::fs::write(b.path("doc.txt"), text).unwrap();
+        b.ok(&["put", "doc.txt", "doc.txt"]);
+    }
+    let versions = |b: &Bucket| -> Vec<serde_json::Value> {
+        let listed: serde_json::Value = serde_json::from_str(&b.ok(&["ls", "--versions", "--json"])).unwrap();
+        listed["versions"].as_array().unwrap().clone()
+    };
+    let listed = versions(&b);
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert_eq!((listed[0]["is_latest"].as_bool(), listed[0]["size"].as_u64()), (Some(true), Some(6)), "newest first");
+    let first_id = listed[1]["version_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        b.ok(&["get", "doc.txt", "-", "--version-id", &first_id]),
+        "first",
+        "the overwritten version reads back"
+    );
+    assert_eq!(b.ok(&["get", "doc.txt", "-"]), "second");
+    assert!(b.ok(&["ls", "--versions"]).lines().any(|l| l.contains(&first_id) && l.ends_with("doc.txt")));
+
+    // A delete leaves a marker; deleting the marker brings the object back.
+    b.ok(&["rm", "doc.txt"]);
+    let listed = versions(&b);
+    assert_eq!((listed.len(), listed[0]["delete_marker"].as_bool()), (3, Some(true)), "{listed:?}");
+    b.fails(&["exists", "doc.txt"], 3);
+    let marker = listed[0]["version_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        b.ok(&["rm", "doc.txt", "--version-id", &marker]).trim(),
+        format!("deleted version {marker} of doc.txt")
+    );
+    assert_eq!(b.ok(&["get", "doc.txt", "-"]), "second");
+    assert!(b.fails(&["get", "doc.txt", "-", "--version-id", "no such version"], 2).contains("not a version id"));
+
+    assert_eq!(b.ok(&["versioning", "suspend"]).trim(), "versioning suspended");
+    assert_eq!(b.ok(&["versioning", "show"]).trim(), "suspended");
+    // Every version is what keeps a bucket from being removed; --force removes them all.
+    let out = b.ok(&["rb", &b.name, "--force"]);
+    assert!(out.contains(&format!("removed bucket {}", b.name)), "{out}");
+    assert!(!b.s3cmd_ok(&["ls"]).contains(&format!("s3://{}\n", b.name)), "gone, versions and all");
+}

@@ -319,7 +319,7 @@ fn get(client: &Rc<Client>, key: &str, headers: &Headers) -> Result<Answer, Answ
             Some((meta.size.saturating_sub(n), None))
         }
     };
-    let conditions = Conditions { if_match: if_match.as_deref(), if_none_match };
+    let conditions = Conditions { if_match: if_match.as_deref(), if_none_match, version_id: None };
     let download = client.get_object(key, range, conditions).map_err(failed)?;
     // Stores that ignore conditional GETs still get the conditions' meaning.
     if let Some(refusal) = refusal(key, &download.meta.etag, headers)? {

@@ -56,6 +56,15 @@ pub(crate) fn validate_key(key: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A version id as S3 and RGW make them: printable ASCII, at most 1024 bytes (`null` names the version of an object
+/// stored while versioning was off).
+pub(crate) fn validate_version_id(id: &str) -> Result<(), String> {
+    if id.is_empty() || id.len() > 1024 || !id.bytes().all(|b| (0x21..0x7f).contains(&b)) {
+        return Err(format!("{id:?} is not a version id"));
+    }
+    Ok(())
+}
+
 /// How one bucket is addressed at one endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Addressing {

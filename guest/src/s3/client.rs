@@ -130,6 +130,9 @@ impl Client {
                 call.headers.push((name.into(), v.to_string()));
             }
         }
+        if let Some(v) = conditions.version_id {
+            call.query.push(("versionId".into(), v.to_string()));
+        }
         self.execute(call)
     }
 
@@ -150,6 +153,9 @@ impl Client {
                 return Err(invalid(format!("condition {v:?} is not an ETag list")));
             }
         }
+        if let Some(v) = conditions.version_id {
+            addressing::validate_version_id(v).map_err(invalid)?;
+        }
         let resp = self.get_response(key, range, conditions)?;
         let meta = headers::object_meta(key, &resp.headers)
             .ok_or_else(|| Error::Transport("GET answer lacks Content-Length or ETag".into()))?;
@@ -158,6 +164,7 @@ impl Client {
         Ok(Download {
             client: Rc::clone(self),
             key: key.to_string(),
+            version_id: conditions.version_id.map(String::from),
             first,
             meta,
             body: RefCell::new(Some(body)),
@@ -184,18 +191,22 @@ impl Client {
         }
         let mut failures = Vec::new();
         for batch in keys.chunks(xml::MAX_DELETE_KEYS) {
-            let body = xml::delete_objects_body(batch);
-            let call = Call {
-                query: vec![("delete".into(), String::new())],
-                // DeleteObjects requires an integrity header.
-                headers: vec![("content-md5".into(), B64.encode(Md5::digest(body.as_bytes())))],
-                body: body.into_bytes().into(),
-                ..self.bucket_call("delete-objects", "POST")
-            };
-            let answer = self.execute_xml(call)?;
-            failures.extend(xml::parse_delete_result(&answer).map_err(|e| self.xml_error("delete-objects", None, e))?);
+            failures.extend(self.delete_batch(xml::delete_objects_body(batch))?);
         }
         Ok(failures)
+    }
+
+    /// One DeleteObjects request with `body`; the keys it refused.
+    pub(crate) fn delete_batch(&self, body: String) -> Result<Vec<xml::DeleteError>, Error> {
+        let call = Call {
+            query: vec![("delete".into(), String::new())],
+            // DeleteObjects requires an integrity header.
+            headers: vec![("content-md5".into(), B64.encode(Md5::digest(body.as_bytes())))],
+            body: body.into_bytes().into(),
+            ..self.bucket_call("delete-objects", "POST")
+        };
+        let answer = self.execute_xml(call)?;
+        xml::parse_delete_result(&answer).map_err(|e| self.xml_error("delete-objects", None, e))
     }
 
     pub(crate) fn list_objects(
@@ -276,11 +287,12 @@ impl Client {
     }
 }
 
-/// Header values of a conditional GET.
+/// What a GET is pinned to: `If-Match` / `If-None-Match` header values, and one version of the object.
 #[derive(Clone, Copy, Default)]
 pub(crate) struct Conditions<'a> {
     pub if_match: Option<&'a str>,
     pub if_none_match: Option<&'a str>,
+    pub version_id: Option<&'a str>,
 }
 
 /// A GET whose headers have arrived. The body moves host-side into a sink; a broken connection is resumed with a
@@ -288,6 +300,8 @@ pub(crate) struct Conditions<'a> {
 pub(crate) struct Download {
     client: Rc<Client>,
     key: String,
+    /// The version asked for, which a resumed GET asks for again.
+    version_id: Option<String>,
     /// Offset of the first byte of `meta.size` within the object.
     first: u64,
     pub meta: ObjectMeta,
@@ -326,7 +340,8 @@ impl Download {
                 None => {
                     let range = (self.first + written, Some(self.first + expected - 1));
                     let pinned = format!("\"{}\"", self.meta.etag);
-                    let conditions = Conditions { if_match: Some(&pinned), if_none_match: None };
+                    let version_id = self.version_id.as_deref();
+                    let conditions = Conditions { if_match: Some(&pinned), if_none_match: None, version_id };
                     let resp = self.client.get_response(&self.key, Some(range), conditions)?;
                     resp.into_body().map_err(Error::Transport)?
                 }

@@ -74,7 +74,7 @@ impl Client {
         Ok(PostForm { url: self.addressing.bucket_target().url(""), fields: form.fields, expires_at })
     }
 
-    /// The bucket's configuration `sub` (`cors`, `lifecycle`) as XML; `None` when it has none.
+    /// The bucket's configuration `sub` (`cors`, `lifecycle`, `versioning`) as XML; `None` when it has none.
     fn get_setting(&self, sub: &str, operation: &'static str) -> Result<Option<Vec<u8>>, Error> {
         let call = Call { query: vec![(sub.into(), String::new())], ..self.bucket_call(operation, "GET") };
         match self.execute_xml(call) {
@@ -91,7 +91,7 @@ impl Client {
         }
     }
 
-    /// Replaces the bucket's configuration `sub` with `body`, with the Content-MD5 S3 demands for these.
+    /// Replaces the bucket's configuration `sub` with `body`, with the Content-MD5 S3 demands for most of these.
     fn put_setting(&self, sub: &str, operation: &'static str, body: String) -> Result<(), Error> {
         let call = Call {
             query: vec![(sub.into(), String::new())],
@@ -124,6 +124,21 @@ impl Client {
 
     pub(crate) fn delete_cors(&self) -> Result<(), Error> {
         self.delete_setting("cors", "delete-cors")
+    }
+
+    /// The bucket's versioning: `None` if it was never turned on, else `Enabled` or `Suspended`.
+    pub(crate) fn get_versioning(&self) -> Result<Option<String>, Error> {
+        match self.get_setting("versioning", "get-versioning")? {
+            Some(answer) => xml::parse_versioning(&answer).map_err(|e| self.xml_error("get-versioning", None, e)),
+            None => Ok(None),
+        }
+    }
+
+    /// Turns versioning on, or suspends it (S3 has no way back to never-versioned).
+    pub(crate) fn set_versioning(&self, enabled: bool) -> Result<(), Error> {
+        let status = if enabled { "Enabled" } else { "Suspended" };
+        let body = format!("<VersioningConfiguration><Status>{status}</Status></VersioningConfiguration>");
+        self.put_setting("versioning", "put-versioning", body)
     }
 
     /// The bucket's lifecycle rules; none when it has no configuration.

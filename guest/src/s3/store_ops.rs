@@ -92,8 +92,8 @@ impl Client {
     }
 
     /// Deletes every object in this bucket, a listing page at a time in one DeleteObjects each, and with
-    /// `uploads` aborts every incomplete multipart upload too (which keep a bucket from being deleted); returns
-    /// how many objects went.
+    /// `uploads` also every older version and delete marker (left by versioning) and every incomplete multipart
+    /// upload, which all keep a bucket from being deleted; returns how many objects went.
     pub(crate) fn empty_bucket(&self, uploads: bool) -> Result<u64, Error> {
         let mut deleted = 0;
         loop {
@@ -106,28 +106,77 @@ impl Client {
             self.delete_all(&keys)?;
             deleted += keys.len() as u64;
         }
-        if uploads {
-            for u in self.list_uploads(None)? {
-                self.abort_upload(&u.key, &u.upload_id)?;
+        if !uploads {
+            return Ok(deleted);
+        }
+        loop {
+            let page = self.list_versions(None, None)?;
+            if page.versions.is_empty() {
+                break;
             }
+            let versions: Vec<(String, String)> = page.versions.into_iter().map(|v| (v.key, v.version_id)).collect();
+            self.delete_versions(&versions)?;
+        }
+        for u in self.list_uploads(None)? {
+            self.abort_upload(&u.key, &u.upload_id)?;
         }
         Ok(deleted)
+    }
+
+    /// A page of the versions (and delete markers) under `prefix`, from the (key, version id) markers `after`.
+    pub(crate) fn list_versions(
+        &self,
+        prefix: Option<&str>,
+        after: Option<(&str, &str)>,
+    ) -> Result<xml::VersionsPage, Error> {
+        let mut query = vec![("versions".to_string(), String::new())];
+        if let Some(p) = prefix.filter(|p| !p.is_empty()) {
+            query.push(("prefix".into(), p.into()));
+        }
+        if let Some((key, version)) = after {
+            query.push(("key-marker".into(), key.into()));
+            query.push(("version-id-marker".into(), version.into()));
+        }
+        let call = Call { query, ..self.bucket_call("list-versions", "GET") };
+        let answer = self.execute_xml(call)?;
+        xml::parse_versions(&answer).map_err(|e| self.xml_error("list-versions", None, e))
+    }
+
+    /// Deletes one version of `key` (or a delete marker) for good.
+    pub(crate) fn delete_version(&self, key: &str, version_id: &str) -> Result<(), Error> {
+        addressing::validate_key(key).map_err(invalid)?;
+        addressing::validate_version_id(version_id).map_err(invalid)?;
+        let mut call = self.object_call("delete-version", "DELETE", key);
+        call.query.push(("versionId".into(), version_id.into()));
+        self.execute(call).map(drop)
+    }
+
+    /// Deletes these (key, version id) pairs, 1000 a request; an error names the first the service refused.
+    fn delete_versions(&self, versions: &[(String, String)]) -> Result<(), Error> {
+        for batch in versions.chunks(xml::MAX_DELETE_KEYS) {
+            refusal(&self.delete_batch(xml::delete_versions_body(batch))?, batch.len())?;
+        }
+        Ok(())
     }
 
     /// Deletes `keys`, all of them or an error naming the first the service refused (a missing key is no refusal).
     pub(crate) fn delete_all(&self, keys: &[String]) -> Result<(), Error> {
         let refused = self.delete_objects(keys)?;
-        let Some(first) = refused.first() else { return Ok(()) };
-        let detail = format!(
-            "{} of {} objects were not deleted; the first, {:?}: {} {}",
-            refused.len(),
-            keys.len(),
-            first.key,
-            first.code,
-            first.message
-        );
-        Err(if first.code == "AccessDenied" { Error::AccessDenied(detail) } else { Error::Conflict(detail) })
+        refusal(&refused, keys.len())
     }
+}
+
+/// The error for a batch delete the service refused in part, naming the first refusal; `Ok` when it refused none.
+fn refusal(refused: &[xml::DeleteError], asked: usize) -> Result<(), Error> {
+    let Some(first) = refused.first() else { return Ok(()) };
+    let detail = format!(
+        "{} of {asked} objects were not deleted; the first, {:?}: {} {}",
+        refused.len(),
+        first.key,
+        first.code,
+        first.message
+    );
+    Err(if first.code == "AccessDenied" { Error::AccessDenied(detail) } else { Error::Conflict(detail) })
 }
 
 /// Object ACLs, read and set as the canned ones S3 names.

@@ -441,6 +441,92 @@ pub(crate) fn lifecycle_body(rules: &[LifecycleRule]) -> String {
     out
 }
 
+/// One version of an object, or a delete marker, as ListObjectVersions lists it.
+#[cfg(not(feature = "edge"))]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ListedVersion {
+    pub key: String,
+    pub version_id: String,
+    pub is_latest: bool,
+    pub delete_marker: bool,
+    pub size: u64,
+    pub etag: String,
+    pub last_modified: String,
+}
+
+/// One page of versions, and the (key, version id) markers of the next page when there is one.
+#[cfg(not(feature = "edge"))]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct VersionsPage {
+    pub versions: Vec<ListedVersion>,
+    pub next: Option<(String, String)>,
+}
+
+#[cfg(not(feature = "edge"))]
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListVersionsResult {
+    #[serde(default, rename = "Version")]
+    versions: Vec<VersionXml>,
+    #[serde(default, rename = "DeleteMarker")]
+    markers: Vec<VersionXml>,
+    #[serde(default)]
+    is_truncated: bool,
+    next_key_marker: Option<String>,
+    next_version_id_marker: Option<String>,
+}
+
+#[cfg(not(feature = "edge"))]
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct VersionXml {
+    key: String,
+    version_id: String,
+    #[serde(default)]
+    is_latest: bool,
+    #[serde(default)]
+    size: u64,
+    #[serde(default, rename = "ETag")]
+    e_tag: String,
+    #[serde(default)]
+    last_modified: String,
+}
+
+/// Reads a ListObjectVersions page. Versions and delete markers arrive as separate elements; they are merged
+/// back into S3's order: by key, newest first.
+#[cfg(not(feature = "edge"))]
+pub(crate) fn parse_versions(body: &[u8]) -> Result<VersionsPage, XmlError> {
+    let r: ListVersionsResult = parse(body, "ListVersionsResult")?;
+    let listed = |v: VersionXml, delete_marker: bool| ListedVersion {
+        key: v.key,
+        version_id: v.version_id,
+        is_latest: v.is_latest,
+        delete_marker,
+        size: v.size,
+        etag: unquote_etag(&v.e_tag),
+        last_modified: v.last_modified,
+    };
+    let mut versions: Vec<ListedVersion> = r.versions.into_iter().map(|v| listed(v, false)).collect();
+    versions.extend(r.markers.into_iter().map(|v| listed(v, true)));
+    versions.sort_by(|a, b| a.key.cmp(&b.key).then(b.last_modified.cmp(&a.last_modified)));
+    let next = match (r.is_truncated, r.next_key_marker) {
+        (true, Some(key)) => Some((key, r.next_version_id_marker.unwrap_or_default())),
+        _ => None,
+    };
+    Ok(VersionsPage { versions, next })
+}
+
+/// A bucket's versioning state from `<VersioningConfiguration>`: `None` if it was never turned on.
+#[cfg(not(any(feature = "edge", feature = "blobstore")))]
+pub(crate) fn parse_versioning(body: &[u8]) -> Result<Option<String>, XmlError> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct VersioningConfiguration {
+        status: Option<String>,
+    }
+    parse::<VersioningConfiguration>(body, "VersioningConfiguration").map(|v| v.status)
+}
+
 /// The upload id from an `<InitiateMultipartUploadResult>`.
 pub(crate) fn parse_initiate_multipart(body: &[u8]) -> Result<String, XmlError> {
     let r: InitiateResult = parse(body, "InitiateMultipartUploadResult")?;
@@ -556,11 +642,25 @@ pub(crate) fn complete_multipart_body(etags: &[String]) -> String {
 
 /// The quiet `<Delete>` request body: only failures come back.
 pub(crate) fn delete_objects_body(keys: &[String]) -> String {
+    delete_body(keys.iter().map(|k| (k.as_str(), None)))
+}
+
+/// A DeleteObjects body for particular versions: (key, version id).
+#[cfg(not(feature = "edge"))]
+pub(crate) fn delete_versions_body(versions: &[(String, String)]) -> String {
+    delete_body(versions.iter().map(|(k, v)| (k.as_str(), Some(v.as_str()))))
+}
+
+fn delete_body<'a>(objects: impl Iterator<Item = (&'a str, Option<&'a str>)>) -> String {
     let mut out = String::from("<Delete><Quiet>true</Quiet>");
-    for key in keys {
+    for (key, version) in objects {
         out.push_str("<Object><Key>");
-        out.push_str(&quick_xml::escape::escape(key.as_str()));
-        out.push_str("</Key></Object>");
+        out.push_str(&quick_xml::escape::escape(key));
+        out.push_str("</Key>");
+        if let Some(v) = version {
+            out.push_str(&format!("<VersionId>{}</VersionId>", quick_xml::escape::escape(v)));
+        }
+        out.push_str("</Object>");
     }
     out.push_str("</Delete>");
     out
@@ -757,6 +857,33 @@ mod tests {
         );
         let parsed = parse_lifecycle(filtered.as_bytes()).unwrap();
         assert_eq!((parsed[0].prefix.as_str(), parsed[0].expire_days, parsed[0].enabled), ("tmp/", Some(1), true));
+    }
+
+    #[cfg(not(feature = "edge"))]
+    #[test]
+    fn versions_and_delete_markers_come_back_in_s3_order() {
+        let body = concat!(
+            r#"<ListVersionsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name>"#,
+            r#"<IsTruncated>true</IsTruncated><NextKeyMarker>b.txt</NextKeyMarker>"#,
+            r#"<NextVersionIdMarker>v3</NextVersionIdMarker>"#,
+            r#"<Version><Key>a.txt</Key><VersionId>v1</VersionId><IsLatest>false</IsLatest>"#,
+            r#"<LastModified>2026-12-02T10:00:00.000Z</LastModified><ETag>&quot;e1&quot;</ETag><Size>3</Size>"#,
+            r#"</Version>"#,
+            r#"<Version><Key>b.txt</Key><VersionId>v3</VersionId><IsLatest>true</IsLatest>"#,
+            r#"<LastModified>2026-12-02T10:00:02.000Z</LastModified><ETag>&quot;e3&quot;</ETag><Size>5</Size>"#,
+            r#"</Version>"#,
+            r#"<DeleteMarker><Key>a.txt</Key><VersionId>v2</VersionId><IsLatest>true</IsLatest>"#,
+            r#"<LastModified>2026-12-02T10:00:01.000Z</LastModified></DeleteMarker></ListVersionsResult>"#,
+        );
+        let page = parse_versions(body.as_bytes()).unwrap();
+        let order: Vec<(&str, &str, bool)> =
+            page.versions.iter().map(|v| (v.key.as_str(), v.version_id.as_str(), v.delete_marker)).collect();
+        assert_eq!(order, [("a.txt", "v2", true), ("a.txt", "v1", false), ("b.txt", "v3", false)]);
+        assert_eq!((page.versions[1].etag.as_str(), page.versions[1].size), ("e1", 3));
+        assert_eq!(page.next, Some(("b.txt".to_string(), "v3".to_string())));
+        assert!(
+            delete_versions_body(&[("k&".into(), "v1".into())]).contains("<Key>k&amp;</Key><VersionId>v1</VersionId>")
+        );
     }
 
     #[test]

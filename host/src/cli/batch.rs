@@ -11,7 +11,7 @@ use crate::runtime::bindings::storage::{ListRequest, PutOptions};
 use crate::runtime::bindings::types::Config;
 use crate::runtime::session::Session;
 use crate::runtime::Runtime;
-use crate::views::put_options;
+use crate::views::{plain_get, put_options};
 use http_api::headers::PutHeaders;
 use indicatif::HumanBytes;
 use std::collections::VecDeque;
@@ -169,7 +169,7 @@ async fn worker(mut s: Session, queue: Arc<Mutex<VecDeque<Job>>>, how: transfer:
                 transfer::upload_file(&mut s, path, key, opts, &how).await.map(|r| r.size)
             }
             Job::Download { key, path, .. } => {
-                transfer::download_file(&mut s, key, None, path, &interrupt, &|_| {}).await.map(|(_, n)| n)
+                transfer::download_file(&mut s, key, &plain_get(None), path, &interrupt, &|_| {}).await.map(|(_, n)| n)
             }
         };
         match result {

@@ -1,8 +1,8 @@
 //! The command line: parsing (clap) and dispatch, one file per command group — `objects` (put, get, ls, …, with
-//! `batch` and `transfer` beneath it, and `mv`, `sync`, `uploads`, `cors` and `lifecycle` beside it), `buckets`,
-//! `cdn`, `keys`, and `completions` — plus the faces that serve (`serve`, `mcp`, `edge`), which live beside the CLI
-//! and are only started from here. What a command prints is for people on stdout, diagnostics go to stderr, and
-//! exit codes say what happened.
+//! `batch` and `transfer` beneath it, and `mv`, `sync`, `uploads`, `versioning`, `cors` and `lifecycle` beside
+//! it), `buckets`, `cdn`, `keys`, and `completions` — plus the faces that serve (`serve`, `mcp`, `edge`), which
+//! live beside the CLI and are only started from here. What a command prints is for people on stdout,
+//! diagnostics go to stderr, and exit codes say what happened.
 
 mod batch;
 mod buckets;
@@ -16,6 +16,7 @@ mod progress;
 mod sync;
 mod transfer;
 mod uploads;
+mod versioning;
 
 use crate::config::Connection;
 use crate::error::{Failure, Outcome};

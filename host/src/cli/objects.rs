@@ -7,7 +7,7 @@ use crate::config::Connection;
 use crate::digitalocean::cdn::{bucket_origin, CdnSession};
 use crate::error::{Failure, Outcome};
 use crate::output::{print_json, rate};
-use crate::runtime::bindings::storage::{ByteRange, ListRequest, PostRequest};
+use crate::runtime::bindings::storage::{ByteRange, GetOptions, ListRequest, PostRequest};
 use crate::runtime::bindings::types::{Acl, Config};
 use crate::runtime::session::Session;
 use crate::runtime::Runtime;
@@ -37,6 +37,9 @@ pub(super) enum ObjectCommand {
         /// Download every object under the prefix KEY to DIR/RELATIVE/PATH, --concurrency at a time
         #[arg(short, long)]
         recursive: bool,
+        /// This version of the object (from `ls --versions`) instead of the current one
+        #[arg(long, conflicts_with = "recursive")]
+        version_id: Option<String>,
     },
     /// Print an object's metadata as JSON
     Head { key: String },
@@ -50,6 +53,9 @@ pub(super) enum ObjectCommand {
         /// Confirm a recursive delete; without it, -r only says what it would delete
         #[arg(long, requires = "recursive")]
         yes: bool,
+        /// Delete this version (or delete marker) for good, instead of the current object
+        #[arg(long, conflicts_with = "recursive")]
+        version_id: Option<String>,
     },
     /// Exit 0 if the object exists, 3 if it does not
     Exists { key: String },
@@ -65,6 +71,9 @@ pub(super) enum ObjectCommand {
         /// Keys fetched per request (1-1000)
         #[arg(long, default_value_t = 1000)]
         page_size: u32,
+        /// Every version and delete marker instead (a bucket with versioning), by key and newest first
+        #[arg(long, conflicts_with_all = ["delimiter", "page_size"])]
+        versions: bool,
     },
     /// Copy SRC to DST inside the bucket (server-side)
     Cp { src: String, dst: String },
@@ -87,6 +96,11 @@ pub(super) enum ObjectCommand {
     Cors {
         #[command(subcommand)]
         action: super::cors::Action,
+    },
+    /// Whether the bucket keeps the versions that overwrites and deletes replace: show, on, suspend
+    Versioning {
+        #[command(subcommand)]
+        action: super::versioning::Action,
     },
     /// The bucket's lifecycle rules (expire objects, abort incomplete uploads): show, set, rm
     Lifecycle {
@@ -235,19 +249,15 @@ pub(super) async fn run(runtime: &Runtime, conn: &Connection, command: &ObjectCo
         ObjectCommand::Put(a) => {
             let how = transfer::Resuming::new(&cfg, a.no_resume, a.keep_partial);
             put(&mut s, &a.file, &a.key, &a.headers(), &how).await?;
-            if a.purge {
-                purge_after_put(runtime, conn, &cfg, &a.key).await?;
-            }
-            Ok(())
+            purge_after_put(runtime, conn, &cfg, &a.key, a.purge).await
         }
-        ObjectCommand::Get { key, file, range, .. } => get(&mut s, key, file.as_deref(), *range).await,
+        ObjectCommand::Get { key, file, range, version_id, .. } => {
+            let opts = GetOptions { version_id: version_id.clone(), ..plain_get(*range) };
+            get(&mut s, key, file.as_deref(), &opts).await
+        }
         ObjectCommand::Head { key } => print_json(&ObjectView::from(s.head(key).await?)),
-        ObjectCommand::Rm { key, recursive: false, .. } => {
-            s.delete(key).await?;
-            println!("deleted {key}");
-            Ok(())
-        }
-        ObjectCommand::Rm { key, recursive: true, yes } => remove_prefix(&mut s, key, *yes).await,
+        ObjectCommand::Rm { key, recursive: false, version_id, .. } => remove(&mut s, key, version_id.as_deref()).await,
+        ObjectCommand::Rm { key, recursive: true, yes, .. } => remove_prefix(&mut s, key, *yes).await,
         ObjectCommand::Exists { key } => {
             if !s.exists(key).await? {
                 println!("false");
@@ -256,7 +266,10 @@ pub(super) async fn run(runtime: &Runtime, conn: &Connection, command: &ObjectCo
             println!("true");
             Ok(())
         }
-        ObjectCommand::Ls { prefix, delimiter, json, page_size } => {
+        ObjectCommand::Ls { prefix, json, versions: true, .. } => {
+            super::versioning::list(&mut s, prefix.as_deref(), *json).await
+        }
+        ObjectCommand::Ls { prefix, delimiter, json, page_size, .. } => {
             ls(&mut s, prefix.clone(), delimiter.clone(), *json, *page_size).await
         }
         ObjectCommand::Cp { src, dst } => {
@@ -267,6 +280,7 @@ pub(super) async fn run(runtime: &Runtime, conn: &Connection, command: &ObjectCo
         ObjectCommand::Uploads { action } => {
             super::uploads::run(&mut s, &transfer::Resuming::new(&cfg, false, false), action).await
         }
+        ObjectCommand::Versioning { action } => super::versioning::run(&mut s, action).await,
         ObjectCommand::Lifecycle { action } => super::lifecycle::run(&mut s, action).await,
         ObjectCommand::Cors { action } => super::cors::run(&mut s, action).await,
         ObjectCommand::Acl { key, set, json } => acl(&mut s, key, *set, *json).await,
@@ -292,8 +306,26 @@ pub(super) async fn run(runtime: &Runtime, conn: &Connection, command: &ObjectCo
     }
 }
 
+/// `rm KEY [--version-id ID]`.
+async fn remove(s: &mut Session, key: &str, version_id: Option<&str>) -> Outcome<()> {
+    match version_id {
+        Some(id) => {
+            s.delete_version(key, id).await?;
+            println!("deleted version {id} of {key}");
+        }
+        None => {
+            s.delete(key).await?;
+            println!("deleted {key}");
+        }
+    }
+    Ok(())
+}
+
 /// `put --purge`: the key purged from the CDN endpoint whose origin is the bucket, once it is stored.
-async fn purge_after_put(runtime: &Runtime, conn: &Connection, cfg: &Config, key: &str) -> Outcome<()> {
+async fn purge_after_put(runtime: &Runtime, conn: &Connection, cfg: &Config, key: &str, purge: bool) -> Outcome<()> {
+    if !purge {
+        return Ok(());
+    }
     let failed = |e: Failure| Failure::host(format!("stored {key}, but purging it from the CDN failed: {e}"));
     let mut cdn = CdnSession::open(runtime, &conn.api_config(None)).await.map_err(failed)?;
     let id = cdn.resolve(None, &bucket_origin(&cfg.bucket, &cfg.region)).await.map_err(failed)?;
@@ -433,10 +465,10 @@ async fn bench_presign(s: &mut Session, count: u32) -> Outcome<()> {
 }
 
 /// Downloads to a file (through a partial file renamed into place when complete) or to stdout.
-async fn get(s: &mut Session, key: &str, file: Option<&Path>, range: Option<ByteRange>) -> Outcome<()> {
+async fn get(s: &mut Session, key: &str, file: Option<&Path>, opts: &GetOptions) -> Outcome<()> {
     let started = Instant::now();
     if file.is_some_and(|f| f.as_os_str() == "-") {
-        let (meta, download) = s.get(key, &plain_get(range)).await?;
+        let (meta, download) = s.get(key, opts).await?;
         let meter = Meter::new(Some(meta.size), key);
         s.set_progress(Some(meter.sink()));
         // Standard output unbuffered: the body arrives in large chunks, and Rust's stdout would flush per line.
@@ -456,7 +488,7 @@ async fn get(s: &mut Session, key: &str, file: Option<&Path>, range: Option<Byte
     s.set_progress(Some(meter.sink()));
     let interrupt = s.interrupt();
     let sized = |n| meter.set_total(n);
-    let download = transfer::download_file(s, key, range, &dest, &interrupt, &sized);
+    let download = transfer::download_file(s, key, opts, &dest, &interrupt, &sized);
     let outcome = interruptible(std::slice::from_ref(&interrupt), download).await;
     meter.finish();
     let (meta, written) = outcome?;

@@ -6,11 +6,10 @@
 
 use crate::error::{Failure, Outcome};
 use crate::journal::{Fingerprint, Journal, Site};
-use crate::runtime::bindings::storage::{ByteRange, PutOptions, PutResult, ResumeFrom};
+use crate::runtime::bindings::storage::{GetOptions, PutOptions, PutResult, ResumeFrom};
 use crate::runtime::bindings::types::{Config, ObjectMeta};
 use crate::runtime::interrupt::Interrupt;
 use crate::runtime::session::Session;
-use crate::views::plain_get;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -106,7 +105,7 @@ pub(super) async fn upload_file(
 pub(super) async fn download_file(
     s: &mut Session,
     key: &str,
-    range: Option<ByteRange>,
+    opts: &GetOptions,
     dest: &Path,
     interrupt: &Interrupt,
     sized: &(dyn Fn(u64) + Send + Sync),
@@ -121,7 +120,7 @@ pub(super) async fn download_file(
         .await
         .map_err(|e| Failure::usage(format!("cannot create {}: {e}", dir.display())))?;
     let partial = dir.join(format!(".{name}.spaces-partial-{}", std::process::id()));
-    let (meta, download) = s.get(key, &plain_get(range)).await?;
+    let (meta, download) = s.get(key, opts).await?;
     sized(meta.size);
     let out = std::fs::File::create(&partial)
         .map_err(|e| Failure::usage(format!("cannot write {}: {e}", partial.display())))?;

@@ -4,7 +4,8 @@
 
 use super::bindings::storage::{
     BucketSummary, CorsRule, DeleteFailure, GetOptions, LifecycleRule, ListPage, ListRequest, ObjectAccess,
-    PostRequest, PresignRequest, Presigned, PresignedPost, PutOptions, PutResult, UploadSummary,
+    PostRequest, PresignRequest, Presigned, PresignedPost, PutOptions, PutResult, UploadSummary, VersionPage,
+    Versioning,
 };
 use super::bindings::types::{self, Acl, ObjectMeta};
 use super::bindings::Client;
@@ -299,6 +300,36 @@ impl Session {
     pub(crate) async fn delete_lifecycle(&mut self) -> Outcome<()> {
         let c = self.bindings.spaces_storage_storage().client();
         let r = c.call_delete_lifecycle(&mut self.store, self.client).await;
+        self.settle(r)
+    }
+
+    pub(crate) async fn get_versioning(&mut self) -> Outcome<Versioning> {
+        let c = self.bindings.spaces_storage_storage().client();
+        let r = c.call_get_versioning(&mut self.store, self.client).await;
+        self.settle(r)
+    }
+
+    pub(crate) async fn set_versioning(&mut self, enabled: bool) -> Outcome<()> {
+        let c = self.bindings.spaces_storage_storage().client();
+        let r = c.call_set_versioning(&mut self.store, self.client, enabled).await;
+        self.settle(r)
+    }
+
+    /// One page of versions under `prefix`, after the (key, version id) markers `after`.
+    pub(crate) async fn list_versions(
+        &mut self,
+        prefix: Option<&str>,
+        after: Option<&(String, String)>,
+    ) -> Outcome<VersionPage> {
+        let c = self.bindings.spaces_storage_storage().client();
+        let after = after.map(|(k, v)| (k.as_str(), v.as_str()));
+        let r = c.call_list_versions(&mut self.store, self.client, prefix, after).await;
+        self.settle(r)
+    }
+
+    pub(crate) async fn delete_version(&mut self, key: &str, version_id: &str) -> Outcome<()> {
+        let c = self.bindings.spaces_storage_storage().client();
+        let r = c.call_delete_version(&mut self.store, self.client, key, version_id).await;
         self.settle(r)
     }
 

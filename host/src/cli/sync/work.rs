@@ -12,6 +12,7 @@ use crate::runtime::bindings::types::Config;
 use crate::runtime::interrupt::Interrupt;
 use crate::runtime::session::Session;
 use crate::runtime::{ProgressFn, Runtime};
+use crate::views::plain_get;
 use crate::views::put_options;
 use http_api::headers::PutHeaders;
 use std::path::{Path, PathBuf};
@@ -246,7 +247,7 @@ async fn run(
         Job::Download { item } => {
             let path = local_path(&ctx.dst, &item.rel)?;
             let key = key_of(&ctx.src, &item.rel);
-            let (_, written) = transfer::download_file(s, &key, None, &path, interrupt, &|_| {}).await?;
+            let (_, written) = transfer::download_file(s, &key, &plain_get(None), &path, interrupt, &|_| {}).await?;
             let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(item.modified.max(0) as u64);
             std::fs::File::options()
                 .write(true)
