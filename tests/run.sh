@@ -29,8 +29,9 @@ cargo build --workspace --all-targets
 cargo test --workspace
 cargo test -p spaces-guest --features edge --lib
 cargo test -p spaces-guest --features blobstore --lib
-# The README's install command, into a throwaway root: the installed binary must run.
+# The README's install command, into a throwaway root: the installed binary must run. It builds in the usual target
+# directory (cargo install would otherwise use a fresh one each time and rebuild everything).
 install_root=$(mktemp -d)
-cargo install --quiet --locked --path host --root "$install_root"
+cargo install --quiet --locked --path host --root "$install_root" --target-dir "${CARGO_TARGET_DIR:-target}"
 "$install_root/bin/spaces" --version
 rm -rf "$install_root"

@@ -208,6 +208,11 @@ fn lifecycle_rules_are_set_shown_round_tripped_and_removed() {
     assert!(b.fails(&["lifecycle", "set", "--expire-days", "0"], 2).contains("at least 1"));
     std::fs::write(b.path("nothing.json"), r#"{"Rules": [{"ID": "x", "Status": "Enabled"}]}"#).unwrap();
     assert!(b.fails(&["lifecycle", "set", "--file", "nothing.json"], 2).contains("does nothing"));
+    let transition =
+        r#"{"Rules": [{"ID": "x", "Status": "Enabled", "Transitions": [{"Days": 1, "StorageClass": "GLACIER"}]}]}"#;
+    std::fs::write(b.path("transition.json"), transition).unwrap();
+    let refused = b.fails(&["lifecycle", "set", "--file", "transition.json"], 2);
+    assert!(refused.contains("unknown field `Transitions`"), "a kind Spaces lacks is refused, not dropped: {refused}");
     assert_eq!(b.ok(&["lifecycle", "rm"]).trim(), "removed the lifecycle configuration");
     assert_eq!(b.ok(&["lifecycle", "show"]).trim(), "no lifecycle rules");
 }

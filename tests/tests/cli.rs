@@ -343,6 +343,16 @@ fn completion_scripts_name_every_command_for_each_shell() {
             assert!(script.contains(command), "{shell} completes {command}");
         }
     }
+    // A reader that stops early (`| head -1`) is no failure, and no panic.
+    let mut child = std::process::Command::new(spaces_tests::spaces_bin())
+        .args(["completions", "bash"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success() && out.stderr.is_empty(), "{}", spaces_tests::describe(&out));
     let out = spaces_tests::run(std::process::Command::new(spaces_tests::spaces_bin()).args(["completions", "tcsh"]));
     assert_eq!(out.status.code(), Some(2), "an unknown shell is a usage error");
 }

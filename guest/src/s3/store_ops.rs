@@ -66,14 +66,18 @@ impl Client {
     }
 
     /// Creates this client's bucket. No location constraint is sent: Spaces and RGW take the region from the
-    /// endpoint. A name that is taken is a conflict — by another account (409 from the service) or by these
-    /// credentials, which S3's classic region and RGW answer with 200, so that is asked first.
+    /// endpoint. A name that is taken is a conflict — by these credentials, which S3's classic region and RGW
+    /// answer with 200, so that is asked first; or by another account, whose bucket answers the question with 403
+    /// and the creation with 409 `BucketAlreadyExists`, which says it better.
     pub(crate) fn create_bucket(&self) -> Result<(), Error> {
-        if self.bucket_exists()? {
-            let bucket = &self.addressing.bucket;
-            return Err(Error::Conflict(format!("bucket {bucket:?} already exists, and these credentials own it")));
+        match self.bucket_exists() {
+            Ok(true) => {
+                let bucket = &self.addressing.bucket;
+                Err(Error::Conflict(format!("bucket {bucket:?} already exists, and these credentials own it")))
+            }
+            Ok(false) | Err(Error::AccessDenied(_)) => self.execute(self.bucket_call("create-bucket", "PUT")).map(drop),
+            Err(e) => Err(e),
         }
-        self.execute(self.bucket_call("create-bucket", "PUT")).map(drop)
     }
 
     /// Whether this client's bucket exists and the credentials may use it (HEAD); a refusal other than 404 is an

@@ -48,8 +48,10 @@ struct Rules {
     rules: Vec<Rule>,
 }
 
+/// Unknown fields are refused rather than dropped: a rule kind Spaces does not support (transitions, tags,
+/// noncurrent versions) must not silently vanish from a file on its way to the bucket.
 #[derive(Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 struct Rule {
     #[serde(rename = "ID")]
     id: String,
@@ -66,20 +68,20 @@ struct Rule {
 }
 
 #[derive(Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 struct Filter {
     #[serde(default)]
     prefix: String,
 }
 
 #[derive(Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 struct Days {
     days: u32,
 }
 
 #[derive(Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 struct AfterInitiation {
     days_after_initiation: u32,
 }

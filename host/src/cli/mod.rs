@@ -112,13 +112,14 @@ pub(crate) async fn run(cli: &Cli) -> Outcome<()> {
     let conn = &cli.conn;
     match &cli.command {
         Command::Completions { shell } => {
-            clap_complete::generate(
-                *shell,
-                &mut <Cli as clap::CommandFactory>::command(),
-                "spaces",
-                &mut std::io::stdout(),
-            );
-            Ok(())
+            // Generated into memory: clap_complete panics on a failed write, and a reader such as `head` may close
+            // the pipe early, which is no failure of ours.
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut <Cli as clap::CommandFactory>::command(), "spaces", &mut script);
+            match std::io::Write::write_all(&mut std::io::stdout(), &script) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Failure::caused("writing to stdout", e)),
+                _ => Ok(()),
+            }
         }
         Command::Serve(args) => crate::serve::run(conn, args).await,
         Command::Mcp(args) => crate::mcp::run(conn, args).await,
