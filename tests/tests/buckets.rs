@@ -263,3 +263,25 @@ fn a_versioned_bucket_keeps_what_overwrites_and_deletes_replace_and_rb_force_cle
     assert!(out.contains(&format!("removed bucket {}", b.name)), "{out}");
     assert!(!b.s3cmd_ok(&["ls"]).contains(&format!("s3://{}\n", b.name)), "gone, versions and all");
 }
+
+#[test]
+fn cp_copies_across_buckets_server_side_and_keeps_metadata_and_content_type() {
+    let a = Bucket::new("cp-from");
+    let b = Bucket::new("cp-to");
+    std::fs::write(a.path("report.txt"), "quarterly\n").unwrap();
+    a.ok(&["put", "report.txt", "docs/report.txt", "--content-type", "text/plain", "--meta", "owner=ada"]);
+    let out = a.ok(&["cp", "docs/report.txt", &format!("spaces://{}/copies/report.txt", b.name)]);
+    assert!(
+        out.starts_with(&format!("copied docs/report.txt to spaces://{}/copies/report.txt (etag ", b.name)),
+        "{out}"
+    );
+    let head: serde_json::Value = serde_json::from_str(&b.ok(&["head", "copies/report.txt"])).unwrap();
+    assert_eq!(head["content_type"], "text/plain", "{head}");
+    assert_eq!(head["metadata"]["owner"], "ada", "{head}");
+    assert_eq!(b.ok(&["get", "copies/report.txt", "-"]), "quarterly\n");
+    // From another bucket into the configured one, and a missing source named as such.
+    b.ok(&["cp", &format!("s3://{}/docs/report.txt", a.name), "back.txt"]);
+    assert_eq!(b.ok(&["get", "back.txt", "-"]), "quarterly\n");
+    let err = b.fails(&["cp", &format!("spaces://{}/nope.txt", a.name), "x.txt"], 3);
+    assert!(err.contains("copy source"), "{err}");
+}

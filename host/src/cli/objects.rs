@@ -75,7 +75,8 @@ pub(super) enum ObjectCommand {
         #[arg(long, conflicts_with_all = ["delimiter", "page_size"])]
         versions: bool,
     },
-    /// Copy SRC to DST inside the bucket (server-side)
+    /// Copy SRC to DST server-side, metadata and content type kept; either may be spaces://BUCKET/KEY (or
+    /// s3://BUCKET/KEY) for another bucket at the same endpoint
     Cp { src: String, dst: String },
     /// Incomplete multipart uploads: list them, abort them (they cost storage until then)
     Uploads {
@@ -272,11 +273,7 @@ pub(super) async fn run(runtime: &Runtime, conn: &Connection, command: &ObjectCo
         ObjectCommand::Ls { prefix, delimiter, json, page_size, .. } => {
             ls(&mut s, prefix.clone(), delimiter.clone(), *json, *page_size).await
         }
-        ObjectCommand::Cp { src, dst } => {
-            let etag = s.copy(src, dst).await?;
-            println!("copied {src} to {dst} (etag {etag})");
-            Ok(())
-        }
+        ObjectCommand::Cp { src, dst } => copy(runtime, &cfg, &mut s, src, dst).await,
         ObjectCommand::Uploads { action } => {
             super::uploads::run(&mut s, &transfer::Resuming::new(&cfg, false, false), action).await
         }
@@ -304,6 +301,25 @@ pub(super) async fn run(runtime: &Runtime, conn: &Connection, command: &ObjectCo
         }
         ObjectCommand::BenchPresign { count } => bench_presign(&mut s, *count).await,
     }
+}
+
+/// `cp SRC DST`: within the configured bucket, or from or into another (`spaces://BUCKET/KEY`), server-side.
+async fn copy(runtime: &Runtime, cfg: &Config, s: &mut Session, src: &str, dst: &str) -> Outcome<()> {
+    let (src_bucket, src_key) = super::mv::resolve(src, &cfg.bucket)?;
+    let (dst_bucket, dst_key) = super::mv::resolve(dst, &cfg.bucket)?;
+    let mut other = if dst_bucket == cfg.bucket {
+        None
+    } else {
+        Some(Session::open(runtime, &Config { bucket: dst_bucket.clone(), ..cfg.clone() }).await?)
+    };
+    let to = other.as_mut().unwrap_or(s);
+    let etag = if src_bucket == dst_bucket {
+        to.copy(&src_key, &dst_key).await?
+    } else {
+        to.copy_from(&src_bucket, &src_key, &dst_key).await?
+    };
+    println!("copied {src} to {dst} (etag {etag})");
+    Ok(())
 }
 
 /// `rm KEY [--version-id ID]`.
