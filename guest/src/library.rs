@@ -125,11 +125,7 @@ impl GuestClient for ClientResource {
     }
 
     fn exists(&self, key: String) -> Result<bool, Error> {
-        match self.0.head_object(&key) {
-            Ok(_) => Ok(true),
-            Err(Error::NotFound(_)) => Ok(false),
-            Err(e) => Err(e),
-        }
+        self.0.object_exists(&key)
     }
 
     fn delete_object(&self, key: String) -> Result<(), Error> {

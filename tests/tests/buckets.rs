@@ -285,3 +285,28 @@ fn cp_copies_across_buckets_server_side_and_keeps_metadata_and_content_type() {
     let err = b.fails(&["cp", &format!("spaces://{}/nope.txt", a.name), "x.txt"], 3);
     assert!(err.contains("copy source"), "{err}");
 }
+
+#[test]
+fn mb_of_a_name_another_account_owns_says_it_is_taken_not_access_denied() {
+    let b = Bucket::new("mb-taken");
+    // A second RGW user, as another DigitalOcean account would be.
+    let conf = format!("{}/ceph.conf", std::env::var("RGW_DIR").expect("RGW_DIR is set by tests/run.sh"));
+    let uid = format!("other-{}", std::process::id());
+    let (key, secret) = (format!("OTHER{}KEY", std::process::id()), "otherSecret0000000000000000000000000000000");
+    let made = run(Command::new("radosgw-admin").args(["-c", &conf, "user", "create", "--uid", &uid]).args([
+        "--display-name",
+        &uid,
+        "--access-key",
+        &key,
+        "--secret",
+        secret,
+    ]));
+    assert!(made.status.success(), "{}", spaces_tests::describe(&made));
+    let name = format!("theirs-{}", std::process::id());
+    let theirs =
+        run(b.spaces().env("SPACES_ACCESS_KEY_ID", &key).env("SPACES_SECRET_ACCESS_KEY", secret).args(["mb", &name]));
+    assert!(theirs.status.success(), "{}", spaces_tests::describe(&theirs));
+
+    let refused = b.fails(&["mb", &name], 1);
+    assert!(refused.contains("BucketAlreadyExists") && !refused.contains("denied"), "{refused}");
+}

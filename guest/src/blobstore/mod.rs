@@ -147,11 +147,8 @@ impl GuestContainer for Container {
     }
 
     fn has_object(&self, name: String) -> Result<bool, String> {
-        match self.client.head_object(&name) {
-            Ok(_) => Ok(true),
-            Err(Error::NotFound(_)) => Ok(false),
-            Err(e) => Err(failed(&format!("looking for {:?} in container {:?}", name, self.name), &e)),
-        }
+        let doing = format!("looking for {:?} in container {:?}", name, self.name);
+        self.client.object_exists(&name).map_err(|e| failed(&doing, &e))
     }
 
     fn object_info(&self, name: String) -> Result<ObjectMetadata, String> {

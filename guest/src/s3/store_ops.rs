@@ -80,6 +80,15 @@ impl Client {
         }
     }
 
+    /// Whether `key` exists (HEAD); a refusal other than 404 is an error, not `false`.
+    pub(crate) fn object_exists(&self, key: &str) -> Result<bool, Error> {
+        match self.head_object(key) {
+            Ok(_) => Ok(true),
+            Err(Error::NotFound(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Whether this client's bucket exists and the credentials may use it (HEAD); a refusal other than 404 is an
     /// error, not `false`.
     pub(crate) fn bucket_exists(&self) -> Result<bool, Error> {

@@ -3,7 +3,7 @@
 //! shape back, so rules round-trip through a file; `set` with flags writes one rule. The component checks the
 //! rules before anything is sent.
 
-use crate::error::{Failure, Outcome};
+use crate::error::Outcome;
 use crate::output::print_json;
 use crate::runtime::bindings::storage::CorsRule;
 use crate::runtime::session::Session;
@@ -95,15 +95,6 @@ impl From<CorsRule> for Rule {
     }
 }
 
-fn read_rules(path: &PathBuf) -> Outcome<Vec<CorsRule>> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
-    let rules: Rules = serde_json::from_str(&text).map_err(|e| {
-        Failure::usage(format!("{} is not a CORS rules file ({{\"CORSRules\": [...]}}): {e}", path.display()))
-    })?;
-    Ok(rules.cors_rules.into_iter().map(CorsRule::from).collect())
-}
-
 pub(super) async fn run(s: &mut Session, action: &Action) -> Outcome<()> {
     match action {
         Action::Show { json } => {
@@ -130,7 +121,10 @@ pub(super) async fn run(s: &mut Session, action: &Action) -> Outcome<()> {
         }
         Action::Set { origins, methods, headers, expose, max_age, file } => {
             let rules = match file {
-                Some(path) => read_rules(path)?,
+                Some(path) => {
+                    let rules: Rules = super::read_json_file(path, r#"a CORS rules file ({"CORSRules": [...]})"#)?;
+                    rules.cors_rules.into_iter().map(CorsRule::from).collect()
+                }
                 None => vec![CorsRule {
                     allowed_origins: origins.clone(),
                     allowed_methods: methods.iter().map(|m| m.to_ascii_uppercase()).collect(),

@@ -3,7 +3,7 @@
 //! `show --json` prints the shape `aws s3api get-bucket-lifecycle-configuration` uses and `set --file` reads it
 //! back; `set` with flags writes one rule. The component checks the rules before anything is sent.
 
-use crate::error::{Failure, Outcome};
+use crate::error::Outcome;
 use crate::output::print_json;
 use crate::runtime::bindings::storage::LifecycleRule;
 use crate::runtime::session::Session;
@@ -113,14 +113,6 @@ impl From<LifecycleRule> for Rule {
     }
 }
 
-fn read_rules(path: &PathBuf) -> Outcome<Vec<LifecycleRule>> {
-    let shown = path.display();
-    let text = std::fs::read_to_string(path).map_err(|e| Failure::usage(format!("cannot read {shown}: {e}")))?;
-    let rules: Rules = serde_json::from_str(&text)
-        .map_err(|e| Failure::usage(format!("{shown} is not a lifecycle rules file ({{\"Rules\": [...]}}): {e}")))?;
-    Ok(rules.rules.into_iter().map(LifecycleRule::from).collect())
-}
-
 fn describe(r: &LifecycleRule) -> String {
     let scope = if r.prefix.is_empty() { "every key".to_string() } else { format!("keys under {:?}", r.prefix) };
     let mut actions = Vec::new();
@@ -150,7 +142,10 @@ pub(super) async fn run(s: &mut Session, action: &Action) -> Outcome<()> {
         }
         Action::Set { expire_days, abort_incomplete_days, prefix, id, file } => {
             let rules = match file {
-                Some(path) => read_rules(path)?,
+                Some(path) => {
+                    let rules: Rules = super::read_json_file(path, r#"a lifecycle rules file ({"Rules": [...]})"#)?;
+                    rules.rules.into_iter().map(LifecycleRule::from).collect()
+                }
                 None => vec![LifecycleRule {
                     id: id.clone(),
                     prefix: prefix.clone(),

@@ -158,6 +158,14 @@ pub(crate) async fn run(cli: &Cli) -> Outcome<()> {
     }
 }
 
+/// A JSON file the user wrote (`cors set --file`, `lifecycle set --file`) read as `T`; `shape` says what it should
+/// look like when it does not parse.
+fn read_json_file<T: serde::de::DeserializeOwned>(path: &std::path::Path, shape: &str) -> Outcome<T> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| Failure::usage(format!("cannot read {shown}: {e}")))?;
+    serde_json::from_str(&text).map_err(|e| Failure::usage(format!("{shown} is not {shape}: {e}")))
+}
+
 /// With --print-metrics, the run's metrics go to stderr whatever the outcome.
 fn with_metrics(cli: &Cli, runtime: &Runtime, result: Outcome<()>) -> Outcome<()> {
     if cli.print_metrics {
