@@ -4,10 +4,12 @@
 //! the CLI and MCP, so it lives here; it describes itself to schemars for MCP output schemas.
 
 use crate::runtime::bindings::storage::{
-    ByteRange, GetOptions, ListPage, ObjectSummary, PresignRequest, PutOptions, PutResult, UploadSummary,
+    self, BucketSummary, ByteRange, GetOptions, ListPage, ObjectAccess, ObjectSummary, PostRequest, PresignRequest,
+    PutOptions, PutResult, UploadSummary,
 };
 use crate::runtime::bindings::types::{Acl, ObjectMeta};
 use http_api::bodies::{Listed, Method, Page, Pending, Presigned, Stored, DEFAULT_EXPIRES};
+use http_api::bucket::{Access, BucketEntry, CorsRule, PresignPostBody, PresignedPost, Readers};
 use http_api::headers::PutHeaders;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -77,6 +79,72 @@ impl From<ListPage> for Page {
 impl From<crate::runtime::bindings::storage::Presigned> for Presigned {
     fn from(p: crate::runtime::bindings::storage::Presigned) -> Self {
         Presigned { url: p.url, expires_at: p.expires_at }
+    }
+}
+
+impl From<BucketSummary> for BucketEntry {
+    fn from(b: BucketSummary) -> Self {
+        BucketEntry { name: b.name, created: b.created }
+    }
+}
+
+/// The canned ACL that gives `readers` read access.
+pub(crate) fn acl(readers: Readers) -> Acl {
+    match readers {
+        Readers::Public => Acl::PublicRead,
+        Readers::Private => Acl::Private,
+    }
+}
+
+/// `key`'s ACL as every face shows it.
+pub(crate) fn access(key: String, a: ObjectAccess) -> Access {
+    let acl = match a.acl {
+        Acl::PublicRead => Readers::Public,
+        Acl::Private => Readers::Private,
+    };
+    Access { key, owner: a.owner, acl, grants: a.grants }
+}
+
+impl From<CorsRule> for storage::CorsRule {
+    fn from(r: CorsRule) -> Self {
+        storage::CorsRule {
+            allowed_origins: r.allowed_origins,
+            allowed_methods: r.allowed_methods.iter().map(|m| m.to_ascii_uppercase()).collect(),
+            allowed_headers: r.allowed_headers,
+            expose_headers: r.expose_headers,
+            max_age_seconds: r.max_age_seconds,
+        }
+    }
+}
+
+impl From<storage::CorsRule> for CorsRule {
+    fn from(r: storage::CorsRule) -> Self {
+        CorsRule {
+            allowed_origins: r.allowed_origins,
+            allowed_methods: r.allowed_methods,
+            allowed_headers: r.allowed_headers,
+            expose_headers: r.expose_headers,
+            max_age_seconds: r.max_age_seconds,
+            id: None,
+        }
+    }
+}
+
+/// A browser upload form's request as every face builds it: a key ending in `/` is a prefix the file's name is
+/// appended to; [`DEFAULT_EXPIRES`] unless a lifetime is given.
+pub(crate) fn post_request(b: PresignPostBody) -> PostRequest {
+    PostRequest {
+        key_is_prefix: b.key.ends_with('/'),
+        key: b.key,
+        max_size: b.max_size,
+        content_type: b.content_type,
+        expires_seconds: b.expires.unwrap_or(DEFAULT_EXPIRES),
+    }
+}
+
+impl From<storage::PresignedPost> for PresignedPost {
+    fn from(p: storage::PresignedPost) -> Self {
+        PresignedPost { url: p.url, fields: p.fields.into_iter().collect(), expires_at: p.expires_at }
     }
 }
 

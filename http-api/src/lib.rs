@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod bodies;
+pub mod bucket;
 pub mod content_type;
 pub mod headers;
 pub mod problems;

@@ -25,6 +25,20 @@ pub enum Op {
     ListUploads,
     /// `DELETE /v1/uploads/{upload_id}`.
     AbortUpload,
+    /// `POST /v1/presign-post`.
+    PresignPost,
+    /// `GET /v1/acl/{key}`.
+    GetAcl,
+    /// `PUT /v1/acl/{key}`.
+    SetAcl,
+    /// `GET /v1/cors`.
+    GetCors,
+    /// `PUT /v1/cors`.
+    SetCors,
+    /// `DELETE /v1/cors`.
+    DeleteCors,
+    /// `GET /v1/buckets`.
+    ListBuckets,
     /// `GET /v1/cdn/endpoints`.
     ListCdnEndpoints,
     /// `POST /v1/cdn/endpoints`.
@@ -79,6 +93,8 @@ const fn r(method: &'static str, path: &'static str, op: Op) -> Route {
 pub const OBJECTS: &str = "/v1/objects/";
 /// The path prefix of URL routes.
 pub const URLS: &str = "/v1/url/";
+/// The path prefix of object ACL routes.
+pub const ACLS: &str = "/v1/acl/";
 
 /// Every route the service answers. A fixed path below a key route (`/v1/objects/delete`) answers the key
 /// route's other methods too, so an object named `delete` stays reachable.
@@ -93,6 +109,13 @@ pub const TABLE: &[Route] = &[
     r("GET", "/v1/url/{key}", Op::Url),
     r("GET", "/v1/uploads", Op::ListUploads),
     r("DELETE", "/v1/uploads/{upload_id}", Op::AbortUpload),
+    r("POST", "/v1/presign-post", Op::PresignPost),
+    r("GET", "/v1/acl/{key}", Op::GetAcl),
+    r("PUT", "/v1/acl/{key}", Op::SetAcl),
+    r("GET", "/v1/cors", Op::GetCors),
+    r("PUT", "/v1/cors", Op::SetCors),
+    r("DELETE", "/v1/cors", Op::DeleteCors),
+    r("GET", "/v1/buckets", Op::ListBuckets),
     r("GET", "/v1/cdn/endpoints", Op::ListCdnEndpoints),
     r("POST", "/v1/cdn/endpoints", Op::CreateCdnEndpoint),
     r("GET", "/v1/cdn/endpoints/{id}", Op::GetCdnEndpoint),
@@ -212,6 +235,8 @@ mod tests {
         assert_eq!(op("PUT", "/v1/objects/a/caf%C3%A9.txt"), (Op::PutObject, Some("a/café.txt".into())));
         assert_eq!(op("HEAD", "/v1/objects/k"), (Op::HeadObject, Some("k".into())));
         assert_eq!(op("GET", "/v1/url/k?cdn=true"), (Op::Url, Some("k".into())));
+        assert_eq!(op("PUT", "/v1/acl/a/b.txt"), (Op::SetAcl, Some("a/b.txt".into())));
+        assert!(matches!(route("GET", "/v1/acl/a//b"), Err(Refusal::BadRequest(_))));
         assert!(matches!(route("GET", "/v1/objects/a/../b"), Err(Refusal::BadRequest(_))));
         assert!(matches!(route("GET", "/v1/objects/a%2"), Err(Refusal::BadRequest(_))));
     }
@@ -254,10 +279,10 @@ mod tests {
         #[test]
         fn routing_never_panics_and_keys_it_yields_pass_the_key_rules(
             method in "(GET|PUT|POST|HEAD|DELETE|PATCH|[A-Z]{1,7})",
-            path in "/(v1/(objects|url|keys|cdn/endpoints)/)?[a-zA-Z0-9%./_~?=&+-]{0,60}",
+            path in "/(v1/(objects|url|acl|keys|cdn/endpoints)/)?[a-zA-Z0-9%./_~?=&+-]{0,60}",
         ) {
             if let Ok(m) = route(&method, &path) {
-                let keyed = [Op::PutObject, Op::GetObject, Op::HeadObject, Op::DeleteObject, Op::Url];
+                let keyed = [Op::PutObject, Op::GetObject, Op::HeadObject, Op::DeleteObject, Op::Url, Op::GetAcl, Op::SetAcl];
                 if let Some(key) = m.param.filter(|_| keyed.contains(&m.op)) {
                     proptest::prop_assert!(object_keys::check(&key).is_ok(), "{key:?}");
                 }

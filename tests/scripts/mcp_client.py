@@ -10,6 +10,7 @@ import base64
 import json
 import os
 import sys
+import urllib.error
 import urllib.request
 
 from mcp import Client
@@ -18,12 +19,14 @@ from mcp.shared.exceptions import MCPError
 
 ALL_TOOLS = {
     "list_objects", "head_object", "get_object", "put_object", "delete_object", "presign_url", "object_url",
-    "list_uploads", "abort_upload", "cdn_list", "cdn_purge", "keys_list", "keys_create", "keys_delete",
+    "list_uploads", "abort_upload", "list_buckets", "get_acl", "set_acl", "get_cors", "set_cors", "presign_post",
+    "cdn_list", "cdn_purge", "keys_list", "keys_create", "keys_delete",
 }
 READ_ONLY_TOOLS = {
-    "list_objects", "head_object", "get_object", "presign_url", "object_url", "list_uploads", "cdn_list", "keys_list",
+    "list_objects", "head_object", "get_object", "presign_url", "object_url", "list_uploads", "list_buckets",
+    "get_acl", "get_cors", "presign_post", "cdn_list", "keys_list",
 }
-DESTRUCTIVE_TOOLS = {"put_object", "delete_object", "abort_upload", "keys_delete"}
+DESTRUCTIVE_TOOLS = {"put_object", "delete_object", "abort_upload", "set_acl", "set_cors", "keys_delete"}
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489")
 
 
@@ -287,7 +290,49 @@ async def scenario_cancel():
     return {"timeout": timeout}
 
 
+def post_form(url, fields, name, content):
+    """A browser's multipart/form-data upload of one file with the form's fields; returns the status."""
+    boundary = "spaces-test-boundary"
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n' for k, v in fields.items()]
+    head = "".join(parts) + (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+                             "Content-Type: text/plain\r\n\r\n")
+    body = head.encode() + content + f"\r\n--{boundary}--\r\n".encode()
+    try:
+        return fetch(url, "POST", body, {"Content-Type": f"multipart/form-data; boundary={boundary}"})[0]
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+async def scenario_settings():
+    bucket = os.environ["SPACES_BUCKET"]
+    async with server() as c:
+        listed = (await call(c, "list_buckets")).structured_content["buckets"]
+        assert any(b["name"] == bucket for b in listed), listed
+
+        await call(c, "put_object", {"key": "pub/page.html", "text": "<p>hi</p>"})
+        url = (await call(c, "object_url", {"key": "pub/page.html"})).structured_content["url"]
+        acl = (await call(c, "get_acl", {"key": "pub/page.html"})).structured_content
+        assert acl["acl"] == "private" and acl["key"] == "pub/page.html", acl
+        set_ = (await call(c, "set_acl", {"key": "pub/page.html", "acl": "public"})).structured_content
+        assert set_ == {"bucket": bucket, "key": "pub/page.html", "acl": "public"}, set_
+        assert fetch(url) == (200, b"<p>hi</p>"), "readable without credentials"
+        await fails(c, "set_acl", {"key": "pub/page.html", "acl": "world"}, "unknown variant")
+
+        assert (await call(c, "get_cors")).structured_content == {"CORSRules": []}
+        rule = {"AllowedOrigins": ["https://app.example"], "AllowedMethods": ["POST"], "MaxAgeSeconds": 60}
+        assert (await call(c, "set_cors", {"rules": [rule]})).structured_content == {"bucket": bucket, "rules": 1}
+        assert (await call(c, "get_cors")).structured_content == {"CORSRules": [rule]}
+        await fails(c, "set_cors", {"rules": [{"AllowedOrigins": ["*"], "AllowedMethods": ["PATCH"]}]}, "PATCH")
+
+        form = (await call(c, "presign_post", {"key": "inbox/", "max_size": 64})).structured_content
+        assert form["fields"]["key"] == "inbox/${filename}", form
+        assert post_form(form["url"], form["fields"], "a.txt", b"from a form") == 204
+        assert post_form(form["url"], form["fields"], "big.txt", b"x" * 100) == 400
+    return {"cors": rule}
+
+
 SCENARIOS = {
+    "settings": scenario_settings,
     "cancel": scenario_cancel,
     "objects": scenario_objects,
     "resources": scenario_resources,

@@ -287,6 +287,42 @@ fn cp_copies_across_buckets_server_side_and_keeps_metadata_and_content_type() {
 }
 
 #[test]
+fn every_object_command_takes_spaces_uris_for_any_bucket_without_a_configured_one() {
+    let home = Bucket::new("addr-home");
+    let other = Bucket::new("addr-other");
+    let at = |key: &str| format!("spaces://{}/{key}", other.name);
+    // No configured bucket at all: the URI alone says where.
+    let bare = |args: &[&str]| {
+        let out = run(home.spaces().env_remove("SPACES_BUCKET").args(args));
+        assert!(out.status.success(), "{args:?}: {}", spaces_tests::describe(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    std::fs::write(home.path("note.txt"), "elsewhere\n").unwrap();
+    assert!(bare(&["put", "note.txt", &at("dir/note.txt")]).starts_with("uploaded dir/note.txt"));
+    assert_eq!(other.ok(&["get", "dir/note.txt", "-"]), "elsewhere\n", "stored in the named bucket");
+    assert!(home.fails(&["exists", "dir/note.txt"], 3).contains("does not exist"), "not in the configured one");
+    assert_eq!(bare(&["get", &at("dir/note.txt"), "-"]), "elsewhere\n");
+    assert_eq!(bare(&["get", &format!("s3://{}/dir/note.txt", other.name), "-"]), "elsewhere\n", "s3:// too");
+    let head: serde_json::Value = serde_json::from_str(&bare(&["head", &at("dir/note.txt")])).unwrap();
+    assert_eq!(head["size"], 10);
+    assert_eq!(bare(&["exists", &at("dir/note.txt")]).trim(), "true");
+    assert!(bare(&["ls", &at("dir/")]).contains("dir/note.txt"));
+    assert!(bare(&["acl", &at("dir/note.txt")]).starts_with("dir/note.txt: private"));
+    assert!(bare(&["url", &at("dir/note.txt")]).contains(&format!("/{}/dir/note.txt", other.name)));
+    let signed = bare(&["presign", &at("dir/note.txt")]);
+    assert_eq!(curl("GET", signed.trim(), None, &[]), (200, b"elsewhere\n".to_vec()));
+    assert!(bare(&["rm", &at("dir/note.txt")]).starts_with("deleted dir/note.txt"));
+    assert!(other.fails(&["exists", "dir/note.txt"], 3).contains("does not exist"));
+
+    // Keys of two buckets in one command, and a key with no bucket anywhere, are refused before any request.
+    let two = home.fails(&["presign", &at("a"), &format!("spaces://{}/b", home.name)], 2);
+    assert!(two.contains("one bucket"), "{two}");
+    let out = run(home.spaces().env_remove("SPACES_BUCKET").args(["get", "a.txt", "-"]));
+    let nowhere = spaces_tests::exited(&["get"], out, 2);
+    assert!(String::from_utf8_lossy(&nowhere.stderr).contains("spaces://BUCKET/a.txt"), "{nowhere:?}");
+}
+
+#[test]
 fn mb_of_a_name_another_account_owns_says_it_is_taken_not_access_denied() {
     let b = Bucket::new("mb-taken");
     // A second RGW user, as another DigitalOcean account would be.

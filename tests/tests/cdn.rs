@@ -248,3 +248,45 @@ fn put_with_purge_stores_the_object_then_purges_its_key_from_the_buckets_endpoin
     assert!(err.contains("stored img/again.png, but purging it from the CDN failed"), "{err}");
     assert_eq!(api.state.lock().unwrap().purges.len(), 1, "no purge without a token");
 }
+
+#[test]
+fn sync_with_purge_purges_exactly_what_it_wrote_or_deleted() {
+    let api = FakeDo::start(TOKEN);
+    let b = spaces_tests::Bucket::new("sync-purge");
+    let id = api.seed(&format!("{}.us-east-1.digitaloceanspaces.com", b.name), 3600);
+    let site = b.path("site");
+    std::fs::create_dir_all(site.join("css")).unwrap();
+    for (path, text) in [("index.html", "home"), ("css/app.css", "body{}"), ("about.html", "about")] {
+        std::fs::write(site.join(path), text).unwrap();
+    }
+    let dst = format!("spaces://{}/www/", b.name);
+    let sync = |extra: &[&str]| {
+        let mut c = b.spaces();
+        c.env("DIGITALOCEAN_API_URL", &api.url).env("DIGITALOCEAN_TOKEN", TOKEN);
+        c.args(["sync", "site", &dst, "--purge"]).args(extra);
+        succeeded(&["sync"], spaces_tests::run(&mut c))
+    };
+    let purges = || -> Vec<Vec<String>> {
+        let mut p: Vec<Vec<String>> = api.state.lock().unwrap().purges.iter().map(|(_, f)| f.clone()).collect();
+        p.iter_mut().for_each(|files| files.sort());
+        p
+    };
+
+    let said = sync(&[]);
+    assert!(said.contains(&format!("purged 3 paths from CDN endpoint {id} in 1 request")), "{said}");
+    assert_eq!(purges(), [["www/about.html", "www/css/app.css", "www/index.html"]]);
+    // Nothing changed: nothing to purge, and no call to the API at all.
+    let calls = api.requests().len();
+    assert!(!sync(&[]).contains("purged"));
+    assert_eq!(api.requests().len(), calls, "{:?}", api.requests());
+    // One file changed and one gone with --delete: those two keys, once each.
+    std::fs::write(site.join("index.html"), "home, rewritten").unwrap();
+    std::fs::remove_file(site.join("about.html")).unwrap();
+    let said = sync(&["--delete"]);
+    assert!(said.contains("1 uploaded") && said.contains("1 deleted"), "{said}");
+    assert_eq!(purges()[1], ["www/about.html", "www/index.html"]);
+
+    // --purge has nothing to purge when the destination is a directory.
+    let err = b.fails(&["sync", &dst, "copy", "--purge"], 2);
+    assert!(err.contains("DST must be spaces://"), "{err}");
+}

@@ -65,6 +65,19 @@ fn object_tools_do_what_they_say_for_new_and_old_clients() {
 }
 
 #[test]
+fn bucket_tools_list_buckets_set_acls_and_cors_and_sign_upload_forms() {
+    let bucket = Bucket::new("mcp-settings");
+    scenario(&bucket, "settings", &[]);
+    // The store itself says what the tools claimed: the ACL, the rules, and only the form's allowed upload.
+    let info = bucket.s3cmd_ok(&["info", &format!("s3://{}/pub/page.html", bucket.name)]);
+    assert!(info.contains("*anon*: READ"), "{info}");
+    let cors = bucket.s3cmd_ok(&["info", &format!("s3://{}", bucket.name)]);
+    assert!(cors.contains("https://app.example"), "{cors}");
+    assert_eq!(stored_keys(&bucket), ["inbox/a.txt", "pub/page.html"]);
+    assert_eq!(stored(&bucket, "inbox/a.txt"), b"from a form");
+}
+
+#[test]
 fn objects_are_resources_with_their_content_types() {
     let bucket = Bucket::new("mcp-resources");
     let out = scenario(&bucket, "resources", &[]);

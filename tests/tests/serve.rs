@@ -254,6 +254,79 @@ fn every_route_against_the_embedded_store_with_a_generated_token() {
 }
 
 #[test]
+fn the_buckets_own_routes_round_trip_against_rgw_and_are_audited() {
+    let b = Bucket::new("serve-settings");
+    let s = on_rgw(&b, &[]);
+    let ct = [("content-type", "application/json")];
+    let buckets = json(s.call("GET", "/v1/buckets", &[], None));
+    assert!(buckets["buckets"].as_array().unwrap().iter().any(|e| e["name"] == b.name.as_str()), "{buckets}");
+
+    // ACL: private by default, public readable without credentials, private again not.
+    assert_eq!(s.call("PUT", "/v1/objects/pub/doc.txt", &[], Some(b"open to all")).status(), 200);
+    let url = json(s.call("GET", "/v1/url/pub/doc.txt", &[], None))["url"].as_str().unwrap().to_string();
+    let acl = json(s.call("GET", "/v1/acl/pub/doc.txt", &[], None));
+    assert_eq!((&acl["key"], &acl["acl"]), (&"pub/doc.txt".into(), &"private".into()), "{acl}");
+    assert_eq!(spaces_tests::curl("GET", &url, None, &[]).0, 403);
+    assert_eq!(s.call("PUT", "/v1/acl/pub/doc.txt", &ct, Some(br#"{"acl": "public"}"#)).status(), 204);
+    assert_eq!(spaces_tests::curl("GET", &url, None, &[]), (200, b"open to all".to_vec()));
+    let acl = json(s.call("GET", "/v1/acl/pub/doc.txt", &[], None));
+    assert_eq!(acl["acl"], "public");
+    assert!(acl["grants"].as_array().unwrap().iter().any(|g| g.as_str().unwrap().contains("AllUsers READ")), "{acl}");
+    assert_eq!(s.call("PUT", "/v1/acl/pub/doc.txt", &ct, Some(br#"{"acl": "private"}"#)).status(), 204);
+    assert_eq!(spaces_tests::curl("GET", &url, None, &[]).0, 403);
+    problem(s.call("PUT", "/v1/acl/pub/doc.txt", &ct, Some(br#"{"acl": "everyone"}"#)), 400, "invalid-argument");
+    problem(s.call("GET", "/v1/acl/pub/missing.txt", &[], None), 404, "not-found");
+
+    // CORS: none, then rules in AWS's shape that a real preflight to RGW is answered by, then none again.
+    assert_eq!(json(s.call("GET", "/v1/cors", &[], None)), serde_json::json!({"CORSRules": []}));
+    let rules = serde_json::json!({"CORSRules": [{"AllowedOrigins": ["https://app.example"],
+        "AllowedMethods": ["PUT", "POST"], "AllowedHeaders": ["*"], "MaxAgeSeconds": 600}]});
+    let set = s.call("PUT", "/v1/cors", &ct, Some(rules.to_string().as_bytes()));
+    assert_eq!(set.status(), 204);
+    assert_eq!(json(s.call("GET", "/v1/cors", &[], None)), rules);
+    let object = format!("{}/{}/pub/doc.txt", b.rgw.endpoint, b.name);
+    let preflight = |origin: &str| {
+        let headers = [format!("Origin: {origin}"), "Access-Control-Request-Method: PUT".to_string()];
+        let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+        spaces_tests::curl("OPTIONS", &object, None, &headers).0
+    };
+    assert_eq!(preflight("https://app.example"), 200);
+    assert_eq!(preflight("https://evil.example"), 403);
+    let bad = serde_json::json!({"CORSRules": [{"AllowedOrigins": ["*"], "AllowedMethods": ["PATCH"]}]});
+    problem(s.call("PUT", "/v1/cors", &ct, Some(bad.to_string().as_bytes())), 400, "invalid-argument");
+    assert_eq!(json(s.call("GET", "/v1/cors", &[], None)), rules, "a refused set changes nothing");
+    assert_eq!(s.call("DELETE", "/v1/cors", &[], None).status(), 204);
+    assert_eq!(json(s.call("GET", "/v1/cors", &[], None)), serde_json::json!({"CORSRules": []}));
+    assert_eq!(preflight("https://app.example"), 403);
+
+    // A browser upload form: a file posted with it is stored under the prefix; one too large is refused.
+    let form = json(s.call("POST", "/v1/presign-post", &ct, Some(br#"{"key": "inbox/", "max_size": 100}"#)));
+    assert_eq!(form["fields"]["key"], "inbox/${filename}");
+    std::fs::write(b.path("hello.txt"), "posted").unwrap();
+    std::fs::write(b.path("large.txt"), pattern(500, 2)).unwrap();
+    let post = |file: &str| {
+        let mut c = Command::new("curl");
+        c.args(["-s", "-o", "/dev/null", "-w", "%{http_code}"]);
+        for (name, value) in form["fields"].as_object().unwrap() {
+            c.arg("--form-string").arg(format!("{name}={}", value.as_str().unwrap()));
+        }
+        c.arg("-F").arg(format!("file=@{}", b.path(file).display())).arg(form["url"].as_str().unwrap());
+        String::from_utf8(spaces_tests::run(&mut c).stdout).unwrap()
+    };
+    assert_eq!(post("hello.txt"), "204");
+    assert_eq!(post("large.txt"), "400");
+    assert_eq!(bytes(s.call("GET", "/v1/objects/inbox/hello.txt", &[], None)), b"posted");
+    assert_eq!(s.call("HEAD", "/v1/objects/inbox/large.txt", &[], None).status(), 404);
+    problem(s.call("POST", "/v1/presign-post", &ct, Some(br#"{"key": "in/", "expires": 0}"#)), 400, "invalid-argument");
+
+    let log = s.log();
+    for op in ["acl-public", "acl-private", "cors-set", "cors-delete"] {
+        assert!(log.contains(&format!("op=\"{op}\"")), "{op} audited: {log}");
+    }
+    assert!(s.terminate(Duration::from_secs(20)).success());
+}
+
+#[test]
 fn missing_or_wrong_token_is_401_and_changes_nothing() {
     let b = Bucket::new("serveauth");
     let s = on_rgw(&b, &[]);

@@ -243,6 +243,13 @@ fn dispatch(client: &Rc<Client>, m: &Matched, headers: &Headers, request: Incomi
         Op::Health => Ok(Answer::json(200, &bodies::ALIVE)),
         Op::ListUploads
         | Op::AbortUpload
+        | Op::PresignPost
+        | Op::GetAcl
+        | Op::SetAcl
+        | Op::GetCors
+        | Op::SetCors
+        | Op::DeleteCors
+        | Op::ListBuckets
         | Op::ListCdnEndpoints
         | Op::CreateCdnEndpoint
         | Op::GetCdnEndpoint
@@ -258,8 +265,8 @@ fn dispatch(client: &Rc<Client>, m: &Matched, headers: &Headers, request: Incomi
         | Op::Metrics
         | Op::OpenApi => Err(Answer::refused(
             Kind::NoRoute,
-            "the edge build serves the object routes only; incomplete uploads, CDN, keys, metrics and the OpenAPI \
-             document are `spaces serve`'s",
+            "the edge build serves the object routes only; incomplete uploads, upload forms, ACLs, CORS, buckets, \
+             CDN, keys, metrics and the OpenAPI document are `spaces serve`'s",
         )),
     }
 }

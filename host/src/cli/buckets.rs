@@ -8,7 +8,7 @@ use crate::runtime::bindings::types;
 use crate::runtime::session::Session;
 use crate::runtime::Runtime;
 use clap::Subcommand;
-use serde::Serialize;
+use http_api::bucket::{BucketEntry, Buckets};
 
 #[derive(Subcommand, Debug)]
 pub(super) enum BucketCommand {
@@ -33,13 +33,6 @@ pub(super) enum BucketCommand {
     },
 }
 
-/// A bucket as `spaces buckets --json` prints it.
-#[derive(Serialize)]
-struct BucketView {
-    name: String,
-    created: String,
-}
-
 /// A name that is not a bucket's at all says so; `spaces://NAME` and `s3://NAME/` are the bucket NAME.
 fn bucket_name(arg: &str) -> Outcome<String> {
     match object_keys::location(arg) {
@@ -59,9 +52,7 @@ pub(super) async fn run(runtime: &Runtime, conn: &Connection, command: &BucketCo
             let mut s = Session::open(runtime, &conn.storage_config_for(bucket)).await?;
             let buckets = s.list_buckets().await?;
             if *json {
-                let views: Vec<BucketView> =
-                    buckets.into_iter().map(|b| BucketView { name: b.name, created: b.created }).collect();
-                return print_json(&serde_json::json!({ "buckets": views }));
+                return print_json(&Buckets { buckets: buckets.into_iter().map(BucketEntry::from).collect() });
             }
             for b in &buckets {
                 println!("{:>24}  {}", b.created, b.name);

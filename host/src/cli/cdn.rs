@@ -5,7 +5,8 @@ use crate::config::Connection;
 use crate::digitalocean::cdn::{bucket_origin, CdnSession, EndpointView};
 use crate::error::{Failure, Outcome};
 use crate::output::print_json;
-use crate::runtime::bindings::exports::spaces::storage::cdn::{Endpoint, EndpointSettings};
+use crate::runtime::bindings::exports::spaces::storage::cdn::{Endpoint, EndpointSettings, PurgeReport};
+use crate::runtime::bindings::types::Config;
 use crate::runtime::Runtime;
 use clap::Subcommand;
 
@@ -62,6 +63,44 @@ fn configured_origin(conn: &Connection) -> Outcome<String> {
         Failure::usage("no bucket: pass --bucket (or SPACES_BUCKET), or name the endpoint with --id / --origin")
     })?;
     Ok(bucket_origin(bucket, &conn.region))
+}
+
+/// Purges `paths`, saying how far a long purge has got: batches go out 20 s apart.
+async fn paced_purge(s: &mut CdnSession, id: &str, paths: &[String]) -> Outcome<PurgeReport> {
+    s.set_purge_progress(std::sync::Arc::new(|done, total| {
+        if done < total {
+            eprintln!("spaces: purged {done} of {total} paths; pacing to DigitalOcean's limit");
+        }
+    }));
+    s.purge(id, paths).await
+}
+
+/// "purged 3 paths from CDN endpoint ID in 1 request".
+fn purged(id: &str, report: &PurgeReport) -> String {
+    let plural = |n: u32, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    format!("purged {} from CDN endpoint {id} in {}", plural(report.files, "path"), plural(report.requests, "request"))
+}
+
+/// `put --purge` and `sync --purge`: the keys just changed in `cfg`'s bucket purged from the CDN endpoint whose
+/// origin is that bucket, so the CDN serves the new bytes. Says what it purged; `done` (what already happened)
+/// leads the error when the purge fails, so nobody thinks the upload failed.
+pub(super) async fn purge_changed(
+    runtime: &Runtime,
+    conn: &Connection,
+    cfg: &Config,
+    keys: &[String],
+    done: &str,
+) -> Outcome<()> {
+    let them = if keys.len() == 1 { "it" } else { "them" };
+    let failed = |e: Failure| Failure::host(format!("{done}, but purging {them} from the CDN failed: {e}"));
+    let mut s = CdnSession::open(runtime, &conn.api_config(None)).await.map_err(failed)?;
+    let id = s.resolve(None, &bucket_origin(&cfg.bucket, &cfg.region)).await.map_err(failed)?;
+    let report = paced_purge(&mut s, &id, keys).await.map_err(failed)?;
+    match keys {
+        [key] => println!("purged {key} from CDN endpoint {id}"),
+        _ => println!("{}", purged(&id, &report)),
+    }
+    Ok(())
 }
 
 fn print(endpoints: Vec<Endpoint>, json: bool) -> Outcome<()> {
@@ -121,22 +160,11 @@ pub(super) async fn run(runtime: &Runtime, conn: &Connection, action: &Action, j
         Action::Purge { id, paths, .. } => {
             let origin = if id.is_some() { String::new() } else { configured_origin(conn)? };
             let id = s.resolve(id.as_deref(), &origin).await?;
-            // Batches go out 20 s apart; say how far a long purge has got.
-            s.set_purge_progress(std::sync::Arc::new(|done, total| {
-                if done < total {
-                    eprintln!("spaces: purged {done} of {total} paths; pacing to DigitalOcean's limit");
-                }
-            }));
-            let report = s.purge(&id, paths).await?;
+            let report = paced_purge(&mut s, &id, paths).await?;
             if json {
                 println!("{}", serde_json::json!({"id": id, "files": report.files, "requests": report.requests}));
             } else {
-                let plural = |n: u32, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-                println!(
-                    "purged {} from CDN endpoint {id} in {}",
-                    plural(report.files, "path"),
-                    plural(report.requests, "request")
-                );
+                println!("{}", purged(&id, &report));
             }
         }
     }

@@ -8,10 +8,10 @@ use crate::output::print_json;
 use crate::runtime::bindings::storage::CorsRule;
 use crate::runtime::session::Session;
 use clap::Subcommand;
-use serde::{Deserialize, Serialize};
+use http_api::bucket::{self, CorsRules};
 use std::path::PathBuf;
 
-#[derive(Subcommand, Debug)]
+#[derive(Subcommand, Debug, Clone)]
 pub(super) enum Action {
     /// Print the bucket's CORS rules (none is not an error)
     Show {
@@ -44,63 +44,12 @@ pub(super) enum Action {
     Rm,
 }
 
-/// The rules as AWS's tools write them in JSON.
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Rules {
-    #[serde(rename = "CORSRules")]
-    cors_rules: Vec<Rule>,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-struct Rule {
-    #[serde(default)]
-    allowed_origins: Vec<String>,
-    #[serde(default)]
-    allowed_methods: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    allowed_headers: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    expose_headers: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    max_age_seconds: Option<u32>,
-    /// AWS's rules may carry an id; S3 keeps it, Spaces ignores it, and so do we.
-    #[serde(default, rename = "ID", skip_serializing)]
-    _id: Option<String>,
-}
-
-impl From<Rule> for CorsRule {
-    fn from(r: Rule) -> Self {
-        CorsRule {
-            allowed_origins: r.allowed_origins,
-            allowed_methods: r.allowed_methods,
-            allowed_headers: r.allowed_headers,
-            expose_headers: r.expose_headers,
-            max_age_seconds: r.max_age_seconds,
-        }
-    }
-}
-
-impl From<CorsRule> for Rule {
-    fn from(r: CorsRule) -> Self {
-        Rule {
-            allowed_origins: r.allowed_origins,
-            allowed_methods: r.allowed_methods,
-            allowed_headers: r.allowed_headers,
-            expose_headers: r.expose_headers,
-            max_age_seconds: r.max_age_seconds,
-            _id: None,
-        }
-    }
-}
-
 pub(super) async fn run(s: &mut Session, action: &Action) -> Outcome<()> {
     match action {
         Action::Show { json } => {
             let rules = s.get_cors().await?;
             if *json {
-                return print_json(&Rules { cors_rules: rules.into_iter().map(Rule::from).collect() });
+                return print_json(&CorsRules { cors_rules: rules.into_iter().map(bucket::CorsRule::from).collect() });
             }
             if rules.is_empty() {
                 println!("no CORS rules");
@@ -122,7 +71,7 @@ pub(super) async fn run(s: &mut Session, action: &Action) -> Outcome<()> {
         Action::Set { origins, methods, headers, expose, max_age, file } => {
             let rules = match file {
                 Some(path) => {
-                    let rules: Rules = super::read_json_file(path, r#"a CORS rules file ({"CORSRules": [...]})"#)?;
+                    let rules: CorsRules = super::read_json_file(path, r#"a CORS rules file ({"CORSRules": [...]})"#)?;
                     rules.cors_rules.into_iter().map(CorsRule::from).collect()
                 }
                 None => vec![CorsRule {

@@ -11,7 +11,7 @@ use clap::Subcommand;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-#[derive(Subcommand, Debug)]
+#[derive(Subcommand, Debug, Clone)]
 pub(super) enum Action {
     /// Print the bucket's lifecycle rules (none is not an error)
     Show {

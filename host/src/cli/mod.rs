@@ -1,16 +1,16 @@
 //! The command line: parsing (clap) and dispatch, one file per command group — `objects` (put, get, ls, …, with
-//! `batch` and `transfer` beneath it, and `mv`, `sync`, `uploads`, `versioning`, `cors` and `lifecycle` beside
-//! it), `buckets`, `cdn`, `keys`, and `completions` — plus the faces that serve (`serve`, `mcp`, `edge`), which
+//! `batch` and `transfer` beneath it, and `uploads`, `versioning`, `cors` and `lifecycle` beside it), `copy` (cp,
+//! mv), `sync`, `buckets`, `cdn`, `keys`, and `completions` — plus the faces that serve (`serve`, `mcp`, `edge`), which
 //! live beside the CLI and are only started from here. What a command prints is for people on stdout,
 //! diagnostics go to stderr, and exit codes say what happened.
 
 mod batch;
 mod buckets;
 mod cdn;
+mod copy;
 mod cors;
 mod keys;
 mod lifecycle;
-mod mv;
 mod objects;
 mod progress;
 mod sync;
@@ -67,6 +67,9 @@ enum Command {
     Object(objects::ObjectCommand),
     #[command(flatten)]
     Bucket(buckets::BucketCommand),
+    /// Copy SRC to DST server-side, metadata and content type kept; either may be spaces://BUCKET/KEY (or
+    /// s3://BUCKET/KEY) for another bucket at the same endpoint
+    Cp { src: String, dst: String },
     /// Move SRC to DST: server-side copy, then delete. SRC ending in / moves every object under that prefix;
     /// either side may be spaces://BUCKET/KEY for another bucket
     Mv { src: String, dst: String },
@@ -141,8 +144,12 @@ pub(crate) async fn run(cli: &Cli) -> Outcome<()> {
         }
         Command::Mv { src, dst } => {
             let runtime = conn.runtime(3, None)?;
-            let cfg = conn.storage_config().map_err(Failure::usage)?;
-            let result = mv::run(&runtime, &cfg, src, dst).await;
+            let result = copy::mv(&runtime, conn, src, dst).await;
+            with_metrics(cli, &runtime, result)
+        }
+        Command::Cp { src, dst } => {
+            let runtime = conn.runtime(2, None)?;
+            let result = copy::cp(&runtime, conn, src, dst).await;
             with_metrics(cli, &runtime, result)
         }
         Command::Bucket(command) => {
@@ -154,6 +161,22 @@ pub(crate) async fn run(cli: &Cli) -> Outcome<()> {
             let runtime = conn.runtime(command.workers(conn) + 1, None)?;
             let result = objects::run(&runtime, conn, command).await;
             with_metrics(cli, &runtime, result)
+        }
+    }
+}
+
+/// The bucket and key an argument names: `spaces://BUCKET/KEY` (or `s3://BUCKET/KEY`), or a bare key in the
+/// configured bucket. Every command that takes an object or a prefix reads its argument here.
+fn locate(arg: &str, conn: &Connection) -> Outcome<(String, String)> {
+    match object_keys::location(arg) {
+        Some(found) => found.map_err(Failure::usage),
+        None => {
+            let bucket = conn.bucket.clone().ok_or_else(|| {
+                Failure::usage(format!(
+                    "no bucket for {arg:?}: pass --bucket NAME, set SPACES_BUCKET, or write spaces://BUCKET/{arg}"
+                ))
+            })?;
+            Ok((bucket, arg.to_string()))
         }
     }
 }

@@ -1,26 +1,27 @@
-//! The object commands: put, get, head, rm, exists, ls, cp, url and presign, on one bucket. Each opens one
+//! The object commands: put, get, head, rm, exists, ls, acl, url and presign, on one bucket. Each opens one
 //! component instance (`put -r` and `get -r` several, in `batch`) and prints what people read on stdout.
 
 use super::progress::Meter;
 use super::{batch, interruptible, transfer, DEFAULT_CONCURRENCY};
 use crate::config::Connection;
-use crate::digitalocean::cdn::{bucket_origin, CdnSession};
 use crate::error::{Failure, Outcome};
 use crate::output::{print_json, rate};
-use crate::runtime::bindings::storage::{ByteRange, GetOptions, ListRequest, PostRequest};
-use crate::runtime::bindings::types::{Acl, Config};
+use crate::runtime::bindings::storage::{ByteRange, GetOptions, ListRequest};
+use crate::runtime::bindings::types::Config;
 use crate::runtime::session::Session;
 use crate::runtime::Runtime;
-use crate::views::{plain_get, presign_request, put_options, ObjectView};
+use crate::views::{self, plain_get, presign_request, put_options, ObjectView};
 use clap::Subcommand;
 use http_api::bodies::{Listed, Method, DEFAULT_EXPIRES};
+use http_api::bucket::{PresignPostBody, PresignedPost, Readers};
 use http_api::headers::PutHeaders;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// The commands that work on objects of the configured bucket.
-#[derive(Subcommand, Debug)]
+/// The commands that work on objects: of the configured bucket, or of the one a `spaces://BUCKET/KEY` argument
+/// names.
+#[derive(Subcommand, Debug, Clone)]
 pub(super) enum ObjectCommand {
     /// Upload FILE (or - for stdin) as KEY, or with -r every file under a directory; large bodies go multipart
     Put(PutArgs),
@@ -75,9 +76,6 @@ pub(super) enum ObjectCommand {
         #[arg(long, conflicts_with_all = ["delimiter", "page_size"])]
         versions: bool,
     },
-    /// Copy SRC to DST server-side, metadata and content type kept; either may be spaces://BUCKET/KEY (or
-    /// s3://BUCKET/KEY) for another bucket at the same endpoint
-    Cp { src: String, dst: String },
     /// Incomplete multipart uploads: list them, abort them (they cost storage until then)
     Uploads {
         #[command(subcommand)]
@@ -153,7 +151,7 @@ pub(super) enum ObjectCommand {
 }
 
 /// `spaces put`.
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, Clone)]
 pub(super) struct PutArgs {
     /// File to upload, - for standard input, or with -r a directory
     file: PathBuf,
@@ -212,6 +210,50 @@ impl ObjectCommand {
     }
 }
 
+impl ObjectCommand {
+    /// The arguments that name an object or a prefix, each of which may be `spaces://BUCKET/KEY`.
+    fn addresses(&mut self) -> Vec<&mut String> {
+        use ObjectCommand as C;
+        match self {
+            C::Put(PutArgs { key, .. })
+            | C::Get { key, .. }
+            | C::Head { key }
+            | C::Rm { key, .. }
+            | C::Exists { key }
+            | C::Acl { key, .. }
+            | C::Url { key, .. }
+            | C::PresignPost { key, .. }
+            | C::Ls { prefix: Some(key), .. } => vec![key],
+            C::Presign { keys, .. } => keys.iter_mut().collect(),
+            C::Ls { prefix: None, .. }
+            | C::Uploads { .. }
+            | C::Cors { .. }
+            | C::Versioning { .. }
+            | C::Lifecycle { .. }
+            | C::BenchPresign { .. } => Vec::new(),
+        }
+    }
+}
+
+/// `command` with its addresses read as keys, and the configuration for the one bucket they name.
+fn addressed(conn: &Connection, command: &ObjectCommand) -> Outcome<(Config, ObjectCommand)> {
+    let mut command = command.clone();
+    let mut bucket: Option<String> = None;
+    for arg in command.addresses() {
+        let (named, key) = super::locate(arg, conn)?;
+        if bucket.as_ref().is_some_and(|b| *b != named) {
+            return Err(Failure::usage("the keys of one command must all be in one bucket"));
+        }
+        bucket = Some(named);
+        *arg = key;
+    }
+    let cfg = match bucket {
+        Some(b) => conn.storage_config_for(b),
+        None => conn.storage_config().map_err(Failure::usage)?,
+    };
+    Ok((cfg, command))
+}
+
 fn parse_meta(s: &str) -> Result<(String, String), String> {
     let (k, v) = s.split_once('=').ok_or_else(|| format!("metadata {s:?} must be NAME=VALUE"))?;
     if k.is_empty() {
@@ -229,7 +271,8 @@ fn parse_range(s: &str) -> Result<ByteRange, String> {
 
 /// Runs one object command.
 pub(super) async fn run(runtime: &Runtime, conn: &Connection, command: &ObjectCommand) -> Outcome<()> {
-    let mut cfg = conn.storage_config().map_err(Failure::usage)?;
+    let (mut cfg, command) = addressed(conn, command)?;
+    let command = &command;
     let workers = command.workers(conn);
     match command {
         ObjectCommand::Put(a) if a.recursive => {
@@ -250,7 +293,11 @@ pub(super) async fn run(runtime: &Runtime, conn: &Connection, command: &ObjectCo
         ObjectCommand::Put(a) => {
             let how = transfer::Resuming::new(&cfg, a.no_resume, a.keep_partial);
             put(&mut s, &a.file, &a.key, &a.headers(), &how).await?;
-            purge_after_put(runtime, conn, &cfg, &a.key, a.purge).await
+            if !a.purge {
+                return Ok(());
+            }
+            super::cdn::purge_changed(runtime, conn, &cfg, std::slice::from_ref(&a.key), &format!("stored {}", a.key))
+                .await
         }
         ObjectCommand::Get { key, file, range, version_id, .. } => {
             let opts = GetOptions { version_id: version_id.clone(), ..plain_get(*range) };
@@ -273,7 +320,6 @@ pub(super) async fn run(runtime: &Runtime, conn: &Connection, command: &ObjectCo
         ObjectCommand::Ls { prefix, delimiter, json, page_size, .. } => {
             ls(&mut s, prefix.clone(), delimiter.clone(), *json, *page_size).await
         }
-        ObjectCommand::Cp { src, dst } => copy(runtime, &cfg, &mut s, src, dst).await,
         ObjectCommand::Uploads { action } => {
             super::uploads::run(&mut s, &transfer::Resuming::new(&cfg, false, false), action).await
         }
@@ -290,36 +336,16 @@ pub(super) async fn run(runtime: &Runtime, conn: &Connection, command: &ObjectCo
             presign(&mut s, keys, *method, *expires, content_type.clone()).await
         }
         ObjectCommand::PresignPost { key, max_size, content_type, expires } => {
-            let req = PostRequest {
+            let body = PresignPostBody {
                 key: key.clone(),
-                key_is_prefix: key.ends_with('/'),
                 max_size: *max_size,
                 content_type: content_type.clone(),
-                expires_seconds: *expires,
+                expires: Some(*expires),
             };
-            presign_post(&mut s, &req).await
+            print_json(&PresignedPost::from(s.presign_post(&views::post_request(body)).await?))
         }
         ObjectCommand::BenchPresign { count } => bench_presign(&mut s, *count).await,
     }
-}
-
-/// `cp SRC DST`: within the configured bucket, or from or into another (`spaces://BUCKET/KEY`), server-side.
-async fn copy(runtime: &Runtime, cfg: &Config, s: &mut Session, src: &str, dst: &str) -> Outcome<()> {
-    let (src_bucket, src_key) = super::mv::resolve(src, &cfg.bucket)?;
-    let (dst_bucket, dst_key) = super::mv::resolve(dst, &cfg.bucket)?;
-    let mut other = if dst_bucket == cfg.bucket {
-        None
-    } else {
-        Some(Session::open(runtime, &Config { bucket: dst_bucket.clone(), ..cfg.clone() }).await?)
-    };
-    let to = other.as_mut().unwrap_or(s);
-    let etag = if src_bucket == dst_bucket {
-        to.copy(&src_key, &dst_key).await?
-    } else {
-        to.copy_from(&src_bucket, &src_key, &dst_key).await?
-    };
-    println!("copied {src} to {dst} (etag {etag})");
-    Ok(())
 }
 
 /// `rm KEY [--version-id ID]`.
@@ -337,62 +363,20 @@ async fn remove(s: &mut Session, key: &str, version_id: Option<&str>) -> Outcome
     Ok(())
 }
 
-/// `put --purge`: the key purged from the CDN endpoint whose origin is the bucket, once it is stored.
-async fn purge_after_put(runtime: &Runtime, conn: &Connection, cfg: &Config, key: &str, purge: bool) -> Outcome<()> {
-    if !purge {
-        return Ok(());
-    }
-    let failed = |e: Failure| Failure::host(format!("stored {key}, but purging it from the CDN failed: {e}"));
-    let mut cdn = CdnSession::open(runtime, &conn.api_config(None)).await.map_err(failed)?;
-    let id = cdn.resolve(None, &bucket_origin(&cfg.bucket, &cfg.region)).await.map_err(failed)?;
-    cdn.purge(&id, &[key.to_string()]).await.map_err(failed)?;
-    println!("purged {key} from CDN endpoint {id}");
-    Ok(())
-}
-
 /// `spaces acl KEY [public|private]`: sets the canned ACL, or shows the object's.
 async fn acl(s: &mut Session, key: &str, set: Option<Readers>, json: bool) -> Outcome<()> {
     if let Some(readers) = set {
-        let acl = match readers {
-            Readers::Public => Acl::PublicRead,
-            Readers::Private => Acl::Private,
-        };
-        s.set_access(key, acl).await?;
-        println!("{key} is now {}", readers_word(acl));
+        s.set_access(key, views::acl(readers)).await?;
+        println!("{key} is now {}", readers.word());
         return Ok(());
     }
-    let access = s.get_access(key).await?;
+    let access = views::access(key.to_string(), s.get_access(key).await?);
     if json {
-        let acl = readers_word(access.acl);
-        return print_json(
-            &serde_json::json!({"key": key, "owner": access.owner, "acl": acl, "grants": access.grants}),
-        );
+        return print_json(&access);
     }
-    println!("{key}: {} (owner {})", readers_word(access.acl), access.owner);
+    println!("{key}: {} (owner {})", access.acl.word(), access.owner);
     access.grants.iter().for_each(|g| println!("  {g}"));
     Ok(())
-}
-
-/// `spaces presign-post`: the form as one JSON document.
-async fn presign_post(s: &mut Session, req: &PostRequest) -> Outcome<()> {
-    let form = s.presign_post(req).await?;
-    let fields: serde_json::Map<String, serde_json::Value> =
-        form.fields.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect();
-    print_json(&serde_json::json!({"url": form.url, "fields": fields, "expires_at": form.expires_at}))
-}
-
-/// Who may read an object, as `spaces acl KEY public|private` sets it.
-#[derive(clap::ValueEnum, Clone, Copy, Debug)]
-pub(super) enum Readers {
-    Public,
-    Private,
-}
-
-fn readers_word(acl: Acl) -> &'static str {
-    match acl {
-        Acl::PublicRead => "public",
-        Acl::Private => "private",
-    }
 }
 
 /// Uploads one file or stdin with a progress bar; Ctrl-C aborts the upload cleanly.

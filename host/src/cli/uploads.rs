@@ -10,7 +10,7 @@ use clap::Subcommand;
 use http_api::bodies::{Pending, PendingUploads};
 use std::time::{Duration, SystemTime};
 
-#[derive(Subcommand, Debug)]
+#[derive(Subcommand, Debug, Clone)]
 pub(super) enum Action {
     /// List incomplete multipart uploads (every one, or those whose key starts with PREFIX)
     Ls {

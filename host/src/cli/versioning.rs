@@ -8,7 +8,7 @@ use crate::runtime::bindings::storage::Versioning;
 use crate::runtime::session::Session;
 use clap::Subcommand;
 
-#[derive(Subcommand, Debug)]
+#[derive(Subcommand, Debug, Clone)]
 pub(super) enum Action {
     /// Print the bucket's versioning: unversioned, enabled or suspended
     Show,

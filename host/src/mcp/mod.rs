@@ -16,10 +16,11 @@ use crate::runtime::bindings::storage::ListRequest;
 use crate::runtime::bindings::types::{Config, Error as StorageError};
 use crate::runtime::session::Session;
 use crate::runtime::Runtime;
-use crate::views::{plain_get, presign_request, put_options, stored, ObjectView};
+use crate::views::{self, plain_get, presign_request, put_options, stored, ObjectView};
 use clap::Args;
 use content::Shape;
 use http_api::bodies::{Method, Page, Pending, PendingUploads, Presigned, Url};
+use http_api::bucket::{BucketEntry, Buckets, CorsRule, CorsRules, PresignPostBody, PresignedPost};
 use http_api::headers::PutHeaders;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ListResourceTemplatesResult,
@@ -32,7 +33,7 @@ use rmcp::transport::async_rw::{AsyncRwTransport, DEFAULT_MAX_LINE_LENGTH};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
 use serde::Serialize;
 use std::sync::Arc;
-use tools::{Call, Format};
+use tools::{BucketCall, Call, Format};
 
 /// Tool calls served at once (each holds one component instance).
 const MAX_INSTANCES: u32 = 16;
@@ -169,6 +170,7 @@ impl SpacesMcp {
                 s.abort_upload(&a.key, &a.upload_id).await?;
                 structured(tools::Aborted { bucket, key: a.key, upload_id: a.upload_id })
             }
+            Call::Bucket(call) => self.bucket_call(call).await,
             Call::CdnList => {
                 let endpoints = self.cdn().await?.list().await?;
                 structured(tools::Endpoints { endpoints: endpoints.into_iter().map(EndpointView::from).collect() })
@@ -190,6 +192,53 @@ impl SpacesMcp {
             Call::KeysDelete(a) => {
                 self.keys().await?.delete(&a.access_key).await?;
                 structured(tools::KeyDeleted { access_key: a.access_key })
+            }
+        }
+    }
+
+    /// The bucket tools: the bucket list, ACLs, CORS rules and browser upload forms.
+    async fn bucket_call(&self, call: BucketCall) -> Outcome<CallToolResult> {
+        match call {
+            BucketCall::List => {
+                let bucket = self.conn.bucket.clone().unwrap_or_else(|| "spaces".into());
+                let (_, mut s) = self.session(Some(bucket)).await?;
+                let buckets = s.list_buckets().await?.into_iter().map(BucketEntry::from).collect();
+                structured(Buckets { buckets })
+            }
+            BucketCall::GetAcl(a) => {
+                let (_, mut s) = self.session(a.bucket).await?;
+                let access = s.get_access(&a.key).await?;
+                structured(views::access(a.key, access))
+            }
+            BucketCall::SetAcl(a) => {
+                let (bucket, mut s) = self.session(a.bucket).await?;
+                s.set_access(&a.key, views::acl(a.acl)).await?;
+                structured(tools::AclSet { bucket, key: a.key, acl: a.acl })
+            }
+            BucketCall::GetCors(a) => {
+                let (_, mut s) = self.session(a.bucket).await?;
+                let rules = s.get_cors().await?;
+                structured(CorsRules { cors_rules: rules.into_iter().map(CorsRule::from).collect() })
+            }
+            BucketCall::SetCors(a) => {
+                let (bucket, mut s) = self.session(a.bucket).await?;
+                let rules: Vec<_> = a.rules.into_iter().map(Into::into).collect();
+                if rules.is_empty() {
+                    s.delete_cors().await?;
+                } else {
+                    s.set_cors(&rules).await?;
+                }
+                structured(tools::CorsSet { bucket, rules: rules.len() })
+            }
+            BucketCall::PresignPost(a) => {
+                let (_, mut s) = self.session(a.bucket).await?;
+                let body = PresignPostBody {
+                    key: a.key,
+                    max_size: a.max_size,
+                    content_type: a.content_type,
+                    expires: a.expires_seconds,
+                };
+                structured(PresignedPost::from(s.presign_post(&views::post_request(body)).await?))
             }
         }
     }

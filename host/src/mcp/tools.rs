@@ -7,6 +7,7 @@ use crate::digitalocean::keys::{GrantView, KeyView, NewKeyView, Perm};
 use crate::views::ObjectView;
 use base64::Engine;
 use http_api::bodies::{Method, Page, PendingUploads, Presigned, Stored, Url};
+use http_api::bucket::{Access, Buckets, CorsRule, CorsRules, PresignedPost, Readers};
 use rmcp::handler::server::tool::{schema_for_input, schema_for_output};
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 use schemars::JsonSchema;
@@ -179,6 +180,65 @@ pub(super) struct AbortUpload {
     pub upload_id: String,
 }
 
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct BucketRef {
+    /// Bucket (Space) [default: the server's --bucket]
+    pub bucket: Option<String>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SetAcl {
+    /// Bucket (Space) [default: the server's --bucket]
+    pub bucket: Option<String>,
+    /// Object key
+    pub key: String,
+    /// public (anyone may read it at its URL) or private (only the owner, and presigned URLs)
+    pub acl: Readers,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SetCors {
+    /// Bucket (Space) [default: the server's --bucket]
+    pub bucket: Option<String>,
+    /// The rules, replacing any the bucket has, in AWS's shape: {"AllowedOrigins": [...], "AllowedMethods":
+    /// [...], "AllowedHeaders": [...], "ExposeHeaders": [...], "MaxAgeSeconds": N}; an empty list removes them
+    pub rules: Vec<CorsRule>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PresignPost {
+    /// Bucket (Space) [default: the server's --bucket]
+    pub bucket: Option<String>,
+    /// The key the upload is stored under, or a prefix ending in "/" that the file's own name is appended to
+    pub key: String,
+    /// Largest file accepted, in bytes [default: 5 GiB]
+    pub max_size: Option<u64>,
+    /// The Content-Type the upload must carry [default: any]
+    pub content_type: Option<String>,
+    /// Lifetime in seconds, 1-604800 (7 days) [default: 3600]
+    pub expires_seconds: Option<u32>,
+}
+
+/// `set_acl`'s answer.
+#[derive(Serialize, JsonSchema)]
+pub(super) struct AclSet {
+    pub bucket: String,
+    pub key: String,
+    pub acl: Readers,
+}
+
+/// `set_cors`'s answer.
+#[derive(Serialize, JsonSchema)]
+pub(super) struct CorsSet {
+    pub bucket: String,
+    /// Rules the bucket has now
+    pub rules: usize,
+}
+
 /// `abort_upload`'s answer.
 #[derive(Serialize, JsonSchema)]
 pub(super) struct Aborted {
@@ -242,11 +302,22 @@ pub(super) enum Call {
     ObjectUrl(ObjectUrl),
     ListUploads(ListUploads),
     AbortUpload(AbortUpload),
+    Bucket(BucketCall),
     CdnList,
     CdnPurge(CdnPurge),
     KeysList(KeysList),
     KeysCreate(KeysCreate),
     KeysDelete(KeysDelete),
+}
+
+/// A call about the bucket itself rather than one object's bytes.
+pub(super) enum BucketCall {
+    List,
+    GetAcl(ObjectRef),
+    SetAcl(SetAcl),
+    GetCors(BucketRef),
+    SetCors(SetCors),
+    PresignPost(PresignPost),
 }
 
 /// What a tool does to the world, for the client's hints and for `--read-only`.
@@ -374,6 +445,72 @@ const SPECS: &[Spec] = &[
         output: Some(schema_for_output::<Aborted>),
     },
     Spec {
+        name: "list_buckets",
+        title: "List buckets",
+        description: "Every bucket (Space) these credentials own at the endpoint, with its creation time.",
+        effect: Effect::ReadOnly,
+        idempotent: true,
+        api: false,
+        input: schema_for_input::<NoArguments>,
+        output: Some(schema_for_output::<Buckets>),
+    },
+    Spec {
+        name: "get_acl",
+        title: "Who may read an object",
+        description: "An object's ACL: public (anyone may read it at its URL) or private, its owner and grants.",
+        effect: Effect::ReadOnly,
+        idempotent: true,
+        api: false,
+        input: schema_for_input::<ObjectRef>,
+        output: Some(schema_for_output::<Access>),
+    },
+    Spec {
+        name: "set_acl",
+        title: "Make an object public or private",
+        description: "Set an object's canned ACL: public lets anyone on the internet read it at its URL, private \
+                      only the owner (and presigned URLs). Ask the user before making anything public.",
+        effect: Effect::Destructive,
+        idempotent: true,
+        api: false,
+        input: schema_for_input::<SetAcl>,
+        output: Some(schema_for_output::<AclSet>),
+    },
+    Spec {
+        name: "get_cors",
+        title: "CORS rules",
+        description: "The bucket's CORS rules (which web origins may call it from a browser), in AWS's shape; none \
+                      is an empty list.",
+        effect: Effect::ReadOnly,
+        idempotent: true,
+        api: false,
+        input: schema_for_input::<BucketRef>,
+        output: Some(schema_for_output::<CorsRules>),
+    },
+    Spec {
+        name: "set_cors",
+        title: "Replace CORS rules",
+        description: "Replace the bucket's CORS rules (checked before sending); an empty list removes them. A web \
+                      page that uploads straight to the bucket (presign_post, or a presigned PUT) needs a rule \
+                      allowing its origin and method.",
+        effect: Effect::Destructive,
+        idempotent: true,
+        api: false,
+        input: schema_for_input::<SetCors>,
+        output: Some(schema_for_output::<CorsSet>),
+    },
+    Spec {
+        name: "presign_post",
+        title: "Browser upload form",
+        description: "A signed form a web page can upload one file with straight to the bucket, without \
+                      credentials: POST to `url` as multipart/form-data with `fields`, then the file as `file`. \
+                      Limits the key (or a prefix), size and content type. Signing happens locally.",
+        effect: Effect::ReadOnly,
+        idempotent: true,
+        api: false,
+        input: schema_for_input::<PresignPost>,
+        output: Some(schema_for_output::<PresignedPost>),
+    },
+    Spec {
         name: "cdn_list",
         title: "List CDN endpoints",
         description: "Every DigitalOcean CDN endpoint of the account: id, origin, endpoint host, TTL, custom domain. \
@@ -468,6 +605,35 @@ fn key(k: &str) -> Result<(), String> {
     object_keys::check(k).map_err(|e| format!("invalid arguments: {e}"))
 }
 
+/// A presigned URL's or form's lifetime, when given, within SigV4's 7 days.
+fn lifetime(expires_seconds: Option<u32>) -> Result<(), String> {
+    match expires_seconds {
+        Some(e) if !(1..=MAX_EXPIRES).contains(&e) => {
+            Err(format!("invalid arguments: expires_seconds must be 1-{MAX_EXPIRES} (7 days)"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The bucket tools' arguments.
+fn bucket_call(name: &str, arguments: Option<JsonObject>) -> Result<BucketCall, String> {
+    Ok(match name {
+        "list_buckets" => {
+            let NoArguments {} = args(arguments)?;
+            BucketCall::List
+        }
+        "get_acl" => BucketCall::GetAcl(args(arguments)?),
+        "set_acl" => BucketCall::SetAcl(args(arguments)?),
+        "get_cors" => BucketCall::GetCors(args(arguments)?),
+        "set_cors" => BucketCall::SetCors(args(arguments)?),
+        _ => {
+            let a: PresignPost = args(arguments)?;
+            lifetime(a.expires_seconds)?;
+            BucketCall::PresignPost(a)
+        }
+    })
+}
+
 /// Parses and checks a call's arguments; `max_content` bounds the content `put_object` may carry.
 pub(super) fn parse(name: &str, arguments: Option<JsonObject>, max_content: u64) -> Result<Call, String> {
     let call = match name {
@@ -501,14 +667,15 @@ pub(super) fn parse(name: &str, arguments: Option<JsonObject>, max_content: u64)
         "delete_object" => Call::DeleteObject(args(arguments)?),
         "presign_url" => {
             let a: PresignUrl = args(arguments)?;
-            if a.expires_seconds.is_some_and(|e| !(1..=MAX_EXPIRES).contains(&e)) {
-                return Err(format!("invalid arguments: expires_seconds must be 1-{MAX_EXPIRES} (7 days)"));
-            }
+            lifetime(a.expires_seconds)?;
             Call::PresignUrl(a)
         }
         "object_url" => Call::ObjectUrl(args(arguments)?),
         "list_uploads" => Call::ListUploads(args(arguments)?),
         "abort_upload" => Call::AbortUpload(args(arguments)?),
+        "list_buckets" | "get_acl" | "set_acl" | "get_cors" | "set_cors" | "presign_post" => {
+            Call::Bucket(bucket_call(name, arguments)?)
+        }
         "cdn_list" => {
             let NoArguments {} = args(arguments)?;
             Call::CdnList
@@ -526,7 +693,8 @@ pub(super) fn parse(name: &str, arguments: Option<JsonObject>, max_content: u64)
         other => return Err(format!("there is no tool {other:?}")),
     };
     match &call {
-        Call::HeadObject(a) | Call::DeleteObject(a) => key(&a.key)?,
+        Call::HeadObject(a) | Call::DeleteObject(a) | Call::Bucket(BucketCall::GetAcl(a)) => key(&a.key)?,
+        Call::Bucket(BucketCall::SetAcl(a)) => key(&a.key)?,
         Call::GetObject(a) => key(&a.key)?,
         Call::PutObject(a, _) => key(&a.key)?,
         Call::PresignUrl(a) => key(&a.key)?,
@@ -549,13 +717,14 @@ mod tests {
     #[test]
     fn every_tool_is_offered_once_with_its_hints() {
         let all = catalogue(false).unwrap();
-        assert_eq!(all.len(), 14);
+        assert_eq!(all.len(), 20);
         let names: std::collections::BTreeSet<_> = all.iter().map(|t| t.name.to_string()).collect();
-        assert_eq!(names.len(), 14);
+        assert_eq!(names.len(), 20);
         for t in &all {
             let a = t.annotations.as_ref().unwrap();
             assert!(t.input_schema.get("type") == Some(&json!("object")), "{}", t.name);
-            let deleting = ["delete_object", "keys_delete", "put_object", "abort_upload"].contains(&t.name.as_ref());
+            let deleting = ["delete_object", "keys_delete", "put_object", "abort_upload", "set_acl", "set_cors"]
+                .contains(&t.name.as_ref());
             assert_eq!(a.destructive_hint, Some(deleting), "{}", t.name);
             assert_eq!(a.read_only_hint, Some(is_read_only(&t.name)), "{}", t.name);
             assert_eq!(t.output_schema.is_none(), t.name == "get_object", "{}", t.name);
@@ -570,6 +739,10 @@ mod tests {
                 "presign_url",
                 "object_url",
                 "list_uploads",
+                "list_buckets",
+                "get_acl",
+                "get_cors",
+                "presign_post",
                 "cdn_list",
                 "keys_list"
             ]
@@ -600,6 +773,10 @@ mod tests {
         assert!(bad("put_object", json!({"key": "a", "base64": "!!"})).contains("base64"));
         assert!(bad("put_object", json!({"key": "a", "text": "eleven byte"})).contains("at most 10 bytes"));
         assert!(bad("cdn_purge", json!({"paths": []})).contains("at least one"));
+        assert!(bad("set_acl", json!({"key": "a", "acl": "public-read-write"})).contains("unknown variant"));
+        assert!(bad("set_acl", json!({"key": "a//b", "acl": "public"})).contains("empty segment"));
+        assert!(bad("set_cors", json!({"rules": [{"AllowedOrigin": ["*"]}]})).contains("unknown field"));
+        assert!(bad("presign_post", json!({"key": "in/", "expires_seconds": 0})).contains("7 days"));
         assert!(bad("cdn_list", json!({"x": 1})).contains("unknown field"));
         assert!(bad("format_disk", json!({})).contains("no tool"));
     }

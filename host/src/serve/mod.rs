@@ -6,6 +6,7 @@
 
 mod admission;
 mod auth;
+mod bucket_routes;
 mod cdn;
 mod embedded;
 mod health;
@@ -17,7 +18,7 @@ mod routes;
 mod uploads;
 
 use crate::config::Connection;
-use crate::error::Failure;
+use crate::error::{Failure, Outcome};
 use crate::net::listen;
 use crate::runtime::bindings::types::{AddressingStyle, ApiConfig, Config};
 use crate::runtime::interrupt::{Interrupt, Link};
@@ -103,6 +104,15 @@ impl App {
         if session.reusable() && idle.len() < self.max_idle {
             idle.push(session);
         }
+    }
+
+    /// Runs `call` on an instance of its own once a slot is free, and hands the instance back after.
+    async fn with_session<T>(&self, call: impl AsyncFnOnce(&mut Session) -> Outcome<T>) -> Result<T, Problem> {
+        let _slot = self.admission.admit().await?;
+        let mut session = self.session().await?;
+        let outcome = call(&mut session).await;
+        self.recycle(session);
+        outcome.map_err(Problem::from)
     }
 
     /// Interrupts `session` when the service stops hard, for as long as the link lives.

@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations and types (utoipa) and served at
 //! `/openapi.json`. The route table in `routes.rs` is checked against it, so no route goes undocumented.
 
-use super::{cdn, health, keys_routes, objects, problem, uploads};
+use super::{bucket_routes, cdn, health, keys_routes, objects, problem, uploads};
 use axum::response::{IntoResponse, Response};
 use std::sync::LazyLock;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -25,6 +25,13 @@ use utoipa::{Modify, OpenApi};
         objects::url,
         uploads::list,
         uploads::abort,
+        bucket_routes::presign_post,
+        bucket_routes::get_acl,
+        bucket_routes::set_acl,
+        bucket_routes::get_cors,
+        bucket_routes::set_cors,
+        bucket_routes::delete_cors,
+        bucket_routes::list,
         cdn::list,
         cdn::create,
         cdn::get,
@@ -46,7 +53,8 @@ use utoipa::{Modify, OpenApi};
     modifiers(&BearerAuth, &CommonProblems),
     tags(
         (name = "objects", description = "Store, fetch, list and delete objects"),
-        (name = "urls", description = "Public, CDN and presigned URLs"),
+        (name = "urls", description = "Public, CDN and presigned URLs, and signed browser upload forms"),
+        (name = "buckets", description = "The buckets, object ACLs and the bucket's CORS rules"),
         (name = "cdn", description = "DigitalOcean CDN endpoints and cache purges (needs DIGITALOCEAN_TOKEN)"),
         (name = "keys", description = "Spaces access keys, incl. rotation (needs DIGITALOCEAN_TOKEN)"),
         (name = "health", description = "Liveness, readiness, metrics and this document"),

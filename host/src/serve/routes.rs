@@ -3,7 +3,7 @@
 //! behind the bearer-token check; every route is timed into the metrics.
 
 use super::problem::{Kind, Problem};
-use super::{cdn, health, keys_routes, objects, openapi, uploads, App};
+use super::{bucket_routes, cdn, health, keys_routes, objects, openapi, uploads, App};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method};
 use axum::middleware::{self, Next};
@@ -28,6 +28,13 @@ fn handler(op: Op) -> MethodRouter<Arc<App>> {
         Op::Url => routing::get(objects::url),
         Op::ListUploads => routing::get(uploads::list),
         Op::AbortUpload => routing::delete(uploads::abort),
+        Op::PresignPost => routing::post(bucket_routes::presign_post),
+        Op::GetAcl => routing::get(bucket_routes::get_acl),
+        Op::SetAcl => routing::put(bucket_routes::set_acl),
+        Op::GetCors => routing::get(bucket_routes::get_cors),
+        Op::SetCors => routing::put(bucket_routes::set_cors),
+        Op::DeleteCors => routing::delete(bucket_routes::delete_cors),
+        Op::ListBuckets => routing::get(bucket_routes::list),
         Op::ListCdnEndpoints => routing::get(cdn::list),
         Op::CreateCdnEndpoint => routing::post(cdn::create),
         Op::GetCdnEndpoint => routing::get(cdn::get),

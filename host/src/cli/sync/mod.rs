@@ -68,6 +68,10 @@ pub(crate) struct SyncArgs {
     /// Start interrupted uploads afresh instead of resuming them
     #[arg(long)]
     no_resume: bool,
+    /// Then purge every key this sync wrote or deleted from the CDN endpoint whose origin is the destination
+    /// bucket, 50 per request, paced to DigitalOcean's limit (needs DIGITALOCEAN_TOKEN)
+    #[arg(long)]
+    purge: bool,
 }
 
 impl SyncArgs {
@@ -144,18 +148,19 @@ impl Filter {
 /// Runs `spaces sync`.
 pub(super) async fn run(runtime: &Runtime, conn: &Connection, a: &SyncArgs) -> Outcome<()> {
     let (src, dst) = (Side::parse(&a.src)?, Side::parse(&a.dst)?);
-    let base = conn.storage_config().map_err(Failure::usage)?;
-    let with_bucket = |b: &str| Config { bucket: b.to_string(), ..base.clone() };
-    let transfer_bucket = transfer_bucket(&src, &dst)?;
+    if a.purge && dst.bucket().is_none() {
+        return Err(Failure::usage("--purge purges the destination bucket's CDN: DST must be spaces://BUCKET/PREFIX"));
+    }
+    let cfg = conn.storage_config_for(transfer_bucket(&src, &dst)?);
     let filter = Filter::new(&a.exclude, &a.include)?;
-    let cfg = with_bucket(&transfer_bucket);
     let workers = conn.concurrency.unwrap_or(DEFAULT_JOBS);
-    let mut src_list = open_listing(runtime, &src, &base).await?;
-    let mut dst_list = open_listing(runtime, &dst, &base).await?;
+    let mut src_list = open_listing(runtime, &src, &cfg).await?;
+    let mut dst_list = open_listing(runtime, &dst, &cfg).await?;
     let started = Instant::now();
     let meter = Meter::new(Some(0), "sync");
     let resuming = Resuming::new(&cfg, a.no_resume, false);
-    let ctx = Arc::new(work::Context::new(src.clone(), dst.clone(), a.dry_run, resuming, meter.clone()));
+    let ctx = work::Context::new(src.clone(), dst.clone(), a.dry_run, resuming, meter.clone(), a.purge && !a.dry_run);
+    let ctx = Arc::new(ctx);
     let pool = work::Pool::start(runtime, &cfg, workers, &meter, Arc::clone(&ctx)).await?;
     let interrupts = pool.interrupts();
     let merge = async {
@@ -218,7 +223,19 @@ pub(super) async fn run(runtime: &Runtime, conn: &Connection, a: &SyncArgs) -> O
             ctx.count(|t| t.deleted += deletes.len() as u64);
         }
     }
-    summary(&ctx, a.dry_run, started)
+    let synced = summary(&ctx, a.dry_run, started);
+    purge(runtime, conn, &cfg, &ctx).await?;
+    synced
+}
+
+/// `--purge`: what this sync wrote or deleted in the destination bucket, purged from the bucket's CDN endpoint.
+async fn purge(runtime: &Runtime, conn: &Connection, cfg: &Config, ctx: &work::Context) -> Outcome<()> {
+    let changed = ctx.changed();
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let done = format!("synced {} changed keys", changed.len());
+    super::cdn::purge_changed(runtime, conn, cfg, &changed, &done).await
 }
 
 /// Reports what the listings could not list, each as a failure; true if either may have left paths out.

@@ -58,13 +58,32 @@ pub(super) struct Context {
     pub meter: Meter,
     pub planned: std::sync::atomic::AtomicU64,
     done: std::sync::atomic::AtomicU64,
+    /// With `--purge`, the destination keys written or deleted so far.
+    changed: Option<Mutex<Vec<String>>>,
 }
 
 impl Context {
-    pub(super) fn new(src: Side, dst: Side, dry_run: bool, resuming: Resuming, meter: Meter) -> Context {
+    /// `purge`: keep the destination keys that change, for [`Context::changed`].
+    pub(super) fn new(src: Side, dst: Side, dry_run: bool, resuming: Resuming, meter: Meter, purge: bool) -> Context {
         let tally = Mutex::new(Tally::default());
         let (planned, done) = (Default::default(), Default::default());
-        Context { src, dst, dry_run, resuming, tally, meter, planned, done }
+        let changed = purge.then(Mutex::default);
+        Context { src, dst, dry_run, resuming, tally, meter, planned, done, changed }
+    }
+
+    /// `rel` was written or deleted in the destination bucket.
+    fn note_changed(&self, rel: &str) {
+        if let (Some(changed), Side::Remote { .. }) = (&self.changed, &self.dst) {
+            changed.lock().unwrap_or_else(|e| e.into_inner()).push(key_of(&self.dst, rel));
+        }
+    }
+
+    /// The destination keys written or deleted, with `--purge`.
+    pub(super) fn changed(&self) -> Vec<String> {
+        self.changed
+            .as_ref()
+            .map(|c| std::mem::take(&mut *c.lock().unwrap_or_else(|e| e.into_inner())))
+            .unwrap_or_default()
     }
 
     /// One more planned job is over.
@@ -218,7 +237,10 @@ async fn worker(mut s: Session, sink: ProgressFn, rx: Arc<tokio::sync::Mutex<mps
             break;
         }
         match run(&mut s, &sink, &ctx, &job, &interrupt).await {
-            Ok(Some(bytes)) => ctx.count(|t| t.count(&job, bytes)),
+            Ok(Some(bytes)) => {
+                ctx.count(|t| t.count(&job, bytes));
+                ctx.note_changed(job.rel());
+            }
             Ok(None) => ctx.count(|t| t.unchanged += 1),
             Err(e) => {
                 eprintln!("spaces: {}: {e}", job.rel());
@@ -338,6 +360,7 @@ pub(super) async fn delete(
             for f in &failures {
                 eprintln!("spaces: could not delete {:?}: {} {}", f.key, f.code, f.message);
             }
+            rels.iter().filter(|r| failures.iter().all(|f| f.key != key_of(dst, r))).for_each(|r| ctx.note_changed(r));
             let failed = failures.len() as u64;
             ctx.count(|t| {
                 t.deleted += keys.len() as u64 - failed;

@@ -1,30 +1,38 @@
-//! `spaces mv SRC DST`: a server-side copy, then the delete of the source, for one object or every object under a
-//! prefix (SRC ending in `/`), within a bucket or across buckets (`spaces://BUCKET/KEY`). A source is deleted
-//! only once its copy succeeded, so a failure midway leaves every object in one place or the other, never lost.
+//! `spaces cp SRC DST` and `spaces mv SRC DST`: server-side copies, within a bucket or across buckets
+//! (`spaces://BUCKET/KEY`). `mv` deletes the source after the copy, for one object or every object under a prefix
+//! (SRC ending in `/`); a source is deleted only once its copy succeeded, so a failure midway leaves every object
+//! in one place or the other, never lost.
 
 use super::batch::key_prefix;
+use super::locate;
+use crate::config::Connection;
 use crate::error::{Failure, Outcome};
 use crate::runtime::bindings::storage::ListRequest;
-use crate::runtime::bindings::types::Config;
 use crate::runtime::session::Session;
 use crate::runtime::Runtime;
 
-/// The bucket and key an argument names: `spaces://BUCKET/KEY` (or `s3://`), or a key in the configured bucket.
-pub(super) fn resolve(arg: &str, bucket: &str) -> Outcome<(String, String)> {
-    match object_keys::location(arg) {
-        Some(found) => found.map_err(Failure::usage),
-        None => Ok((bucket.to_string(), arg.to_string())),
-    }
+/// `cp SRC DST`: within a bucket, or from one into another (`spaces://BUCKET/KEY`), server-side.
+pub(super) async fn cp(runtime: &Runtime, conn: &Connection, src: &str, dst: &str) -> Outcome<()> {
+    let (src_bucket, src_key) = locate(src, conn)?;
+    let (dst_bucket, dst_key) = locate(dst, conn)?;
+    let mut to = Session::open(runtime, &conn.storage_config_for(dst_bucket.clone())).await?;
+    let etag = if src_bucket == dst_bucket {
+        to.copy(&src_key, &dst_key).await?
+    } else {
+        to.copy_from(&src_bucket, &src_key, &dst_key).await?
+    };
+    println!("copied {src} to {dst} (etag {etag})");
+    Ok(())
 }
 
-pub(super) async fn run(runtime: &Runtime, cfg: &Config, src: &str, dst: &str) -> Outcome<()> {
-    let (src_bucket, src_key) = resolve(src, &cfg.bucket)?;
-    let (dst_bucket, dst_key) = resolve(dst, &cfg.bucket)?;
-    let mut to = Session::open(runtime, &Config { bucket: dst_bucket.clone(), ..cfg.clone() }).await?;
+pub(super) async fn mv(runtime: &Runtime, conn: &Connection, src: &str, dst: &str) -> Outcome<()> {
+    let (src_bucket, src_key) = locate(src, conn)?;
+    let (dst_bucket, dst_key) = locate(dst, conn)?;
+    let mut to = Session::open(runtime, &conn.storage_config_for(dst_bucket.clone())).await?;
     let mut from = if src_bucket == dst_bucket {
         None
     } else {
-        Some(Session::open(runtime, &Config { bucket: src_bucket.clone(), ..cfg.clone() }).await?)
+        Some(Session::open(runtime, &conn.storage_config_for(src_bucket.clone())).await?)
     };
     let same_bucket = src_bucket == dst_bucket;
     if src_key.is_empty() || src_key.ends_with('/') {
