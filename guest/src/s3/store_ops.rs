@@ -36,7 +36,11 @@ impl Client {
         let mut all = Vec::new();
         let mut next: Option<(String, String)> = None;
         loop {
-            let mut query = vec![("uploads".into(), String::new()), ("max-uploads".into(), UPLOADS_PER_PAGE.into())];
+            let mut query = vec![
+                ("uploads".into(), String::new()),
+                ("max-uploads".into(), UPLOADS_PER_PAGE.into()),
+                ("encoding-type".into(), "url".into()),
+            ];
             if let Some(p) = prefix.filter(|p| !p.is_empty()) {
                 query.push(("prefix".into(), p.to_string()));
             }
@@ -142,7 +146,7 @@ impl Client {
         prefix: Option<&str>,
         after: Option<(&str, &str)>,
     ) -> Result<xml::VersionsPage, Error> {
-        let mut query = vec![("versions".to_string(), String::new())];
+        let mut query = vec![("versions".to_string(), String::new()), ("encoding-type".into(), "url".into())];
         if let Some(p) = prefix.filter(|p| !p.is_empty()) {
             query.push(("prefix".into(), p.into()));
         }

@@ -138,7 +138,45 @@ fn parse<T: for<'de> Deserialize<'de>>(body: &[u8], expected: &str) -> Result<T,
     if root != expected {
         return Err(XmlError::Malformed(format!("expected <{expected}>, got <{root}>")));
     }
-    quick_xml::de::from_str(text).map_err(|e| XmlError::Malformed(format!("unexpected <{expected}> document: {e}")))
+    quick_xml::de::from_str(&control_references(text))
+        .map_err(|e| XmlError::Malformed(format!("unexpected <{expected}> document: {e}")))
+}
+
+/// `text` with each character reference to a control character that XML 1.0 forbids (`&#0;`, `&#x1F;`, …)
+/// replaced by the character itself. S3 allows such characters in keys, and S3 servers write them as references
+/// even where `encoding-type=url` was asked for (RGW echoes a listing's prefix that way, and ignores the encoding
+/// for multipart uploads), which a conforming XML reader refuses; the reader takes the raw character.
+fn control_references(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("&#") {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("&#") {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let forbidden = rest.find(';').filter(|end| *end <= 12).and_then(|end| {
+            let number = &rest[2..end];
+            let code = match number.strip_prefix(['x', 'X']) {
+                Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                None => number.parse().ok()?,
+            };
+            let c = char::from_u32(code).filter(|c| c.is_ascii_control() && !matches!(c, '\t' | '\n' | '\r'))?;
+            Some((c, end + 1))
+        });
+        match forbidden {
+            Some((c, len)) => {
+                out.push(c);
+                rest = &rest[len..];
+            }
+            None => {
+                out.push_str("&#");
+                rest = &rest[2..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out.into()
 }
 
 /// Reads an `<Error>` body.
@@ -147,17 +185,18 @@ pub(crate) fn parse_error(body: &[u8]) -> Result<S3Error, XmlError> {
     quick_xml::de::from_str(text).map_err(|e| XmlError::Malformed(format!("unexpected error document: {e}")))
 }
 
+/// How a listing's keys and markers read: percent-decoded when the listing says it was asked for with
+/// `encoding-type=url`, as every listing is (a key may hold characters XML 1.0 cannot carry, even as references:
+/// RGW echoes a prefix with a NUL as `&#0;`, which no XML reader accepts).
+fn decoder(encoding_type: Option<&str>) -> impl Fn(String) -> Result<String, XmlError> {
+    let url_encoded = encoding_type == Some("url");
+    move |s: String| if url_encoded { uri_decode(&s).map_err(XmlError::Malformed) } else { Ok(s) }
+}
+
 /// Reads a ListObjectsV2 page, decoding keys when the listing was requested with `encoding-type=url`.
 pub(crate) fn parse_listing(body: &[u8]) -> Result<Listing, XmlError> {
     let r: ListBucketResult = parse(body, "ListBucketResult")?;
-    let url_encoded = r.encoding_type.as_deref() == Some("url");
-    let decode = |s: String| -> Result<String, XmlError> {
-        if url_encoded {
-            uri_decode(&s).map_err(XmlError::Malformed)
-        } else {
-            Ok(s)
-        }
-    };
+    let decode = decoder(r.encoding_type.as_deref());
     let objects = r
         .contents
         .into_iter()
@@ -474,6 +513,7 @@ struct ListVersionsResult {
     is_truncated: bool,
     next_key_marker: Option<String>,
     next_version_id_marker: Option<String>,
+    encoding_type: Option<String>,
 }
 
 #[cfg(not(feature = "edge"))]
@@ -497,20 +537,26 @@ struct VersionXml {
 #[cfg(not(feature = "edge"))]
 pub(crate) fn parse_versions(body: &[u8]) -> Result<VersionsPage, XmlError> {
     let r: ListVersionsResult = parse(body, "ListVersionsResult")?;
-    let listed = |v: VersionXml, delete_marker: bool| ListedVersion {
-        key: v.key,
-        version_id: v.version_id,
-        is_latest: v.is_latest,
-        delete_marker,
-        size: v.size,
-        etag: unquote_etag(&v.e_tag),
-        last_modified: v.last_modified,
+    let decode = decoder(r.encoding_type.as_deref());
+    let listed = |v: VersionXml, delete_marker: bool| {
+        Ok(ListedVersion {
+            key: decode(v.key)?,
+            version_id: v.version_id,
+            is_latest: v.is_latest,
+            delete_marker,
+            size: v.size,
+            etag: unquote_etag(&v.e_tag),
+            last_modified: v.last_modified,
+        })
     };
-    let mut versions: Vec<ListedVersion> = r.versions.into_iter().map(|v| listed(v, false)).collect();
-    versions.extend(r.markers.into_iter().map(|v| listed(v, true)));
+    let mut versions: Vec<ListedVersion> =
+        r.versions.into_iter().map(|v| listed(v, false)).collect::<Result<_, XmlError>>()?;
+    for v in r.markers {
+        versions.push(listed(v, true)?);
+    }
     versions.sort_by(|a, b| a.key.cmp(&b.key).then(b.last_modified.cmp(&a.last_modified)));
     let next = match (r.is_truncated, r.next_key_marker) {
-        (true, Some(key)) => Some((key, r.next_version_id_marker.unwrap_or_default())),
+        (true, Some(key)) => Some((decode(key)?, r.next_version_id_marker.unwrap_or_default())),
         _ => None,
     };
     Ok(VersionsPage { versions, next })
@@ -612,18 +658,25 @@ struct ListMultipartUploadsResult {
     is_truncated: bool,
     next_key_marker: Option<String>,
     next_upload_id_marker: Option<String>,
+    encoding_type: Option<String>,
 }
 
 /// Reads a ListMultipartUploads page.
 #[cfg(not(feature = "edge"))]
 pub(crate) fn parse_uploads(body: &[u8]) -> Result<UploadsPage, XmlError> {
     let r: ListMultipartUploadsResult = parse(body, "ListMultipartUploadsResult")?;
+    let decode = decoder(r.encoding_type.as_deref());
     let next = match (r.is_truncated, r.next_key_marker) {
-        (true, Some(k)) if !k.is_empty() => Some((k, r.next_upload_id_marker.unwrap_or_default())),
+        (true, Some(k)) if !k.is_empty() => Some((decode(k)?, r.next_upload_id_marker.unwrap_or_default())),
         (true, _) => return Err(XmlError::Malformed("truncated ListMultipartUploads without NextKeyMarker".into())),
         (false, _) => None,
     };
-    Ok(UploadsPage { uploads: r.uploads, next })
+    let uploads = r
+        .uploads
+        .into_iter()
+        .map(|u| Ok(PendingUpload { key: decode(u.key)?, ..u }))
+        .collect::<Result<_, XmlError>>()?;
+    Ok(UploadsPage { uploads, next })
 }
 
 /// The `<CompleteMultipartUpload>` request body for parts numbered from 1 in order.
@@ -927,6 +980,49 @@ mod tests {
         assert_eq!(page.uploads[0].initiated, "2026-12-02T01:00:00.000Z");
         let empty = b"<ListMultipartUploadsResult><IsTruncated>false</IsTruncated></ListMultipartUploadsResult>";
         assert_eq!(parse_uploads(empty).unwrap(), UploadsPage::default());
+    }
+
+    /// Asked for with `encoding-type=url`, keys, markers and the echoed prefix come percent-encoded, so a key
+    /// with a control character (which XML cannot carry) lists, and comes back decoded.
+    #[cfg(not(feature = "edge"))]
+    #[test]
+    fn url_encoded_uploads_and_versions_are_decoded() {
+        let uploads = concat!(
+            r#"<ListMultipartUploadsResult><Prefix>%00%0C</Prefix><EncodingType>url</EncodingType>"#,
+            r#"<NextKeyMarker>%0Cb</NextKeyMarker><NextUploadIdMarker>2~y</NextUploadIdMarker>"#,
+            r#"<IsTruncated>true</IsTruncated><Upload><Key>tab%09caf%C3%A9%2Bx+y.bin</Key><UploadId>2~x</UploadId>"#,
+            r#"</Upload></ListMultipartUploadsResult>"#,
+        );
+        let page = parse_uploads(uploads.as_bytes()).unwrap();
+        assert_eq!(page.uploads[0].key, "tab\tcafé+x y.bin");
+        assert_eq!(page.next, Some(("\u{c}b".into(), "2~y".into())));
+        let versions = concat!(
+            r#"<ListVersionsResult><EncodingType>url</EncodingType><IsTruncated>true</IsTruncated>"#,
+            r#"<NextKeyMarker>a%2Fb%01</NextKeyMarker><NextVersionIdMarker>v2</NextVersionIdMarker>"#,
+            r#"<Version><Key>a%2Fb%01</Key><VersionId>v1</VersionId></Version>"#,
+            r#"<DeleteMarker><Key>z%20z</Key><VersionId>v9</VersionId></DeleteMarker></ListVersionsResult>"#,
+        );
+        let page = parse_versions(versions.as_bytes()).unwrap();
+        let keys: Vec<&str> = page.versions.iter().map(|v| v.key.as_str()).collect();
+        assert_eq!(keys, ["a/b\u{1}", "z z"]);
+        assert_eq!(page.next, Some(("a/b\u{1}".into(), "v2".into())));
+        assert!(parse_uploads(b"<ListMultipartUploadsResult><EncodingType>url</EncodingType><Upload><Key>%zz</Key><UploadId>u</UploadId></Upload></ListMultipartUploadsResult>").is_err());
+    }
+
+    /// RGW ignores `encoding-type` for multipart uploads and echoes a prefix's control characters as references
+    /// XML 1.0 forbids; such a page still reads, the characters restored.
+    #[cfg(not(feature = "edge"))]
+    #[test]
+    fn references_to_control_characters_read_as_the_characters() {
+        let body = concat!(
+            r#"<ListMultipartUploadsResult><Prefix>&#x01;ab&#0;</Prefix><IsTruncated>false</IsTruncated>"#,
+            r#"<Upload><Key>k&#x1F;&#31;&#9;&amp;&#38;</Key><UploadId>u</UploadId></Upload>"#,
+            r#"</ListMultipartUploadsResult>"#,
+        );
+        let page = parse_uploads(body.as_bytes()).unwrap();
+        assert_eq!(page.uploads[0].key, "k\u{1f}\u{1f}\t&&");
+        let bad = b"<ListMultipartUploadsResult><Prefix>&#xZZ;</Prefix></ListMultipartUploadsResult>";
+        assert!(parse_uploads(bad).is_err(), "a reference that is no number stays the reader's to refuse");
     }
 
     #[test]
