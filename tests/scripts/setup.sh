@@ -3,8 +3,9 @@
 # the pinned Rust toolchain with the wasm32-unknown-unknown target, rustfmt and clippy; curl; (via rgw.sh) Ceph
 # RGW, s3cmd and rclone from Debian's packages; wasm-tools and wasmtime-cli from crates.io, in a cache of their own;
 # a Python virtualenv with openapi-spec-validator, which checks the service's OpenAPI document, the official MCP
-# SDK, whose client drives `spaces mcp` in the tests, and Schemathesis, which fuzzes the service from its OpenAPI
-# document; Node.js and jco (tests/jco), which run the component outside our host.
+# SDK, whose client drives `spaces mcp` in the tests, Schemathesis, which fuzzes the service from its OpenAPI
+# document, and Selenium, which drives Debian's chromium (with chromium-driver) through the web console; Node.js
+# and jco (tests/jco), which run the component outside our host.
 # With --toolchain-only it installs just the toolchain pieces and curl (enough to build and run the service).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -52,14 +53,21 @@ if ! cmp -s tests/jco/package-lock.json tests/jco/node_modules/.installed-lock.j
   cp tests/jco/package-lock.json tests/jco/node_modules/.installed-lock.json
 fi
 
-# The validator and the MCP SDK are not packaged by Debian; they go into a virtualenv beside the build cache.
+# The console's browser tests: Debian's chromium and its driver (Selenium is told where they are, so it downloads
+# nothing).
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
+# The validator, the MCP SDK and Selenium are not packaged by Debian; they go into a virtualenv beside the build
+# cache.
 venv="${SPACES_TEST_VENV:-$HOME/.cache/spaces-test-venv}"
-if ! "$venv/bin/python" -c 'import openapi_spec_validator, mcp, schemathesis' 2>/dev/null; then
+if ! "$venv/bin/python" -c 'import openapi_spec_validator, mcp, schemathesis, selenium' 2>/dev/null; then
   if [ ! -x "$venv/bin/pip" ]; then
     if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
       apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
     fi
     python3 -m venv "$venv"
   fi
-  "$venv/bin/pip" install -q 'openapi-spec-validator>=0.7' 'mcp==2.3.0' 'schemathesis==4.32.5'
+  "$venv/bin/pip" install -q 'openapi-spec-validator>=0.7' 'mcp==2.3.0' 'schemathesis==4.32.5' 'selenium==4.51.0'
 fi

@@ -8,6 +8,7 @@ mod admission;
 mod auth;
 mod bucket_routes;
 mod cdn;
+mod console;
 mod embedded;
 mod health;
 mod keys_routes;

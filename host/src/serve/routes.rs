@@ -1,9 +1,10 @@
 //! The router, built from the API's route table (`http_api::routes::TABLE`, shared with the edge component) with
 //! one handler per operation; a test checks the table against the OpenAPI document both ways. `/v1` routes sit
-//! behind the bearer-token check; every route is timed into the metrics.
+//! behind the bearer-token check; every route is timed into the metrics. The web console's three files (`console`)
+//! sit beside the API, outside the table: they are the service's page, not its API.
 
 use super::problem::{Kind, Problem};
-use super::{bucket_routes, cdn, health, keys_routes, objects, openapi, uploads, App};
+use super::{bucket_routes, cdn, console, health, keys_routes, objects, openapi, uploads, App};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method};
 use axum::middleware::{self, Next};
@@ -95,6 +96,9 @@ pub(super) fn router(app: Arc<App>) -> Router {
         } else {
             public = public.route(&axum_path(path), router);
         }
+    }
+    for (path, router) in console::routes() {
+        public = public.route(path, router);
     }
     let api = api.route_layer(middleware::from_fn_with_state(Arc::clone(&app), require_token));
     api.merge(public)
