@@ -614,5 +614,5 @@ fn the_openapi_document_is_valid_and_every_route_in_it_answers() {
             operations += 1;
         }
     }
-    assert_eq!(operations, 26);
+    assert_eq!(operations, 33);
 }

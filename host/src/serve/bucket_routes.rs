@@ -25,7 +25,7 @@ fn audited(app: &App, op: &str, what: &str, outcome: Result<(), Problem>) -> Ans
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[utoipa::path(get, path = "/v1/buckets", tag = "buckets",
+#[utoipa::path(get, path = "/v1/buckets", tag = "buckets", operation_id = "buckets_list",
     description = "Every bucket the service's credentials own at its endpoint.",
     responses((status = 200, description = "The buckets", body = Buckets)),
     security(("bearer" = [])))]
@@ -34,7 +34,7 @@ pub(super) async fn list(State(app): State<Arc<App>>) -> Answer {
     Ok(Json(Buckets { buckets: buckets.into_iter().map(BucketEntry::from).collect() }).into_response())
 }
 
-#[utoipa::path(get, path = "/v1/acl/{key}", tag = "buckets",
+#[utoipa::path(get, path = "/v1/acl/{key}", tag = "buckets", operation_id = "acl_get",
     description = "Who may read the object: `public` (anyone, at its URL) or `private`, with its owner and grants.",
     params(("key" = String, Path, description = "Object key")),
     responses((status = 200, description = "The object's ACL", body = Access),
@@ -48,7 +48,7 @@ pub(super) async fn get_acl(State(app): State<Arc<App>>, uri: Uri) -> Answer {
     Ok(Json(views::access(key, access)).into_response())
 }
 
-#[utoipa::path(put, path = "/v1/acl/{key}", tag = "buckets", request_body = SetAccess,
+#[utoipa::path(put, path = "/v1/acl/{key}", tag = "buckets", operation_id = "acl_set", request_body = SetAccess,
     description = "Sets the object's canned ACL: `public` lets anyone read it at its URL, `private` only the owner \
                    (and presigned URLs).",
     params(("key" = String, Path, description = "Object key")),
@@ -64,7 +64,7 @@ pub(super) async fn set_acl(State(app): State<Arc<App>>, uri: Uri, body: Result<
     audited(&app, &format!("acl-{}", req.acl.word()), &key, outcome)
 }
 
-#[utoipa::path(get, path = "/v1/cors", tag = "buckets",
+#[utoipa::path(get, path = "/v1/cors", tag = "buckets", operation_id = "cors_get",
     description = "The bucket's CORS rules, as `aws s3api get-bucket-cors` prints them; none is an empty list.",
     responses((status = 200, description = "The rules", body = CorsRules),
               (status = 501, description = "The store keeps no CORS rules (the embedded store)",
@@ -75,7 +75,7 @@ pub(super) async fn get_cors(State(app): State<Arc<App>>) -> Answer {
     Ok(Json(CorsRules { cors_rules: rules.into_iter().map(CorsRule::from).collect() }).into_response())
 }
 
-#[utoipa::path(put, path = "/v1/cors", tag = "buckets", request_body = CorsRules,
+#[utoipa::path(put, path = "/v1/cors", tag = "buckets", operation_id = "cors_set", request_body = CorsRules,
     description = "Replaces the bucket's CORS rules (checked before anything is sent: origins, methods, at most \
                    100 rules). An empty list removes them.",
     responses((status = 204, description = "Set"),
@@ -92,7 +92,7 @@ pub(super) async fn set_cors(State(app): State<Arc<App>>, body: Result<Bytes, By
     audited(&app, "cors-set", &what, outcome)
 }
 
-#[utoipa::path(delete, path = "/v1/cors", tag = "buckets",
+#[utoipa::path(delete, path = "/v1/cors", tag = "buckets", operation_id = "cors_delete",
     description = "Removes the bucket's CORS configuration; none is not an error.",
     responses((status = 204, description = "Removed"),
               (status = 501, description = "The store keeps no CORS rules (the embedded store)",
@@ -103,7 +103,7 @@ pub(super) async fn delete_cors(State(app): State<Arc<App>>) -> Answer {
     audited(&app, "cors-delete", "-", outcome)
 }
 
-#[utoipa::path(post, path = "/v1/presign-post", tag = "urls", request_body = PresignPostBody,
+#[utoipa::path(post, path = "/v1/presign-post", tag = "urls", operation_id = "presign_post", request_body = PresignPostBody,
     description = "A signed form a browser uploads one file with straight to the bucket (SigV4 POST policy: the key \
                    or a prefix, a size limit, the content type, an expiry). POST it as multipart/form-data: the \
                    fields, then the file as `file`. Signing happens locally; nothing is sent.",

@@ -164,10 +164,13 @@ mod tests {
     fn the_route_table_and_the_openapi_document_agree() {
         let doc = serde_json::to_value(openapi::Doc::openapi()).unwrap();
         let mut documented = BTreeSet::new();
+        let mut ids = BTreeSet::new();
         for (path, item) in doc["paths"].as_object().unwrap() {
-            for method in item.as_object().unwrap().keys() {
+            for (method, operation) in item.as_object().unwrap() {
                 if ["get", "put", "post", "delete", "head", "patch", "options"].contains(&method.as_str()) {
                     documented.insert((method.to_uppercase(), path.clone()));
+                    let id = operation["operationId"].as_str().unwrap_or_default().to_string();
+                    assert!(ids.insert(id.clone()), "operation id {id:?} of {method} {path} is used twice");
                 }
             }
         }
