@@ -1,13 +1,37 @@
-//! What every face prints the same way: indented JSON documents and "time, rate" summaries.
+//! What every face prints the same way: lines for people (`say!`), indented JSON documents and "time, rate"
+//! summaries. Output is for whoever reads stdout: when that reader goes away (`spaces ls | head -1`), the command
+//! ends quietly, as ripgrep does, instead of panicking over a broken pipe.
 
 use crate::error::{Failure, Outcome};
 use indicatif::HumanBytes;
 use std::time::Duration;
 
+/// `println!` for what a command prints on stdout, through [`line`].
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::output::line(format_args!($($arg)*))
+    };
+}
+pub(crate) use say;
+
+/// Writes one line to stdout. A reader that has gone away ends the process with success (nobody is left to
+/// tell); any other failure to write says so on stderr and exits 1.
+pub(crate) fn line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.write_all(b"\n")) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("spaces: cannot write to stdout: {e}");
+        std::process::exit(1);
+    }
+}
+
 /// Prints `value` as indented JSON on stdout (the `--json` form of a command).
 pub(crate) fn print_json(value: &impl serde::Serialize) -> Outcome<()> {
     let text = serde_json::to_string_pretty(value).map_err(|e| Failure::caused("writing JSON", e))?;
-    println!("{text}");
+    say!("{text}");
     Ok(())
 }
 

@@ -356,3 +356,27 @@ fn completion_scripts_name_every_command_for_each_shell() {
     let out = spaces_tests::run(std::process::Command::new(spaces_tests::spaces_bin()).args(["completions", "tcsh"]));
     assert_eq!(out.status.code(), Some(2), "an unknown shell is a usage error");
 }
+
+/// `spaces ls | head -1`: a reader that goes away before the listing is printed ends the command quietly, as it
+/// does for ripgrep, where it once panicked with "failed printing to stdout".
+#[test]
+fn a_reader_that_goes_away_ends_the_output_quietly() {
+    let b = Bucket::new("pipe");
+    std::fs::write(b.path("a.txt"), "a").unwrap();
+    for key in ["one.txt", "two.txt", "three.txt"] {
+        b.ok(&["put", "a.txt", key]);
+    }
+    for args in [&["ls"][..], &["buckets"], &["presign", "one.txt", "two.txt"], &["head", "one.txt"]] {
+        let mut child = b
+            .spaces()
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success() && stderr.is_empty(), "{args:?}: {:?} {stderr}", out.status);
+    }
+}

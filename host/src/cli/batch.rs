@@ -7,6 +7,7 @@ use super::progress::Meter;
 use super::{interruptible, transfer, DEFAULT_CONCURRENCY};
 use crate::error::{Failure, Outcome};
 use crate::output::rate;
+use crate::output::say;
 use crate::runtime::bindings::storage::{ListRequest, PutOptions};
 use crate::runtime::bindings::types::Config;
 use crate::runtime::session::Session;
@@ -142,7 +143,7 @@ async fn run(
         eprintln!("spaces: {name}: {failure}");
     }
     let secs = started.elapsed().as_secs_f64().max(1e-6);
-    println!(
+    say!(
         "{verb} {} of {count} files ({}) in {}, {:.0} files/s",
         sum.files,
         HumanBytes(sum.bytes),

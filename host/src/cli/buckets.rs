@@ -4,6 +4,7 @@
 use crate::config::Connection;
 use crate::error::{Failure, Outcome};
 use crate::output::print_json;
+use crate::output::say;
 use crate::runtime::bindings::types;
 use crate::runtime::session::Session;
 use crate::runtime::Runtime;
@@ -55,7 +56,7 @@ pub(super) async fn run(runtime: &Runtime, conn: &Connection, command: &BucketCo
                 return print_json(&Buckets { buckets: buckets.into_iter().map(BucketEntry::from).collect() });
             }
             for b in &buckets {
-                println!("{:>24}  {}", b.created, b.name);
+                say!("{:>24}  {}", b.created, b.name);
             }
             Ok(())
         }
@@ -63,7 +64,7 @@ pub(super) async fn run(runtime: &Runtime, conn: &Connection, command: &BucketCo
             let name = bucket_name(name)?;
             let mut s = Session::open(runtime, &conn.storage_config_for(name.clone())).await?;
             s.create_bucket().await?;
-            println!("made bucket {name}");
+            say!("made bucket {name}");
             Ok(())
         }
         BucketCommand::Rb { name, force } => {
@@ -76,9 +77,9 @@ pub(super) async fn run(runtime: &Runtime, conn: &Connection, command: &BucketCo
                 other => other,
             })?;
             if *force {
-                println!("deleted {deleted} objects");
+                say!("deleted {deleted} objects");
             }
-            println!("removed bucket {name}");
+            say!("removed bucket {name}");
             Ok(())
         }
     }

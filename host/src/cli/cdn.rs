@@ -5,6 +5,7 @@ use crate::config::Connection;
 use crate::digitalocean::cdn::{bucket_origin, CdnSession, EndpointView};
 use crate::error::{Failure, Outcome};
 use crate::output::print_json;
+use crate::output::say;
 use crate::runtime::bindings::exports::spaces::storage::cdn::{Endpoint, EndpointSettings, PurgeReport};
 use crate::runtime::bindings::types::Config;
 use crate::runtime::Runtime;
@@ -97,8 +98,8 @@ pub(super) async fn purge_changed(
     let id = s.resolve(None, &bucket_origin(&cfg.bucket, &cfg.region)).await.map_err(failed)?;
     let report = paced_purge(&mut s, &id, keys).await.map_err(failed)?;
     match keys {
-        [key] => println!("purged {key} from CDN endpoint {id}"),
-        _ => println!("{}", purged(&id, &report)),
+        [key] => say!("purged {key} from CDN endpoint {id}"),
+        _ => say!("{}", purged(&id, &report)),
     }
     Ok(())
 }
@@ -107,10 +108,10 @@ fn print(endpoints: Vec<Endpoint>, json: bool) -> Outcome<()> {
     if json {
         return print_json(&endpoints.into_iter().map(EndpointView::from).collect::<Vec<_>>());
     }
-    println!("{:<36}  {:<6}  {:<44}  {:<44}  CUSTOM DOMAIN", "ID", "TTL", "ORIGIN", "ENDPOINT");
+    say!("{:<36}  {:<6}  {:<44}  {:<44}  CUSTOM DOMAIN", "ID", "TTL", "ORIGIN", "ENDPOINT");
     for e in &endpoints {
         let domain = e.custom_domain.as_deref().unwrap_or("-");
-        println!("{:<36}  {:<6}  {:<44}  {:<44}  {domain}", e.id, e.ttl, e.origin, e.endpoint);
+        say!("{:<36}  {:<6}  {:<44}  {:<44}  {domain}", e.id, e.ttl, e.origin, e.endpoint);
     }
     Ok(())
 }
@@ -119,13 +120,13 @@ fn print_one(e: Endpoint, json: bool) -> Outcome<()> {
     if json {
         return print_json(&EndpointView::from(e));
     }
-    println!("id:             {}", e.id);
-    println!("origin:         {}", e.origin);
-    println!("endpoint:       {}", e.endpoint);
-    println!("ttl:            {} s", e.ttl);
-    println!("custom domain:  {}", e.custom_domain.as_deref().unwrap_or("-"));
-    println!("certificate id: {}", e.certificate_id.as_deref().unwrap_or("-"));
-    println!("created:        {}", e.created_at);
+    say!("id:             {}", e.id);
+    say!("origin:         {}", e.origin);
+    say!("endpoint:       {}", e.endpoint);
+    say!("ttl:            {} s", e.ttl);
+    say!("custom domain:  {}", e.custom_domain.as_deref().unwrap_or("-"));
+    say!("certificate id: {}", e.certificate_id.as_deref().unwrap_or("-"));
+    say!("created:        {}", e.created_at);
     Ok(())
 }
 
@@ -155,16 +156,16 @@ pub(super) async fn run(runtime: &Runtime, conn: &Connection, action: &Action, j
         }
         Action::Rm { id } => {
             s.delete(id).await?;
-            println!("deleted CDN endpoint {id}");
+            say!("deleted CDN endpoint {id}");
         }
         Action::Purge { id, paths, .. } => {
             let origin = if id.is_some() { String::new() } else { configured_origin(conn)? };
             let id = s.resolve(id.as_deref(), &origin).await?;
             let report = paced_purge(&mut s, &id, paths).await?;
             if json {
-                println!("{}", serde_json::json!({"id": id, "files": report.files, "requests": report.requests}));
+                say!("{}", serde_json::json!({"id": id, "files": report.files, "requests": report.requests}));
             } else {
-                println!("{}", purged(&id, &report));
+                say!("{}", purged(&id, &report));
             }
         }
     }

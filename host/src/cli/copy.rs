@@ -7,6 +7,7 @@ use super::batch::key_prefix;
 use super::locate;
 use crate::config::Connection;
 use crate::error::{Failure, Outcome};
+use crate::output::say;
 use crate::runtime::bindings::storage::ListRequest;
 use crate::runtime::session::Session;
 use crate::runtime::Runtime;
@@ -21,7 +22,7 @@ pub(super) async fn cp(runtime: &Runtime, conn: &Connection, src: &str, dst: &st
     } else {
         to.copy_from(&src_bucket, &src_key, &dst_key).await?
     };
-    println!("copied {src} to {dst} (etag {etag})");
+    say!("copied {src} to {dst} (etag {etag})");
     Ok(())
 }
 
@@ -56,7 +57,7 @@ pub(super) async fn mv(runtime: &Runtime, conn: &Connection, src: &str, dst: &st
             eprintln!("spaces: copied {:?} but could not delete it: {} {}", f.key, f.code, f.message);
         }
         let done = moved.len() - failures.len();
-        println!("moved {done} of {} objects from {src_key:?} to {dst_prefix:?}", keys.len());
+        say!("moved {done} of {} objects from {src_key:?} to {dst_prefix:?}", keys.len());
         return match keys.len() - done {
             0 => Ok(()),
             n => Err(Failure::host(format!("{n} objects were not moved"))),
@@ -72,7 +73,7 @@ pub(super) async fn mv(runtime: &Runtime, conn: &Connection, src: &str, dst: &st
     }
     let etag = copy(&mut to, same_bucket, &src_bucket, &src_key, &target).await?;
     from.as_mut().unwrap_or(&mut to).delete(&src_key).await?;
-    println!("moved {src_key} to {target} (etag {etag})");
+    say!("moved {src_key} to {target} (etag {etag})");
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 
 use crate::error::Outcome;
 use crate::output::print_json;
+use crate::output::say;
 use crate::runtime::bindings::storage::CorsRule;
 use crate::runtime::session::Session;
 use clap::Subcommand;
@@ -52,18 +53,18 @@ pub(super) async fn run(s: &mut Session, action: &Action) -> Outcome<()> {
                 return print_json(&CorsRules { cors_rules: rules.into_iter().map(bucket::CorsRule::from).collect() });
             }
             if rules.is_empty() {
-                println!("no CORS rules");
+                say!("no CORS rules");
             }
             for (i, r) in rules.iter().enumerate() {
-                println!("rule {}: {} from {}", i + 1, r.allowed_methods.join(" "), r.allowed_origins.join(" "));
+                say!("rule {}: {} from {}", i + 1, r.allowed_methods.join(" "), r.allowed_origins.join(" "));
                 if !r.allowed_headers.is_empty() {
-                    println!("  request headers: {}", r.allowed_headers.join(" "));
+                    say!("  request headers: {}", r.allowed_headers.join(" "));
                 }
                 if !r.expose_headers.is_empty() {
-                    println!("  exposed headers: {}", r.expose_headers.join(" "));
+                    say!("  exposed headers: {}", r.expose_headers.join(" "));
                 }
                 if let Some(age) = r.max_age_seconds {
-                    println!("  preflight cached for {age} s");
+                    say!("  preflight cached for {age} s");
                 }
             }
             Ok(())
@@ -83,12 +84,12 @@ pub(super) async fn run(s: &mut Session, action: &Action) -> Outcome<()> {
                 }],
             };
             s.set_cors(&rules).await?;
-            println!("set {} CORS rule{}", rules.len(), if rules.len() == 1 { "" } else { "s" });
+            say!("set {} CORS rule{}", rules.len(), if rules.len() == 1 { "" } else { "s" });
             Ok(())
         }
         Action::Rm => {
             s.delete_cors().await?;
-            println!("removed the CORS configuration");
+            say!("removed the CORS configuration");
             Ok(())
         }
     }

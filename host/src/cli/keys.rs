@@ -5,6 +5,7 @@ use crate::config::Connection;
 use crate::digitalocean::keys::{rotate, KeyView, KeysSession, NewKeyView, Perm};
 use crate::error::Outcome;
 use crate::output::print_json;
+use crate::output::say;
 use crate::runtime::bindings::exports::spaces::storage::keys::{AccessKey, Grant, KeyFilter, NewKey, Permission};
 use crate::runtime::Runtime;
 use clap::{Subcommand, ValueEnum};
@@ -73,7 +74,7 @@ fn print_key(k: AccessKey, json: bool) -> Outcome<()> {
     if json {
         print_json(&KeyView::from(k))?;
     } else {
-        println!(
+        say!(
             "name:       {}\naccess key: {}\ngrants:     {}\ncreated:    {}",
             k.name,
             k.access_key,
@@ -91,7 +92,7 @@ fn print_new(n: NewKey, json: bool) -> Outcome<()> {
     }
     let secret = n.secret_key;
     print_key(n.key, false)?;
-    println!("secret key: {secret}   (shown this once: store it now)");
+    say!("secret key: {secret}   (shown this once: store it now)");
     Ok(())
 }
 
@@ -106,9 +107,9 @@ pub(super) async fn run(runtime: &Runtime, conn: &Connection, action: &Action, j
             if json {
                 print_json(&all.into_iter().map(KeyView::from).collect::<Vec<_>>())?;
             } else {
-                println!("{:<24}  {:<28}  {:<22}  GRANTS", "ACCESS KEY", "NAME", "CREATED");
+                say!("{:<24}  {:<28}  {:<22}  GRANTS", "ACCESS KEY", "NAME", "CREATED");
                 for k in &all {
-                    println!("{:<24}  {:<28}  {:<22}  {}", k.access_key, k.name, k.created_at, grants_text(k));
+                    say!("{:<24}  {:<28}  {:<22}  {}", k.access_key, k.name, k.created_at, grants_text(k));
                 }
             }
         }
@@ -117,7 +118,7 @@ pub(super) async fn run(runtime: &Runtime, conn: &Connection, action: &Action, j
         Action::Rename { access_key, name } => print_key(s.rename(access_key, name).await?, json)?,
         Action::Rm { access_key } => {
             s.delete(access_key).await?;
-            println!("deleted access key {access_key}");
+            say!("deleted access key {access_key}");
         }
         Action::Rotate { access_key } => {
             // ListBuckets needs no bucket; a valid name is only needed to open the storage client.

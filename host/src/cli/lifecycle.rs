@@ -5,6 +5,7 @@
 
 use crate::error::Outcome;
 use crate::output::print_json;
+use crate::output::say;
 use crate::runtime::bindings::storage::LifecycleRule;
 use crate::runtime::session::Session;
 use clap::Subcommand;
@@ -135,9 +136,9 @@ pub(super) async fn run(s: &mut Session, action: &Action) -> Outcome<()> {
                 return print_json(&Rules { rules: rules.into_iter().map(Rule::from).collect() });
             }
             if rules.is_empty() {
-                println!("no lifecycle rules");
+                say!("no lifecycle rules");
             }
-            rules.iter().for_each(|r| println!("{}", describe(r)));
+            rules.iter().for_each(|r| say!("{}", describe(r)));
             Ok(())
         }
         Action::Set { expire_days, abort_incomplete_days, prefix, id, file } => {
@@ -155,12 +156,12 @@ pub(super) async fn run(s: &mut Session, action: &Action) -> Outcome<()> {
                 }],
             };
             s.set_lifecycle(&rules).await?;
-            rules.iter().for_each(|r| println!("set {}", describe(r)));
+            rules.iter().for_each(|r| say!("set {}", describe(r)));
             Ok(())
         }
         Action::Rm => {
             s.delete_lifecycle().await?;
-            println!("removed the lifecycle configuration");
+            say!("removed the lifecycle configuration");
             Ok(())
         }
     }

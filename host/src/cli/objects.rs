@@ -5,6 +5,7 @@ use super::progress::Meter;
 use super::{batch, interruptible, transfer, DEFAULT_CONCURRENCY};
 use crate::config::Connection;
 use crate::error::{Failure, Outcome};
+use crate::output::say;
 use crate::output::{print_json, rate};
 use crate::runtime::bindings::storage::{ByteRange, GetOptions, ListRequest};
 use crate::runtime::bindings::types::Config;
@@ -308,10 +309,10 @@ pub(super) async fn run(runtime: &Runtime, conn: &Connection, command: &ObjectCo
         ObjectCommand::Rm { key, recursive: true, yes, .. } => remove_prefix(&mut s, key, *yes).await,
         ObjectCommand::Exists { key } => {
             if !s.exists(key).await? {
-                println!("false");
+                say!("false");
                 return Err(Failure::not_found(format!("{key:?} does not exist")));
             }
-            println!("true");
+            say!("true");
             Ok(())
         }
         ObjectCommand::Ls { prefix, json, versions: true, .. } => {
@@ -329,7 +330,7 @@ pub(super) async fn run(runtime: &Runtime, conn: &Connection, command: &ObjectCo
         ObjectCommand::Acl { key, set, json } => acl(&mut s, key, *set, *json).await,
         ObjectCommand::Url { key, cdn } => {
             let url = if *cdn { s.cdn_url(key).await? } else { s.public_url(key).await? };
-            println!("{url}");
+            say!("{url}");
             Ok(())
         }
         ObjectCommand::Presign { keys, method, expires, content_type } => {
@@ -353,11 +354,11 @@ async fn remove(s: &mut Session, key: &str, version_id: Option<&str>) -> Outcome
     match version_id {
         Some(id) => {
             s.delete_version(key, id).await?;
-            println!("deleted version {id} of {key}");
+            say!("deleted version {id} of {key}");
         }
         None => {
             s.delete(key).await?;
-            println!("deleted {key}");
+            say!("deleted {key}");
         }
     }
     Ok(())
@@ -367,15 +368,15 @@ async fn remove(s: &mut Session, key: &str, version_id: Option<&str>) -> Outcome
 async fn acl(s: &mut Session, key: &str, set: Option<Readers>, json: bool) -> Outcome<()> {
     if let Some(readers) = set {
         s.set_access(key, views::acl(readers)).await?;
-        println!("{key} is now {}", readers.word());
+        say!("{key} is now {}", readers.word());
         return Ok(());
     }
     let access = views::access(key.to_string(), s.get_access(key).await?);
     if json {
         return print_json(&access);
     }
-    println!("{key}: {} (owner {})", access.acl.word(), access.owner);
-    access.grants.iter().for_each(|g| println!("  {g}"));
+    say!("{key}: {} (owner {})", access.acl.word(), access.owner);
+    access.grants.iter().for_each(|g| say!("  {g}"));
     Ok(())
 }
 
@@ -407,7 +408,7 @@ async fn put(s: &mut Session, file: &Path, key: &str, upload: &PutHeaders, how: 
     meter.finish();
     let r = r?;
     let how = if r.parts > 0 { format!(", {} parts", r.parts) } else { String::new() };
-    println!("uploaded {key} ({} bytes{how}, etag {}) in {}", r.size, r.etag, rate(r.size, started.elapsed()));
+    say!("uploaded {key} ({} bytes{how}, etag {}) in {}", r.size, r.etag, rate(r.size, started.elapsed()));
     Ok(())
 }
 
@@ -422,13 +423,13 @@ async fn presign(
     let reqs: Vec<_> =
         keys.iter().map(|k| presign_request(k.clone(), method, Some(expires), content_type.clone())).collect();
     if let [req] = reqs.as_slice() {
-        println!("{}", s.presign(req).await?.url);
+        say!("{}", s.presign(req).await?.url);
         return Ok(());
     }
     let mut failed = 0;
     for (key, result) in keys.iter().zip(s.presign_many(&reqs).await?) {
         match result {
-            Ok(p) => println!("{}", p.url),
+            Ok(p) => say!("{}", p.url),
             Err(e) => {
                 failed += 1;
                 eprintln!("spaces: {key:?}: {}", Failure::Storage(e));
@@ -460,7 +461,7 @@ async fn bench_presign(s: &mut Session, count: u32) -> Outcome<()> {
         }
         single = single.min(per_url(started.elapsed()));
     }
-    println!("{}", serde_json::json!({"count": count, "batch_ns_per_url": batch, "call_ns_per_url": single}));
+    say!("{}", serde_json::json!({"count": count, "batch_ns_per_url": batch, "call_ns_per_url": single}));
     Ok(())
 }
 
@@ -514,7 +515,7 @@ async fn remove_prefix(s: &mut Session, prefix: &str, confirmed: bool) -> Outcom
     for f in &failures {
         eprintln!("spaces: could not delete {:?}: {} {}", f.key, f.code, f.message);
     }
-    println!("deleted {} of {} objects under {prefix:?}", keys.len() - failures.len(), keys.len());
+    say!("deleted {} of {} objects under {prefix:?}", keys.len() - failures.len(), keys.len());
     if failures.is_empty() {
         Ok(())
     } else {
@@ -535,10 +536,10 @@ async fn ls(
     s.list_pages(req, |page| {
         if !json {
             for p in &page.common_prefixes {
-                println!("{:>24}  {:>12}  {p}", "", "PRE");
+                say!("{:>24}  {:>12}  {p}", "", "PRE");
             }
             for o in &page.objects {
-                println!("{:>24}  {:>12}  {}", o.last_modified, o.size, o.key);
+                say!("{:>24}  {:>12}  {}", o.last_modified, o.size, o.key);
             }
         }
         objects.extend(page.objects);
@@ -547,7 +548,7 @@ async fn ls(
     .await?;
     if json {
         let objects: Vec<_> = objects.into_iter().map(Listed::from).collect();
-        println!("{}", serde_json::json!({"objects": objects, "prefixes": prefixes}));
+        say!("{}", serde_json::json!({"objects": objects, "prefixes": prefixes}));
     }
     Ok(())
 }

@@ -5,6 +5,7 @@
 use super::transfer::Resuming;
 use crate::error::{Failure, Outcome};
 use crate::output::print_json;
+use crate::output::say;
 use crate::runtime::session::Session;
 use clap::Subcommand;
 use http_api::bodies::{Pending, PendingUploads};
@@ -61,7 +62,7 @@ pub(super) async fn run(s: &mut Session, how: &Resuming, action: &Action) -> Out
                 return print_json(&PendingUploads { uploads: uploads.into_iter().map(Pending::from).collect() });
             }
             for u in &uploads {
-                println!("{:>24}  {}  {}", u.initiated, u.upload_id, u.key);
+                say!("{:>24}  {}  {}", u.initiated, u.upload_id, u.key);
             }
             Ok(())
         }
@@ -90,7 +91,7 @@ pub(super) async fn run(s: &mut Session, how: &Resuming, action: &Action) -> Out
                 match s.abort_upload(&u.key, &u.upload_id).await {
                     Ok(()) => {
                         how.forget(&u.key, &u.upload_id);
-                        println!("aborted {} ({})", u.key, u.upload_id);
+                        say!("aborted {} ({})", u.key, u.upload_id);
                     }
                     Err(e) => {
                         failed += 1;
@@ -98,7 +99,7 @@ pub(super) async fn run(s: &mut Session, how: &Resuming, action: &Action) -> Out
                     }
                 }
             }
-            println!("aborted {} of {} incomplete uploads", chosen.len() - failed, chosen.len());
+            say!("aborted {} of {} incomplete uploads", chosen.len() - failed, chosen.len());
             match failed {
                 0 => Ok(()),
                 n => Err(Failure::host(format!("{n} uploads could not be aborted"))),

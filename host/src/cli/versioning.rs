@@ -4,6 +4,7 @@
 
 use crate::error::Outcome;
 use crate::output::print_json;
+use crate::output::say;
 use crate::runtime::bindings::storage::Versioning;
 use crate::runtime::session::Session;
 use clap::Subcommand;
@@ -26,15 +27,15 @@ pub(super) async fn run(s: &mut Session, action: &Action) -> Outcome<()> {
                 Versioning::Enabled => "enabled",
                 Versioning::Suspended => "suspended",
             };
-            println!("{state}");
+            say!("{state}");
         }
         Action::On => {
             s.set_versioning(true).await?;
-            println!("versioning enabled");
+            say!("versioning enabled");
         }
         Action::Suspend => {
             s.set_versioning(false).await?;
-            println!("versioning suspended");
+            say!("versioning suspended");
         }
     }
     Ok(())
@@ -66,7 +67,7 @@ pub(super) async fn list(s: &mut Session, prefix: Option<&str>, json: bool) -> O
     for v in &all {
         let what = if v.delete_marker { "(deleted)".to_string() } else { v.size.to_string() };
         let latest = if v.is_latest { "latest" } else { "" };
-        println!("{:>24}  {what:>12}  {:<32}  {latest:<6}  {}", v.last_modified, v.version_id, v.key);
+        say!("{:>24}  {what:>12}  {:<32}  {latest:<6}  {}", v.last_modified, v.version_id, v.key);
     }
     Ok(())
 }

@@ -14,6 +14,7 @@ use super::transfer::Resuming;
 use crate::config::Connection;
 use crate::error::{Failure, Outcome};
 use crate::output::rate;
+use crate::output::say;
 use crate::runtime::bindings::types::Config;
 use crate::runtime::session::Session;
 use crate::runtime::Runtime;
@@ -302,7 +303,7 @@ pub(super) fn started_before(iso: &str, cutoff: i64) -> bool {
 fn summary(ctx: &work::Context, dry_run: bool, started: Instant) -> Outcome<()> {
     let t = ctx.tally.lock().unwrap_or_else(|e| e.into_inner());
     let verb = if dry_run { "would sync" } else { "synced" };
-    println!(
+    say!(
         "{verb}: {} uploaded, {} downloaded, {} copied, {} deleted, {} unchanged, {} failed ({}{})",
         t.uploaded,
         t.downloaded,

@@ -8,6 +8,7 @@ use super::Side;
 use crate::cli::progress::Meter;
 use crate::cli::transfer::{self, Resuming};
 use crate::error::{Failure, Outcome};
+use crate::output::say;
 use crate::runtime::bindings::types::Config;
 use crate::runtime::interrupt::Interrupt;
 use crate::runtime::session::Session;
@@ -101,8 +102,8 @@ impl Context {
     pub(super) fn say_planned(&self, verb: &str, rel: &str, reason: Option<&str>) {
         if self.dry_run {
             match reason {
-                Some(r) => println!("{verb} {rel} ({r})"),
-                None => println!("{verb} {rel}"),
+                Some(r) => say!("{verb} {rel} ({r})"),
+                None => say!("{verb} {rel}"),
             }
         }
     }
