@@ -1,8 +1,9 @@
 """Drives the web console of `spaces serve` in a real browser (Debian's chromium through chromedriver, with
 Selenium), as a person would, for tests/tests/console.rs.
 
-Usage: console_browser.py URL TOKEN WORKDIR SCREENSHOT. The service at URL must hold `docs/inner/readme.txt` and
-an object named `<img src=x onerror=alert(1)>.txt` (the Rust test puts them there through the API). Every check
+Usage: console_browser.py URL TOKEN WORKDIR SCREENSHOT. The service at URL must hold `docs/inner/readme.txt`,
+`many/000.txt` to `many/204.txt` and an object named `<img src=x onerror=alert(1)>.txt` (the Rust test puts them
+there through the API). Every check
 that fails raises; the last line printed is one JSON object of facts (the browser's version among them).
 """
 
@@ -128,6 +129,19 @@ def main():
         in_row(driver, "docs/", "a.folder")
         wait.until(lambda d: "inner/" in rows(d))
         assert driver.find_element(By.ID, "crumbs").text == "bucket/docs", driver.find_element(By.ID, "crumbs").text
+        driver.find_element(By.LINK_TEXT, "bucket").click()
+        wait.until(lambda d: "beta.bin" in rows(d))
+
+        # A folder longer than a page: 200 entries, then the rest, and back.
+        in_row(driver, "many/", "a.folder")
+        wait.until(lambda d: len(rows(d)) == 200 and "000.txt" in rows(d))
+        assert driver.find_element(By.ID, "prev-page").get_attribute("disabled") is not None
+        driver.find_element(By.ID, "next-page").click()
+        wait.until(lambda d: sorted(rows(d)) == ["200.txt", "201.txt", "202.txt", "203.txt", "204.txt"])
+        assert driver.find_element(By.ID, "page-number").text == "page 2"
+        assert driver.find_element(By.ID, "next-page").get_attribute("disabled") is not None
+        driver.find_element(By.ID, "prev-page").click()
+        wait.until(lambda d: len(rows(d)) == 200 and "199.txt" in rows(d))
         driver.find_element(By.LINK_TEXT, "bucket").click()
         wait.until(lambda d: "beta.bin" in rows(d))
 

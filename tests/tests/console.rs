@@ -1,7 +1,7 @@
 //! The web console in a real browser: Debian's chromium, driven through chromedriver by Selenium
 //! (`tests/scripts/console_browser.py`), against `spaces serve` on the embedded store and on RGW. The script signs
-//! in (a wrong token first), uploads, browses, filters, downloads, shares, deletes, uploads 50 MB and watches its
-//! bar reach the end; the listing's screenshot is left in the test's target directory.
+//! in (a wrong token first), uploads, browses folders and pages, filters, downloads, shares, deletes, uploads 50 MB
+//! and watches its bar reach the end; the listing's screenshot is left in the test's target directory.
 
 use spaces_tests::service::{embedded_command, Service};
 use spaces_tests::{describe, run, Bucket};
@@ -17,6 +17,10 @@ fn drive(s: &Service, shot: &Path) -> serde_json::Value {
     for (path, body) in [("/v1/objects/docs/inner/readme.txt", &b"inside"[..]), (HOSTILE, b"not a tag")] {
         assert_eq!(s.call("PUT", path, &[], Some(body)).status(), 200, "{path}");
     }
+    // More than one page (200 entries) in one folder.
+    for i in 0..205 {
+        assert_eq!(s.call("PUT", &format!("/v1/objects/many/{i:03}.txt"), &[], Some(b"m")).status(), 200);
+    }
     let work = tempfile::tempdir().unwrap();
     let python = std::env::var("SPACES_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/console_browser.py");
@@ -28,7 +32,7 @@ fn drive(s: &Service, shot: &Path) -> serde_json::Value {
     eprintln!("console: {facts}");
     let png = std::fs::read(shot).expect("the screenshot");
     assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
-    assert_eq!(facts["rows"], serde_json::json!(["<img src=x onerror=alert(1)>.txt", "docs/"]), "{facts}");
+    assert_eq!(facts["rows"], serde_json::json!(["<img src=x onerror=alert(1)>.txt", "docs/", "many/"]), "{facts}");
     facts
 }
 
@@ -54,7 +58,7 @@ fn the_console_works_in_a_real_browser_on_rgw() {
     drive(&s, &screenshot("rgw"));
     // What the browser did happened in the store: the batch delete left only the seeded objects.
     let listed = b.s3cmd_ok(&["ls", "-r", &format!("s3://{}", b.name)]);
-    assert_eq!(listed.lines().count(), 2, "{listed}");
+    assert_eq!(listed.lines().count(), 2 + 205, "{listed}");
     assert!(s.terminate(Duration::from_secs(20)).success());
 }
 

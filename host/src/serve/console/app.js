@@ -337,7 +337,10 @@ function pump() {
     running += 1;
     send(queue.shift()).finally(() => {
       running -= 1;
-      if (queue.length === 0 && running === 0) list();
+      if (queue.length === 0 && running === 0) {
+        list();
+        status();
+      }
       pump();
     });
   }
