@@ -6,8 +6,7 @@
 use super::progress::Meter;
 use super::{interruptible, transfer, DEFAULT_CONCURRENCY};
 use crate::error::{Failure, Outcome};
-use crate::output::rate;
-use crate::output::say;
+use crate::output::{rate, say};
 use crate::runtime::bindings::storage::{ListRequest, PutOptions};
 use crate::runtime::bindings::types::Config;
 use crate::runtime::session::Session;

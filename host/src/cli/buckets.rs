@@ -3,8 +3,7 @@
 
 use crate::config::Connection;
 use crate::error::{Failure, Outcome};
-use crate::output::print_json;
-use crate::output::say;
+use crate::output::{print_json, say};
 use crate::runtime::bindings::types;
 use crate::runtime::session::Session;
 use crate::runtime::Runtime;

@@ -4,8 +4,7 @@
 use crate::config::Connection;
 use crate::digitalocean::cdn::{bucket_origin, CdnSession, EndpointView};
 use crate::error::{Failure, Outcome};
-use crate::output::print_json;
-use crate::output::say;
+use crate::output::{print_json, say};
 use crate::runtime::bindings::exports::spaces::storage::cdn::{Endpoint, EndpointSettings, PurgeReport};
 use crate::runtime::bindings::types::Config;
 use crate::runtime::Runtime;

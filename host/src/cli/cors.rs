@@ -4,8 +4,7 @@
 //! rules before anything is sent.
 
 use crate::error::Outcome;
-use crate::output::print_json;
-use crate::output::say;
+use crate::output::{print_json, say};
 use crate::runtime::bindings::storage::CorsRule;
 use crate::runtime::session::Session;
 use clap::Subcommand;

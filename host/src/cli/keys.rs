@@ -4,8 +4,7 @@
 use crate::config::Connection;
 use crate::digitalocean::keys::{rotate, KeyView, KeysSession, NewKeyView, Perm};
 use crate::error::Outcome;
-use crate::output::print_json;
-use crate::output::say;
+use crate::output::{print_json, say};
 use crate::runtime::bindings::exports::spaces::storage::keys::{AccessKey, Grant, KeyFilter, NewKey, Permission};
 use crate::runtime::Runtime;
 use clap::{Subcommand, ValueEnum};

@@ -4,8 +4,7 @@
 //! back; `set` with flags writes one rule. The component checks the rules before anything is sent.
 
 use crate::error::Outcome;
-use crate::output::print_json;
-use crate::output::say;
+use crate::output::{print_json, say};
 use crate::runtime::bindings::storage::LifecycleRule;
 use crate::runtime::session::Session;
 use clap::Subcommand;

@@ -1,12 +1,12 @@
-//! The object commands: put, get, head, rm, exists, ls, acl, url and presign, on one bucket. Each opens one
-//! component instance (`put -r` and `get -r` several, in `batch`) and prints what people read on stdout.
+//! The object commands: put, get, head, rm, exists, ls, acl, url and presign, on the configured bucket or the one
+//! their `spaces://BUCKET/KEY` arguments name. Each opens one component instance (`put -r` and `get -r` several, in
+//! `batch`) and prints what people read on stdout.
 
 use super::progress::Meter;
 use super::{batch, interruptible, transfer, DEFAULT_CONCURRENCY};
 use crate::config::Connection;
 use crate::error::{Failure, Outcome};
-use crate::output::say;
-use crate::output::{print_json, rate};
+use crate::output::{print_json, rate, say};
 use crate::runtime::bindings::storage::{ByteRange, GetOptions, ListRequest};
 use crate::runtime::bindings::types::Config;
 use crate::runtime::session::Session;
@@ -209,9 +209,7 @@ impl ObjectCommand {
             _ => 1,
         }
     }
-}
 
-impl ObjectCommand {
     /// The arguments that name an object or a prefix, each of which may be `spaces://BUCKET/KEY`.
     fn addresses(&mut self) -> Vec<&mut String> {
         use ObjectCommand as C;

@@ -4,8 +4,7 @@
 
 use super::transfer::Resuming;
 use crate::error::{Failure, Outcome};
-use crate::output::print_json;
-use crate::output::say;
+use crate::output::{print_json, say};
 use crate::runtime::session::Session;
 use clap::Subcommand;
 use http_api::bodies::{Pending, PendingUploads};

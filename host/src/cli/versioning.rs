@@ -3,8 +3,7 @@
 //! --version-id` deletes one for good.
 
 use crate::error::Outcome;
-use crate::output::print_json;
-use crate::output::say;
+use crate::output::{print_json, say};
 use crate::runtime::bindings::storage::Versioning;
 use crate::runtime::session::Session;
 use clap::Subcommand;

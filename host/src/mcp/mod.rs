@@ -1,5 +1,6 @@
 //! `spaces mcp`: a Model Context Protocol server on stdio (rmcp), so AI assistants can list, read and write
-//! objects, make URLs, purge the CDN and manage access keys through the same component and host as the CLI.
+//! objects, make URLs and upload forms, see and set ACLs and CORS rules, purge the CDN and manage access keys
+//! through the same component and host as the CLI.
 //! Every call runs in a component instance of its own; failures come back as tool errors carrying the typed
 //! message, never as a dead server. Objects are also resources, `spaces://BUCKET/KEY`. Content passing through
 //! the protocol is capped, and no reply carries a secret except the one-time secret of a key just created.

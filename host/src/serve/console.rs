@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{self, MethodRouter};
 
 /// Scripts, styles, fetches and images from this origin only; no inline code, no plugins, no framing.
-pub(super) const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
+const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
      img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 const PAGES: [(&str, &str, &str); 3] = [

@@ -1,8 +1,8 @@
 //! `spaces serve`: the storage service an application runs beside itself. A small JSON API under `/v1` (bearer
-//! token), health, readiness and metrics, and the OpenAPI document, on hyper/axum. Every request runs in a
-//! component instance of its own (reused once it finished a request cleanly, else new from the shared
-//! `InstancePre`); all of them share one pooled HTTP client and its circuit breakers. With no endpoint configured
-//! it starts an embedded S3 store and talks to that the same way.
+//! token), health, readiness and metrics, the OpenAPI document and a web console at `/`, on hyper/axum. Every
+//! request runs in a component instance of its own (reused once it finished a request cleanly, else new from the
+//! shared `InstancePre`); all of them share one pooled HTTP client and its circuit breakers. With no endpoint
+//! configured it starts an embedded S3 store and talks to that the same way.
 
 mod admission;
 mod auth;
