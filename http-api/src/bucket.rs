@@ -119,6 +119,25 @@ pub struct PresignPostBody {
     pub expires: Option<u32>,
 }
 
+impl PresignPostBody {
+    /// Refuses a key the key rules refuse; see [`check_form_key`].
+    pub fn check(&self) -> Result<(), String> {
+        check_form_key(&self.key)
+    }
+}
+
+/// An upload form's key must pass the key rules, and its prefix (ending in `/`) must be a folder they accept: a
+/// form must not let a browser store what the API itself would refuse (`a/../b`, a leading `/`, `a//`).
+pub fn check_form_key(key: &str) -> Result<(), String> {
+    match key.strip_suffix('/') {
+        Some(prefix) if prefix.is_empty() || prefix.ends_with('/') => {
+            Err(format!("an upload form's prefix is a folder such as inbox/ or a/b/, not {key:?}"))
+        }
+        Some(prefix) => object_keys::check(prefix),
+        None => object_keys::check(key),
+    }
+}
+
 /// A signed browser upload form: POST to `url` as `multipart/form-data`, these fields first, then the file in a
 /// field named `file`.
 #[derive(Serialize, Debug)]
@@ -148,6 +167,16 @@ mod tests {
                                                           "AllowedMethods": ["PUT"], "MaxAgeSeconds": 600}]});
         assert_eq!(written, expected);
         assert!(parse::<CorsRules>(br#"{"CORSRules": [{"AllowedOrigin": ["x"]}]}"#).is_err(), "a misspelt field");
+    }
+
+    #[test]
+    fn form_keys_and_prefixes_pass_the_key_rules() {
+        for good in ["inbox/", "a.txt", "a/b/"] {
+            assert!(check_form_key(good).is_ok(), "{good}");
+        }
+        for bad in ["", "/", "a/../b", "/inbox/", "a//", "a\u{1}/"] {
+            assert!(check_form_key(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

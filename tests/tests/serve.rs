@@ -318,6 +318,10 @@ fn the_buckets_own_routes_round_trip_against_rgw_and_are_audited() {
     assert_eq!(bytes(s.call("GET", "/v1/objects/inbox/hello.txt", &[], None)), b"posted");
     assert_eq!(s.call("HEAD", "/v1/objects/inbox/large.txt", &[], None).status(), 404);
     problem(s.call("POST", "/v1/presign-post", &ct, Some(br#"{"key": "in/", "expires": 0}"#)), 400, "invalid-argument");
+    for key in ["a/../b", "/", "/inbox/"] {
+        let body = serde_json::json!({ "key": key }).to_string();
+        problem(s.call("POST", "/v1/presign-post", &ct, Some(body.as_bytes())), 400, "invalid-argument");
+    }
 
     let log = s.log();
     for op in ["acl-public", "acl-private", "cors-set", "cors-delete"] {

@@ -629,6 +629,7 @@ fn bucket_call(name: &str, arguments: Option<JsonObject>) -> Result<BucketCall, 
         _ => {
             let a: PresignPost = args(arguments)?;
             lifetime(a.expires_seconds)?;
+            http_api::bucket::check_form_key(&a.key).map_err(|e| format!("invalid arguments: {e}"))?;
             BucketCall::PresignPost(a)
         }
     })
@@ -777,6 +778,7 @@ mod tests {
         assert!(bad("set_acl", json!({"key": "a//b", "acl": "public"})).contains("empty segment"));
         assert!(bad("set_cors", json!({"rules": [{"AllowedOrigin": ["*"]}]})).contains("unknown field"));
         assert!(bad("presign_post", json!({"key": "in/", "expires_seconds": 0})).contains("7 days"));
+        assert!(bad("presign_post", json!({"key": "a/../in/"})).contains("\"..\" segment"));
         assert!(bad("cdn_list", json!({"x": 1})).contains("unknown field"));
         assert!(bad("format_disk", json!({})).contains("no tool"));
     }

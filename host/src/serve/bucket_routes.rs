@@ -111,6 +111,7 @@ pub(super) async fn delete_cors(State(app): State<Arc<App>>) -> Answer {
     security(("bearer" = [])))]
 pub(super) async fn presign_post(State(app): State<Arc<App>>, body: Result<Bytes, BytesRejection>) -> Answer {
     let req: PresignPostBody = bodies::parse(&body?).map_err(Problem::bad_request)?;
+    req.check().map_err(Problem::bad_request)?;
     let form = app.with_session(async |s| s.presign_post(&views::post_request(req)).await).await?;
     Ok(Json(PresignedPost::from(form)).into_response())
 }
