@@ -62,12 +62,18 @@ pub(crate) fn uri_decode(input: &str) -> Result<String, String> {
 
 /// Lower-case hex of `bytes`.
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = Vec::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        out.extend_from_slice(&[HEX[(b >> 4) as usize], HEX[(b & 0xf) as usize]]);
-    }
+    let mut out = vec![0u8; bytes.len() * 2];
+    hex_into(bytes, &mut out);
     String::from_utf8(out).expect("hex digits are ASCII")
+}
+
+/// Writes `bytes` as lower-case hex into `out`, which holds exactly twice as many bytes.
+pub(crate) fn hex_into(bytes: &[u8], out: &mut [u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = HEX[(b >> 4) as usize];
+        pair[1] = HEX[(b & 0xf) as usize];
+    }
 }
 
 /// Appends `n` as exactly `width` decimal digits (zero-padded; higher digits dropped). Every request formats

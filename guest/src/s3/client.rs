@@ -7,6 +7,7 @@ use crate::base::exchange::Call;
 use crate::base::http::{self, Body, Payload, Response, SpliceEnd};
 use crate::base::invalid;
 use crate::base::retry::Policy;
+use crate::base::target::Target;
 use crate::host::credentials;
 use crate::host::progress;
 use crate::s3::addressing::{self, Addressing};
@@ -268,10 +269,11 @@ impl Client {
             return Err(invalid(format!("expiry must be 1..={MAX_PRESIGN_SECONDS} seconds (7 days), got {expires}")));
         }
         let target = self.addressing.object_target(key);
-        let mut req = SignableRequest {
+        let scheme = target.scheme;
+        let req = SignableRequest {
             method: method.into(),
-            host: target.host.clone(),
-            path: target.path.clone(),
+            host: target.host,
+            path: target.path,
             query: Vec::new(),
             headers: signed_headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())).collect(),
         };
@@ -282,8 +284,9 @@ impl Client {
             secret_access_key: &creds.secret_access_key,
             session_token: creds.session_token.as_deref(),
         };
-        let query = self.signer.borrow_mut().presign(&c, &scope, &mut req, expires);
-        Ok((target.url(&query), now + u64::from(expires)))
+        let query = self.signer.borrow_mut().presign(&c, &scope, &req, expires);
+        let url = Target { scheme, host: req.host, path: req.path }.url(&query);
+        Ok((url, now + u64::from(expires)))
     }
 }
 

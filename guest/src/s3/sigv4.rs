@@ -2,7 +2,7 @@
 //! Pure: the caller passes the time and credentials in; the derived signing key is cached per
 //! (date, region, service, secret) because deriving it costs four HMACs per request.
 
-use crate::base::encode::{hex, push_uri_encoded, UtcTime};
+use crate::base::encode::{hex, hex_into, push_uri_encoded, UtcTime};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
@@ -208,11 +208,25 @@ impl Signer {
         c: &Canonical,
         stamp: &Stamp,
     ) -> String {
-        let canonical =
-            [req.method.as_str(), &req.path, c.query, &c.header_block, &c.signed, c.payload_hash].join("\n");
-        let string_to_sign = [ALGORITHM, &stamp.amz_date, &stamp.scope, &sha256_hex(canonical.as_bytes())].join("\n");
+        // The canonical request and the string to sign are hashed piece by piece, never joined into strings:
+        // presigning is a hot loop (a URL per key), and in the component every allocation counts.
+        let mut canonical = Sha256::new();
+        for (i, part) in [req.method.as_str(), &req.path, c.query, &c.header_block, &c.signed, c.payload_hash]
+            .into_iter()
+            .enumerate()
+        {
+            if i > 0 {
+                canonical.update(b"\n");
+            }
+            canonical.update(part.as_bytes());
+        }
+        let mut canonical_hex = [0u8; 64];
+        hex_into(&canonical.finalize(), &mut canonical_hex);
         let mut mac = self.signing_mac(creds.secret_access_key, scope);
-        mac.update(string_to_sign.as_bytes());
+        for part in [ALGORITHM.as_bytes(), b"\n", stamp.amz_date.as_bytes(), b"\n", stamp.scope.as_bytes(), b"\n"] {
+            mac.update(part);
+        }
+        mac.update(&canonical_hex);
         hex(&mac.finalize().into_bytes())
     }
 
@@ -253,33 +267,58 @@ impl Signer {
         hex(&mac.finalize().into_bytes())
     }
 
-    /// Query auth: adds the `X-Amz-*` parameters and the signature to `req.query` and returns the URL's query
-    /// string (the canonical one, signature last). The headers in `req.headers` (plus `host`) are signed and must
-    /// be sent unchanged by whoever uses the URL.
+    /// Query auth: returns the URL's query string — `req.query` with the `X-Amz-*` parameters, canonical, the
+    /// signature last. The headers in `req.headers` (plus `host`) are signed and must be sent unchanged by whoever
+    /// uses the URL.
     pub(crate) fn presign(
         &mut self,
         creds: &Credentials,
         scope: &Scope,
-        req: &mut SignableRequest,
+        req: &SignableRequest,
         expires_seconds: u32,
     ) -> String {
         let stamp = Stamp::new(scope);
-        let (header_block, signed) = canonical_headers(&with_host(req));
-        let q = &mut req.query;
-        q.push(("X-Amz-Algorithm".into(), ALGORITHM.into()));
-        q.push(("X-Amz-Credential".into(), [creds.access_key_id, &stamp.scope].join("/")));
-        q.push(("X-Amz-Date".into(), stamp.amz_date.clone()));
-        q.push(("X-Amz-Expires".into(), expires_seconds.to_string()));
-        if let Some(token) = creds.session_token {
-            q.push(("X-Amz-Security-Token".into(), token.into()));
-        }
-        q.push(("X-Amz-SignedHeaders".into(), signed.clone()));
-        let query = canonical_query(&req.query);
+        // Most URLs sign the host alone: its block needs no sorting or folding.
+        let (header_block, signed) = if req.headers.is_empty() {
+            (format!("host:{}\n", trim_all(&req.host)), "host".to_string())
+        } else {
+            canonical_headers(&with_host(req))
+        };
+        let credential = [creds.access_key_id, &stamp.scope].join("/");
+        let expires = expires_seconds.to_string();
+        // In canonical order: Algorithm, Credential, Date, Expires, Security-Token, SignedHeaders.
+        let params = [
+            ("X-Amz-Algorithm", Some(ALGORITHM)),
+            ("X-Amz-Credential", Some(credential.as_str())),
+            ("X-Amz-Date", Some(stamp.amz_date.as_str())),
+            ("X-Amz-Expires", Some(expires.as_str())),
+            ("X-Amz-Security-Token", creds.session_token),
+            ("X-Amz-SignedHeaders", Some(signed.as_str())),
+        ];
+        let params = params.iter().filter_map(|(k, v)| v.map(|v| (*k, v)));
+        // Alone, they are encoded in place with no sort; with parameters of the caller's, the general
+        // canonicalisation sorts them all.
+        let mut query = if req.query.is_empty() {
+            let mut out = String::with_capacity(384);
+            for (i, (k, v)) in params.enumerate() {
+                if i > 0 {
+                    out.push('&');
+                }
+                push_uri_encoded(&mut out, k, false);
+                out.push('=');
+                push_uri_encoded(&mut out, v, false);
+            }
+            out
+        } else {
+            let mut all = req.query.clone();
+            all.extend(params.map(|(k, v)| (k.to_string(), v.to_string())));
+            canonical_query(&all)
+        };
         let c = Canonical { query: &query, header_block, signed, payload_hash: UNSIGNED_PAYLOAD };
         let signature = self.signature(creds, scope, req, &c, &stamp);
-        let url_query = format!("{query}&X-Amz-Signature={signature}");
-        req.query.push(("X-Amz-Signature".into(), signature));
-        url_query
+        query.push_str("&X-Amz-Signature=");
+        query.push_str(&signature);
+        query
     }
 }
 
@@ -340,11 +379,16 @@ mod tests {
 
     #[test]
     fn aws_s3_presigned_get() {
-        let mut r = req("/test.txt", &[], &[]);
-        Signer::default().presign(&S3_CREDS, &s3_scope(), &mut r, 86_400);
-        let sig = &r.query.iter().find(|(k, _)| k == "X-Amz-Signature").unwrap().1;
+        let r = req("/test.txt", &[], &[]);
+        let query = Signer::default().presign(&S3_CREDS, &s3_scope(), &r, 86_400);
+        let (rest, sig) = query.rsplit_once("&X-Amz-Signature=").unwrap();
         assert_eq!(sig, "aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404");
-        assert!(canonical_query(&r.query).ends_with("X-Amz-SignedHeaders=host"));
+        assert!(rest.ends_with("X-Amz-SignedHeaders=host"));
+        // With a parameter of the caller's, everything is sorted together and signed so.
+        let with = req("/test.txt", &[("response-content-type", "text/plain")], &[]);
+        let query = Signer::default().presign(&S3_CREDS, &s3_scope(), &with, 86_400);
+        let (rest, _) = query.rsplit_once("&X-Amz-Signature=").unwrap();
+        assert!(rest.ends_with("X-Amz-SignedHeaders=host&response-content-type=text%2Fplain"), "{rest}");
     }
 
     #[test]
@@ -404,9 +448,16 @@ mod tests {
         Signer::default().sign_headers(&S3_CREDS, &s3_scope(), &mut without, EMPTY);
         assert_ne!(signature_of(&with), signature_of(&without));
 
-        let mut presigned = req("/k", &[], &[]);
-        Signer::default().presign(&creds, &s3_scope(), &mut presigned, 60);
-        assert!(canonical_query(&presigned.query).contains("X-Amz-Security-Token=TOKEN%2F%2B%3D"));
+        let url_query = Signer::default().presign(&creds, &s3_scope(), &req("/k", &[], &[]), 60);
+        assert!(url_query.contains("X-Amz-Security-Token=TOKEN%2F%2B%3D"));
+        // The unsorted fast path gives exactly the canonical order.
+        let (signed, _) = url_query.rsplit_once("&X-Amz-Signature=").unwrap();
+        let pairs: Vec<(String, String)> = signed
+            .split('&')
+            .map(|p| p.split_once('=').unwrap())
+            .map(|(k, v)| (k.to_string(), crate::base::encode::uri_decode(v).unwrap()))
+            .collect();
+        assert_eq!(signed, canonical_query(&pairs));
     }
 
     #[test]
