@@ -28,6 +28,16 @@ pub(crate) fn line(args: std::fmt::Arguments<'_>) {
     }
 }
 
+/// Has stdout's reader gone away (a pipe whose other end is closed)? Asked after a failed write of a stream
+/// to stdout, to tell `spaces get KEY - | head -c 10` (nothing wrong) from a failure worth reporting.
+pub(crate) fn reader_gone() -> bool {
+    use rustix::event::{poll, PollFd, PollFlags};
+    let stdout = std::io::stdout();
+    let mut fds = [PollFd::new(&stdout, PollFlags::OUT)];
+    let zero = rustix::event::Timespec { tv_sec: 0, tv_nsec: 0 };
+    poll(&mut fds, Some(&zero)).is_ok() && fds[0].revents().contains(PollFlags::ERR)
+}
+
 /// Prints `value` as indented JSON on stdout (the `--json` form of a command).
 pub(crate) fn print_json(value: &impl serde::Serialize) -> Outcome<()> {
     let text = serde_json::to_string_pretty(value).map_err(|e| Failure::caused("writing JSON", e))?;

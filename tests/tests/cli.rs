@@ -358,7 +358,8 @@ fn completion_scripts_name_every_command_for_each_shell() {
 }
 
 /// `spaces ls | head -1`: a reader that goes away before the listing is printed ends the command quietly, as it
-/// does for ripgrep, where it once panicked with "failed printing to stdout".
+/// does for ripgrep, where it once panicked with "failed printing to stdout"; `spaces get KEY - | head -c 10` too,
+/// where it once failed with "Broken pipe".
 #[test]
 fn a_reader_that_goes_away_ends_the_output_quietly() {
     let b = Bucket::new("pipe");
@@ -366,7 +367,10 @@ fn a_reader_that_goes_away_ends_the_output_quietly() {
     for key in ["one.txt", "two.txt", "three.txt"] {
         b.ok(&["put", "a.txt", key]);
     }
-    for args in [&["ls"][..], &["buckets"], &["presign", "one.txt", "two.txt"], &["head", "one.txt"]] {
+    std::fs::write(b.path("big.bin"), pattern(1 << 20, 9)).unwrap();
+    b.ok(&["put", "big.bin", "big.bin"]);
+    let listings = [&["ls"][..], &["buckets"], &["presign", "one.txt", "two.txt"], &["head", "one.txt"]];
+    for args in listings.into_iter().chain([&["get", "big.bin", "-"][..]]) {
         let mut child = b
             .spaces()
             .args(args)

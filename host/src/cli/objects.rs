@@ -474,8 +474,11 @@ async fn get(s: &mut Session, key: &str, file: Option<&Path>, opts: &GetOptions)
         let stdout = std::io::stdout().as_fd().try_clone_to_owned().map_err(|e| Failure::caused("stdout", e))?;
         let written = s.write_to_file(download, std::fs::File::from(stdout)).await;
         meter.finish();
-        written?;
-        return Ok(());
+        // A reader that took what it wanted and left (`| head`) is not a failure, as `cat` would not call it one.
+        return match written {
+            Err(_) if crate::output::reader_gone() => Ok(()),
+            other => other.map(drop),
+        };
     }
     let name = key.rsplit('/').find(|p| !p.is_empty()).unwrap_or("download");
     let dest = match file {
