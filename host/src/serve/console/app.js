@@ -91,7 +91,13 @@ function signOut(why = "") {
 async function signIn(event) {
   event.preventDefault();
   const candidate = $("token").value.trim();
-  const r = await fetch("/v1/objects?limit=1", { headers: { Authorization: `Bearer ${candidate}` } });
+  let r;
+  try {
+    r = await fetch("/v1/objects?limit=1", { headers: { Authorization: `Bearer ${candidate}` } });
+  } catch {
+    $("sign-in-error").textContent = "The service does not answer; is `spaces serve` running?";
+    return;
+  }
   if (r.status === 401) {
     $("sign-in-error").textContent = "That is not this service's token.";
     return;
