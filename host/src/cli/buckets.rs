@@ -76,7 +76,7 @@ pub(super) async fn run(runtime: &Runtime, conn: &Connection, command: &BucketCo
                 other => other,
             })?;
             if *force {
-                say!("deleted {deleted} objects");
+                say!("deleted {deleted} object{}", if deleted == 1 { "" } else { "s" });
             }
             say!("removed bucket {name}");
             Ok(())
