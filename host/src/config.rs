@@ -90,6 +90,13 @@ impl Connection {
         }
     }
 
+    /// The configuration for calls that address no bucket (listing the buckets, proving a new key): the
+    /// configured bucket's, else one with a placeholder name that is never addressed, since a client needs a valid
+    /// bucket name to open.
+    pub(crate) fn bucketless_config(&self) -> Config {
+        self.storage_config_for(self.bucket.clone().unwrap_or_else(|| "spaces".into()))
+    }
+
     /// The component's configuration for DigitalOcean's API; `purge_window_ms` only matters to purges.
     pub(crate) fn api_config(&self, purge_window_ms: Option<u32>) -> ApiConfig {
         ApiConfig { base_url: Some(self.api_url.clone()), retry: None, purge_window_ms }

@@ -344,17 +344,18 @@ fn completion_scripts_name_every_command_for_each_shell() {
         }
     }
     // A reader that stops early (`| head -1`) is no failure, and no panic.
-    let mut child = std::process::Command::new(spaces_tests::spaces_bin())
-        .args(["completions", "bash"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    drop(child.stdout.take());
-    let out = child.wait_with_output().unwrap();
+    let out = reader_gone(std::process::Command::new(spaces_tests::spaces_bin()).args(["completions", "bash"]));
     assert!(out.status.success() && out.stderr.is_empty(), "{}", spaces_tests::describe(&out));
     let out = spaces_tests::run(std::process::Command::new(spaces_tests::spaces_bin()).args(["completions", "tcsh"]));
     assert_eq!(out.status.code(), Some(2), "an unknown shell is a usage error");
+}
+
+/// Runs `cmd` with its stdout's reader closed before the first byte, as `| head` does to a long output.
+fn reader_gone(cmd: &mut std::process::Command) -> std::process::Output {
+    let mut child =
+        cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().expect("spawn");
+    drop(child.stdout.take());
+    child.wait_with_output().expect("wait")
 }
 
 /// `spaces ls | head -1`: a reader that goes away before the listing is printed ends the command quietly, as it
@@ -371,15 +372,7 @@ fn a_reader_that_goes_away_ends_the_output_quietly() {
     b.ok(&["put", "big.bin", "big.bin"]);
     let listings = [&["ls"][..], &["buckets"], &["presign", "one.txt", "two.txt"], &["head", "one.txt"]];
     for args in listings.into_iter().chain([&["get", "big.bin", "-"][..]]) {
-        let mut child = b
-            .spaces()
-            .args(args)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        drop(child.stdout.take());
-        let out = child.wait_with_output().unwrap();
+        let out = reader_gone(b.spaces().args(args));
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success() && stderr.is_empty(), "{args:?}: {:?} {stderr}", out.status);
     }

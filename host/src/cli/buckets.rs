@@ -48,8 +48,7 @@ fn bucket_name(arg: &str) -> Outcome<String> {
 pub(super) async fn run(runtime: &Runtime, conn: &Connection, command: &BucketCommand) -> Outcome<()> {
     match command {
         BucketCommand::Buckets { json } => {
-            let bucket = conn.storage_config().map_or_else(|_| "spaces".to_string(), |c| c.bucket);
-            let mut s = Session::open(runtime, &conn.storage_config_for(bucket)).await?;
+            let mut s = Session::open(runtime, &conn.bucketless_config()).await?;
             let buckets = s.list_buckets().await?;
             if *json {
                 return print_json(&Buckets { buckets: buckets.into_iter().map(BucketEntry::from).collect() });

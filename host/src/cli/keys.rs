@@ -120,8 +120,7 @@ pub(super) async fn run(runtime: &Runtime, conn: &Connection, action: &Action, j
             say!("deleted access key {access_key}");
         }
         Action::Rotate { access_key } => {
-            // ListBuckets needs no bucket; a valid name is only needed to open the storage client.
-            let storage = conn.storage_config_for(conn.bucket.clone().unwrap_or_else(|| "spaces".into()));
+            let storage = conn.bucketless_config();
             let rotation = rotate(runtime, &storage, &mut s, access_key).await?;
             let new = rotation.new.key.access_key.clone();
             print_new(rotation.new, json)?;

@@ -201,8 +201,7 @@ impl SpacesMcp {
     async fn bucket_call(&self, call: BucketCall) -> Outcome<CallToolResult> {
         match call {
             BucketCall::List => {
-                let bucket = self.conn.bucket.clone().unwrap_or_else(|| "spaces".into());
-                let (_, mut s) = self.session(Some(bucket)).await?;
+                let mut s = Session::open(&self.runtime, &self.conn.bucketless_config()).await?;
                 let buckets = s.list_buckets().await?.into_iter().map(BucketEntry::from).collect();
                 structured(Buckets { buckets })
             }
@@ -224,11 +223,7 @@ impl SpacesMcp {
             BucketCall::SetCors(a) => {
                 let (bucket, mut s) = self.session(a.bucket).await?;
                 let rules: Vec<_> = a.rules.into_iter().map(Into::into).collect();
-                if rules.is_empty() {
-                    s.delete_cors().await?;
-                } else {
-                    s.set_cors(&rules).await?;
-                }
+                s.set_cors(&rules).await?;
                 structured(tools::CorsSet { bucket, rules: rules.len() })
             }
             BucketCall::PresignPost(a) => {

@@ -273,7 +273,11 @@ impl Session {
         self.settle(r)
     }
 
+    /// Replaces the bucket's CORS rules; an empty list removes the configuration (S3 has no empty one).
     pub(crate) async fn set_cors(&mut self, rules: &[CorsRule]) -> Outcome<()> {
+        if rules.is_empty() {
+            return self.delete_cors().await;
+        }
         let c = self.bindings.spaces_storage_storage().client();
         let r = c.call_set_cors(&mut self.store, self.client, rules).await;
         self.settle(r)

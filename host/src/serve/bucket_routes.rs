@@ -86,9 +86,7 @@ pub(super) async fn set_cors(State(app): State<Arc<App>>, body: Result<Bytes, By
     let rules: CorsRules = bodies::parse(&body?).map_err(Problem::bad_request)?;
     let rules: Vec<_> = rules.cors_rules.into_iter().map(Into::into).collect();
     let what = format!("{} CORS rule{}", rules.len(), if rules.len() == 1 { "" } else { "s" });
-    let outcome = app
-        .with_session(async |s| if rules.is_empty() { s.delete_cors().await } else { s.set_cors(&rules).await })
-        .await;
+    let outcome = app.with_session(async |s| s.set_cors(&rules).await).await;
     audited(&app, "cors-set", &what, outcome)
 }
 

@@ -72,10 +72,17 @@ impl Context {
         Context { src, dst, dry_run, resuming, tally, meter, planned, done, changed }
     }
 
-    /// `rel` was written or deleted in the destination bucket.
-    fn note_changed(&self, rel: &str) {
-        if let (Some(changed), Side::Remote { .. }) = (&self.changed, &self.dst) {
-            changed.lock().unwrap_or_else(|e| e.into_inner()).push(key_of(&self.dst, rel));
+    /// `rel` was written in the destination, which may be a bucket.
+    fn note_written(&self, rel: &str) {
+        if matches!(self.dst, Side::Remote { .. }) {
+            self.note_changed([key_of(&self.dst, rel)]);
+        }
+    }
+
+    /// `keys` were written or deleted in the destination bucket (kept only with `--purge`).
+    fn note_changed(&self, keys: impl IntoIterator<Item = String>) {
+        if let Some(changed) = &self.changed {
+            changed.lock().unwrap_or_else(|e| e.into_inner()).extend(keys);
         }
     }
 
@@ -240,7 +247,7 @@ async fn worker(mut s: Session, sink: ProgressFn, rx: Arc<tokio::sync::Mutex<mps
         match run(&mut s, &sink, &ctx, &job, &interrupt).await {
             Ok(Some(bytes)) => {
                 ctx.count(|t| t.count(&job, bytes));
-                ctx.note_changed(job.rel());
+                ctx.note_written(job.rel());
             }
             Ok(None) => ctx.count(|t| t.unchanged += 1),
             Err(e) => {
@@ -361,7 +368,8 @@ pub(super) async fn delete(
             for f in &failures {
                 eprintln!("spaces: could not delete {:?}: {} {}", f.key, f.code, f.message);
             }
-            rels.iter().filter(|r| failures.iter().all(|f| f.key != key_of(dst, r))).for_each(|r| ctx.note_changed(r));
+            let failed: std::collections::HashSet<&str> = failures.iter().map(|f| f.key.as_str()).collect();
+            ctx.note_changed(keys.iter().filter(|k| !failed.contains(k.as_str())).cloned());
             let failed = failures.len() as u64;
             ctx.count(|t| {
                 t.deleted += keys.len() as u64 - failed;
