@@ -6,13 +6,14 @@ use crate::exports;
 use crate::exports::spaces::storage::cdn::{Endpoint as CdnEndpoint, EndpointSettings, PurgeReport};
 use crate::exports::spaces::storage::keys::{AccessKey, Grant, KeyFilter, NewKey};
 use crate::exports::spaces::storage::storage::{
-    BucketSummary, CorsRule, DeleteFailure, GetOptions, Guest, GuestClient, GuestDownload, LifecycleRule, ListPage,
-    ListRequest, ObjectAccess, ObjectSummary, ObjectVersion, PostRequest, PresignMethod, PresignRequest, Presigned,
-    PresignedPost, PutOptions, PutResult, UploadSummary, VersionPage, Versioning,
+    BucketSummary, CorsRule, Decryption, DeleteFailure, Encryption, GetOptions, Guest, GuestClient, GuestDownload,
+    KeyPair, LifecycleRule, ListPage, ListRequest, ObjectAccess, ObjectSummary, ObjectVersion, PostRequest,
+    PresignMethod, PresignRequest, Presigned, PresignedPost, PutOptions, PutResult, UploadSummary, VersionPage,
+    Versioning,
 };
 use crate::s3::library_ops::PostSpec;
 use crate::s3::upload::Continuation;
-use crate::s3::{client, headers, xml};
+use crate::s3::{client, encrypted, headers, xml};
 use crate::spaces::storage::types::{Acl, ApiConfig, Config, Error, ObjectMeta};
 use crate::wasi::io::streams::{InputStream, OutputStream};
 use std::rc::Rc;
@@ -22,6 +23,11 @@ struct Component;
 impl Guest for Component {
     type Client = ClientResource;
     type Download = client::Download;
+
+    fn generate_identity() -> KeyPair {
+        let (identity, recipient) = encrypted::generate_identity();
+        KeyPair { identity, recipient }
+    }
 }
 
 impl exports::spaces::storage::keys::Guest for Component {
@@ -96,15 +102,33 @@ impl GuestClient for ClientResource {
         size: Option<u64>,
         opts: PutOptions,
     ) -> Result<PutResult, Error> {
-        let h = headers::ObjectHeaders {
-            content_type: opts.content_type.as_deref(),
-            cache_control: opts.cache_control.as_deref(),
-            acl: opts.acl,
-            metadata: &opts.metadata,
+        let lock = match opts.encrypt {
+            Some(Encryption::Recipients(to)) => Some(encrypted::lock_to(&to)?),
+            Some(Encryption::Passphrase(p)) => Some(encrypted::lock_with(p)?),
+            None => None,
+        };
+        let sealed_metadata;
+        let h = match lock {
+            Some(_) => {
+                sealed_metadata = encrypted::sealed_metadata(opts.content_type.as_deref(), &opts.metadata);
+                headers::ObjectHeaders {
+                    content_type: Some(encrypted::SEALED_CONTENT_TYPE),
+                    cache_control: opts.cache_control.as_deref(),
+                    acl: opts.acl,
+                    metadata: &sealed_metadata,
+                }
+            }
+            None => headers::ObjectHeaders {
+                content_type: opts.content_type.as_deref(),
+                cache_control: opts.cache_control.as_deref(),
+                acl: opts.acl,
+                metadata: &opts.metadata,
+            },
         };
         let how = Continuation {
             resume: opts.resume.as_ref().map(|r| (r.upload_id.as_str(), r.part_size)),
             keep_partial: opts.keep_partial,
+            seal: lock.as_ref(),
         };
         let (etag, size, parts) = self.0.put_object(&key, &body, size, &h, &how)?;
         Ok(PutResult { etag, size, parts })
@@ -116,7 +140,16 @@ impl GuestClient for ClientResource {
             if_none_match: opts.if_none_match.as_deref(),
             version_id: opts.version_id.as_deref(),
         };
-        let download = self.0.get_object(&key, opts.range.map(|r| (r.first, r.last)), conditions)?;
+        let range = opts.range.map(|r| (r.first, r.last));
+        let download = match opts.decrypt {
+            Some(Decryption::Identities(text)) => {
+                self.0.get_opened(&key, range, conditions, &encrypted::unlock_with_identities(&text)?)?
+            }
+            Some(Decryption::Passphrase(p)) => {
+                self.0.get_opened(&key, range, conditions, &encrypted::unlock_with(p))?
+            }
+            None => self.0.get_object(&key, range, conditions)?,
+        };
         Ok(exports::spaces::storage::storage::Download::new(download))
     }
 

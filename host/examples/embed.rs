@@ -138,6 +138,7 @@ async fn main() -> wasmtime::Result<()> {
         metadata: Vec::new(),
         resume: None,
         keep_partial: false,
+        encrypt: None,
     };
     let put = storage.client().call_put_object(&mut store, client, &key, body, Some(size), &opts).await?;
     let put = put.map_err(fail)?;

@@ -47,11 +47,12 @@ impl Failure {
         Failure::Storage(types::Error::NotFound(message.into()))
     }
 
-    /// 2 usage, 3 not found, 4 access denied, 130 interrupted, 1 anything else.
+    /// 2 usage, 3 not found, 4 access denied, 5 cannot decrypt, 130 interrupted, 1 anything else.
     pub(crate) fn exit_code(&self) -> i32 {
         match self {
             Failure::Storage(types::Error::NotFound(_)) => 3,
             Failure::Storage(types::Error::AccessDenied(_)) => 4,
+            Failure::Storage(types::Error::Undecryptable(_)) => 5,
             Failure::Storage(types::Error::InvalidArgument(_) | types::Error::RangeNotSatisfiable(_)) => 2,
             Failure::Interrupted => 130,
             _ => 1,
@@ -112,6 +113,7 @@ impl fmt::Display for Failure {
                 E::CircuitOpen(m) => write!(f, "circuit open: {m}"),
                 E::Timeout(m) => write!(f, "timed out: {m}"),
                 E::Integrity(m) => write!(f, "integrity check failed: {m}"),
+                E::Undecryptable(m) => write!(f, "cannot decrypt: {m}"),
                 E::Service(s) => write!(
                     f,
                     "service error {} {}: {}{}",
@@ -146,6 +148,7 @@ mod tests {
         assert_eq!(Failure::usage("x").exit_code(), 2);
         assert_eq!(Failure::not_found("x").exit_code(), 3);
         assert_eq!(Failure::Storage(types::Error::AccessDenied("x".into())).exit_code(), 4);
+        assert_eq!(Failure::Storage(types::Error::Undecryptable("x".into())).exit_code(), 5);
         assert_eq!(Failure::Interrupted.exit_code(), 130);
     }
 }

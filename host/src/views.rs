@@ -179,10 +179,11 @@ pub(crate) fn put_options(h: &PutHeaders, key: &str) -> PutOptions {
         metadata: h.metadata.clone(),
         resume: None,
         keep_partial: false,
+        encrypt: None,
     }
 }
 
 /// A GET of the whole object (or of `range`), without conditions.
 pub(crate) fn plain_get(range: Option<ByteRange>) -> GetOptions {
-    GetOptions { range, if_match: None, if_none_match: None, version_id: None }
+    GetOptions { range, if_match: None, if_none_match: None, version_id: None, decrypt: None }
 }

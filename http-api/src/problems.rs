@@ -28,8 +28,10 @@ pub enum Kind {
     CircuitOpen,
     /// 504 `upstream-timeout`.
     Timeout,
-    /// 502 `integrity`: the bytes did not match what was promised.
+    /// 502 `integrity`: the bytes did not match what was promised, or encrypted bytes failed authentication.
     Integrity,
+    /// 422 `undecryptable`: the object is encrypted and the identity or passphrase configured does not open it.
+    Undecryptable,
     /// 502 `upstream-unreachable`: the connection failed.
     Transport,
     /// `service`: the store's own error answer with this status (a 4xx passes through, anything else is 502).
@@ -74,6 +76,7 @@ impl Kind {
             Kind::CircuitOpen => (503, "circuit-open"),
             Kind::Timeout => (504, "upstream-timeout"),
             Kind::Integrity => (502, "integrity"),
+            Kind::Undecryptable => (422, "undecryptable"),
             Kind::Transport => (502, "upstream-unreachable"),
             Kind::Service(s) if (400..500).contains(&s) => (s, "service"),
             // The store behind does not offer the operation (s3s-fs has no multipart listing): not a fault.
@@ -113,6 +116,7 @@ macro_rules! kind_of_error {
             $E::Unavailable(_) => $crate::problems::Kind::Unavailable,
             $E::Transport(_) => $crate::problems::Kind::Transport,
             $E::Integrity(_) => $crate::problems::Kind::Integrity,
+            $E::Undecryptable(_) => $crate::problems::Kind::Undecryptable,
             $E::Timeout(_) => $crate::problems::Kind::Timeout,
             $E::Service(s) => $crate::problems::Kind::Service(s.status),
         }

@@ -5,7 +5,7 @@
 # a Python virtualenv with openapi-spec-validator, which checks the service's OpenAPI document, the official MCP
 # SDK, whose client drives `spaces mcp` in the tests, Schemathesis, which fuzzes the service from its OpenAPI
 # document, and Selenium, which drives Debian's chromium (with chromium-driver) through the web console; Node.js
-# and jco (tests/jco), which run the component outside our host.
+# and jco (tests/jco), which run the component outside our host; Debian's age, which checks our encryption both ways.
 # With --toolchain-only it installs just the toolchain pieces and curl (enough to build and run the service).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -57,6 +57,11 @@ fi
 # nothing).
 if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
+# The age CLI, which must read what `spaces put --encrypt-to` stores and write what `spaces get --identity` reads.
+if ! command -v age >/dev/null || ! command -v age-keygen >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq age >/dev/null
 fi
 
 # The validator, the MCP SDK and Selenium are not packaged by Debian; they go into a virtualenv beside the build

@@ -209,6 +209,21 @@ impl Writer {
     }
 }
 
+/// Writes all of `bytes` into `sink`, waiting whenever it is full.
+pub(crate) fn write_all(sink: &OutputStream, mut bytes: &[u8]) -> Result<(), String> {
+    while !bytes.is_empty() {
+        let permit = sink.check_write().map_err(stream_error)?;
+        if permit == 0 {
+            sink.subscribe().block();
+            continue;
+        }
+        let n = permit.min(bytes.len() as u64) as usize;
+        sink.write(&bytes[..n]).map_err(stream_error)?;
+        bytes = &bytes[n..];
+    }
+    Ok(())
+}
+
 /// Blocks until at least one of `pollables` is ready.
 pub(crate) fn wait_any(pollables: &[Pollable]) {
     if !pollables.is_empty() {
@@ -303,17 +318,21 @@ impl Body {
     /// Reads the rest of the body into memory, refusing more than `limit` bytes.
     pub(crate) fn read_to_end(&self, limit: usize) -> Result<Vec<u8>, String> {
         let mut out = Vec::new();
-        loop {
-            match self.stream().blocking_read(CHUNK) {
-                Ok(chunk) => {
-                    out.extend_from_slice(&chunk);
-                    if out.len() > limit {
-                        return Err(format!("response body exceeds {limit} bytes"));
-                    }
-                }
-                Err(StreamError::Closed) => return Ok(out),
-                Err(e) => return Err(format!("reading response body: {}", stream_error(e))),
+        while let Some(chunk) = self.next_chunk()? {
+            out.extend_from_slice(&chunk);
+            if out.len() > limit {
+                return Err(format!("response body exceeds {limit} bytes"));
             }
+        }
+        Ok(out)
+    }
+
+    /// The next bytes of the body, waiting for them; `None` at its end.
+    pub(crate) fn next_chunk(&self) -> Result<Option<Vec<u8>>, String> {
+        match self.stream().blocking_read(CHUNK) {
+            Ok(chunk) => Ok(Some(chunk)),
+            Err(StreamError::Closed) => Ok(None),
+            Err(e) => Err(format!("reading response body: {}", stream_error(e))),
         }
     }
 

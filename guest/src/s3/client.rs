@@ -11,6 +11,7 @@ use crate::base::target::Target;
 use crate::host::credentials;
 use crate::host::progress;
 use crate::s3::addressing::{self, Addressing};
+use crate::s3::encrypted::Opening;
 use crate::s3::errors::{self, Subject};
 use crate::s3::headers;
 use crate::s3::multipart;
@@ -23,6 +24,9 @@ use base64::Engine;
 use md5::{Digest, Md5};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+
+/// A response's headers, names in lower case.
+type Headers = Vec<(String, String)>;
 
 /// XML answers are small; anything larger is a fault, not a listing.
 const MAX_XML_BODY: usize = 16 << 20;
@@ -115,7 +119,7 @@ impl Client {
     // ---- downloads and metadata ----
 
     /// A GET of `key`; `conditions` are `If-Match` / `If-None-Match` header values, sent as given.
-    fn get_response(
+    pub(crate) fn get_response(
         &self,
         key: &str,
         range: Option<(u64, Option<u64>)>,
@@ -143,20 +147,7 @@ impl Client {
         range: Option<(u64, Option<u64>)>,
         conditions: Conditions,
     ) -> Result<Download, Error> {
-        addressing::validate_key(key).map_err(invalid)?;
-        if let Some((first, Some(last))) = range {
-            if last < first {
-                return Err(invalid(format!("range {first}-{last} ends before it starts")));
-            }
-        }
-        for v in [conditions.if_match, conditions.if_none_match].into_iter().flatten() {
-            if v.is_empty() || v.chars().any(|c| c.is_control()) {
-                return Err(invalid(format!("condition {v:?} is not an ETag list")));
-            }
-        }
-        if let Some(v) = conditions.version_id {
-            addressing::validate_version_id(v).map_err(invalid)?;
-        }
+        check_get(key, range, &conditions)?;
         let resp = self.get_response(key, range, conditions)?;
         let meta = headers::object_meta(key, &resp.headers)
             .ok_or_else(|| Error::Transport("GET answer lacks Content-Length or ETag".into()))?;
@@ -167,10 +158,50 @@ impl Client {
             key: key.to_string(),
             version_id: conditions.version_id.map(String::from),
             first,
+            wire: meta.size,
             meta,
             body: RefCell::new(Some(body)),
             written: Cell::new(0),
+            opening: RefCell::new(None),
         })
+    }
+
+    /// A download of `wire` bytes of `key` from offset `first` whose body is `body` (or, when `None`, is entirely
+    /// in `opening` already), decrypted by `opening`; `meta` describes the plaintext.
+    pub(crate) fn opened_download(
+        self: &Rc<Self>,
+        meta: ObjectMeta,
+        version_id: Option<&str>,
+        (first, wire): (u64, u64),
+        body: Option<Body>,
+        opening: Opening,
+    ) -> Download {
+        let written = if body.is_some() { 0 } else { wire };
+        Download {
+            client: Rc::clone(self),
+            key: meta.key.clone(),
+            version_id: version_id.map(String::from),
+            first,
+            wire,
+            meta,
+            body: RefCell::new(body),
+            written: Cell::new(written),
+            opening: RefCell::new(Some(opening)),
+        }
+    }
+
+    /// A ranged GET of `key` read whole (at most `limit` bytes): the answer's headers and body.
+    pub(crate) fn get_bytes(
+        &self,
+        key: &str,
+        range: (u64, Option<u64>),
+        conditions: Conditions,
+        limit: usize,
+    ) -> Result<(Headers, Vec<u8>), Error> {
+        let resp = self.get_response(key, Some(range), conditions)?;
+        let headers = resp.headers.clone();
+        let bytes = resp.read_body(limit).map_err(|m| Error::Transport(format!("{key:?}: {m}")))?;
+        Ok((headers, bytes))
     }
 
     pub(crate) fn head_object(&self, key: &str) -> Result<ObjectMeta, Error> {
@@ -298,18 +329,43 @@ pub(crate) struct Conditions<'a> {
     pub version_id: Option<&'a str>,
 }
 
-/// A GET whose headers have arrived. The body moves host-side into a sink; a broken connection is resumed with a
-/// ranged GET pinned to the same ETag, so a changed object is never spliced together from two versions.
+/// Refuses a GET's key, range or conditions before anything is sent.
+pub(crate) fn check_get(key: &str, range: Option<(u64, Option<u64>)>, conditions: &Conditions) -> Result<(), Error> {
+    addressing::validate_key(key).map_err(invalid)?;
+    if let Some((first, Some(last))) = range {
+        if last < first {
+            return Err(invalid(format!("range {first}-{last} ends before it starts")));
+        }
+    }
+    for v in [conditions.if_match, conditions.if_none_match].into_iter().flatten() {
+        if v.is_empty() || v.chars().any(|c| c.is_control()) {
+            return Err(invalid(format!("condition {v:?} is not an ETag list")));
+        }
+    }
+    if let Some(v) = conditions.version_id {
+        addressing::validate_version_id(v).map_err(invalid)?;
+    }
+    Ok(())
+}
+
+/// A GET whose headers have arrived. The body moves host-side into a sink — or, when it is being decrypted, through
+/// the component; a broken connection is resumed with a ranged GET pinned to the same ETag, so a changed object is
+/// never spliced together from two versions.
 pub(crate) struct Download {
     client: Rc<Client>,
     key: String,
     /// The version asked for, which a resumed GET asks for again.
     version_id: Option<String>,
-    /// Offset of the first byte of `meta.size` within the object.
+    /// Offset within the object of the first byte on the wire.
     first: u64,
+    /// Bytes expected on the wire from `first` (`meta.size`, unless decrypting).
+    wire: u64,
     pub meta: ObjectMeta,
     body: RefCell<Option<Body>>,
+    /// Bytes received from the wire so far.
     written: Cell<u64>,
+    /// The decryption of the body, when it is being decrypted.
+    opening: RefCell<Option<Opening>>,
 }
 
 impl Download {
@@ -333,13 +389,13 @@ impl Download {
     }
 
     pub(crate) fn write_to(&self, sink: &OutputStream) -> Result<u64, Error> {
-        let expected = self.meta.size;
+        let expected = self.wire;
         let mut written = self.written.get();
         let mut resumes = 0;
         loop {
             let mut body = match self.body.borrow_mut().take() {
                 Some(b) => b,
-                None if written == expected => return Ok(written),
+                None if written == expected => return self.finish(sink),
                 None => {
                     let range = (self.first + written, Some(self.first + expected - 1));
                     let pinned = format!("\"{}\"", self.meta.etag);
@@ -349,13 +405,16 @@ impl Download {
                     resp.into_body().map_err(Error::Transport)?
                 }
             };
-            let end = body.splice_into(sink, &mut |n| {
-                written += n;
-                progress::advanced(n);
-            });
+            let end = match self.opening.borrow_mut().as_mut() {
+                Some(opening) => opening.pump(&body, sink, &mut written)?,
+                None => body.splice_into(sink, &mut |n| {
+                    written += n;
+                    progress::advanced(n);
+                }),
+            };
             self.written.set(written);
             let broke = match end {
-                SpliceEnd::Done if written == expected => return Ok(written),
+                SpliceEnd::Done if written == expected => return self.finish(sink),
                 SpliceEnd::Done if written > expected => {
                     return Err(Error::Integrity(format!(
                         "{:?}: received {written} bytes, expected {expected}",
@@ -377,6 +436,21 @@ impl Download {
                     self.key
                 )));
             }
+        }
+    }
+
+    /// Every byte has arrived: the bytes written to the sink (for a decryption, after its last chunk is opened).
+    fn finish(&self, sink: &OutputStream) -> Result<u64, Error> {
+        match self.opening.borrow_mut().as_mut() {
+            Some(opening) => opening.finish(sink).map_err(|m| self.sink_failed(m)),
+            None => Ok(self.written.get()),
+        }
+    }
+
+    fn sink_failed(&self, e: Error) -> Error {
+        match e {
+            Error::Transport(m) => Error::Transport(format!("writing the download of {:?} failed: {m}", self.key)),
+            other => other,
         }
     }
 }

@@ -36,6 +36,7 @@ pub(crate) fn describe(e: &Error) -> String {
         | Error::CircuitOpen(m)
         | Error::Timeout(m)
         | Error::Integrity(m)
+        | Error::Undecryptable(m)
         | Error::Transport(m) => m.clone(),
     }
 }
@@ -125,6 +126,7 @@ pub(crate) fn with_note(e: Error, note: &str) -> Error {
         Error::CircuitOpen(m) => Error::CircuitOpen(m + note),
         Error::Timeout(m) => Error::Timeout(m + note),
         Error::Integrity(m) => Error::Integrity(m + note),
+        Error::Undecryptable(m) => Error::Undecryptable(m + note),
         Error::Service(mut s) => {
             s.message.push_str(note);
             Error::Service(s)

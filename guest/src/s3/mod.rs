@@ -6,6 +6,8 @@ pub(crate) mod addressing;
 pub(crate) mod client;
 #[cfg(not(any(feature = "edge", feature = "blobstore")))]
 pub(crate) mod cors;
+#[cfg_attr(any(feature = "edge", feature = "blobstore"), allow(dead_code))]
+pub(crate) mod encrypted;
 pub(crate) mod errors;
 pub(crate) mod headers;
 #[cfg(not(any(feature = "edge", feature = "blobstore")))]

@@ -6,12 +6,15 @@
 //! size or MD5 differs from the body's. The host hears of each multipart upload as it starts and ends, so an
 //! upload cut short by a crash can be found again.
 
+use crate::age::stream::Sealer;
+use crate::age::Lock;
 use crate::base::exchange::{Call, Exchange};
 use crate::base::http::{self, Payload};
 use crate::base::invalid;
 use crate::host::progress;
 use crate::s3::addressing;
 use crate::s3::client::Client;
+use crate::s3::encrypted;
 use crate::s3::errors;
 use crate::s3::headers::{self, ObjectHeaders};
 use crate::s3::multipart;
@@ -38,6 +41,8 @@ pub(crate) struct Continuation<'a> {
     pub resume: Option<(&'a str, u64)>,
     /// On failure, leave the multipart upload in place instead of aborting it.
     pub keep_partial: bool,
+    /// Encrypt the body on its way: what it is encrypted to.
+    pub seal: Option<&'a Lock>,
 }
 
 /// An upload to go on with: its id, part size, and the parts stored so far by part number less one.
@@ -60,9 +65,19 @@ impl Client {
                 return Err(invalid(format!("{s} bytes exceeds the 5 TiB object limit")));
             }
         }
-        let (first, mut eof) = read_up_to(body, self.multipart_threshold)?;
+        let mut source = Source { stream: body, carry: VecDeque::new(), sealer: None };
+        let size = match how.seal {
+            Some(lock) => {
+                let (lead, sealer) = encrypted::seal(lock);
+                let sealed = size.map(|s| encrypted::sealed_size(lead.len(), s));
+                source = Source { stream: body, carry: VecDeque::from([lead]), sealer: Some(sealer) };
+                sealed
+            }
+            None => size,
+        };
+        let (first, mut eof) = source.fill(self.multipart_threshold)?;
         if !eof && size == Some(first.len() as u64) {
-            eof = at_end(body)?;
+            eof = source.at_end()?;
         }
         if eof {
             check_size(size, first.len() as u64)?;
@@ -75,7 +90,10 @@ impl Client {
             }
             return Ok((etag, len, 0));
         }
-        self.put_multipart(key, Source { stream: body, carry: first.into_chunks().into() }, size, headers, how)
+        for chunk in first.into_chunks().into_iter().rev() {
+            source.carry.push_front(chunk);
+        }
+        self.put_multipart(key, source, size, headers, how)
     }
 
     fn put_single(&self, key: &str, data: Payload, mut headers: Vec<(String, String)>) -> Result<String, Error> {
@@ -380,55 +398,70 @@ impl<'a> MultipartUpload<'a> {
     }
 }
 
-/// The upload body: chunks already read while choosing between one PUT and multipart come first, then the stream.
+/// The upload body: chunks already read while choosing between one PUT and multipart come first, then the stream —
+/// through the sealer, when the body is being encrypted.
 struct Source<'s> {
     stream: &'s InputStream,
     carry: VecDeque<Vec<u8>>,
+    /// Until the stream ends; then it seals the last chunk and is gone.
+    sealer: Option<Sealer>,
 }
 
 impl Source<'_> {
     /// Up to `max` bytes without waiting: empty when none are ready yet, `None` at the end of the body.
     fn read(&mut self, max: u64) -> Result<Option<Vec<u8>>, Error> {
         let max = max.min(READ_CHUNK) as usize;
-        if let Some(mut chunk) = self.carry.pop_front() {
-            if chunk.len() > max {
-                self.carry.push_front(chunk.split_off(max));
-            }
-            return Ok(Some(chunk));
+        let mut chunk = match self.carry.pop_front() {
+            Some(chunk) => chunk,
+            None => match (self.stream.read(max as u64), self.sealer.take()) {
+                (Ok(plain), Some(mut sealer)) => {
+                    let mut sealed = Vec::with_capacity(plain.len() + plain.len() / 4096);
+                    sealer.push(&plain, &mut sealed);
+                    self.sealer = Some(sealer);
+                    sealed
+                }
+                (Ok(chunk), None) => chunk,
+                (Err(StreamError::Closed), Some(sealer)) => {
+                    let mut sealed = Vec::new();
+                    sealer.finish(&mut sealed);
+                    sealed
+                }
+                (Err(StreamError::Closed), None) => return Ok(None),
+                (Err(StreamError::LastOperationFailed(e)), _) => return Err(read_failed(&e.to_debug_string())),
+            },
+        };
+        if chunk.len() > max {
+            self.carry.push_front(chunk.split_off(max));
         }
-        match self.stream.read(max as u64) {
-            Ok(chunk) => Ok(Some(chunk)),
-            Err(StreamError::Closed) => Ok(None),
-            Err(StreamError::LastOperationFailed(e)) => Err(read_failed(&e.to_debug_string())),
+        Ok(Some(chunk))
+    }
+
+    /// Reads up to `n` bytes, waiting for them; the flag is true when the body ended first.
+    fn fill(&mut self, n: u64) -> Result<(Payload, bool), Error> {
+        let mut buf = Payload::default();
+        while (buf.len() as u64) < n {
+            match self.read(n - buf.len() as u64)? {
+                Some(chunk) if chunk.is_empty() => self.stream.subscribe().block(),
+                Some(chunk) => buf.push(chunk),
+                None => return Ok((buf, true)),
+            }
+        }
+        Ok((buf, false))
+    }
+
+    /// True when nothing follows; an error when the body turns out longer than declared.
+    fn at_end(&mut self) -> Result<bool, Error> {
+        let (extra, eof) = self.fill(1)?;
+        if extra.is_empty() && eof {
+            Ok(true)
+        } else {
+            Err(grew())
         }
     }
 }
 
 fn read_failed(detail: &str) -> Error {
     invalid(format!("reading the upload body failed: {detail}"))
-}
-
-/// Reads up to `n` bytes; the flag is true when the stream ended first.
-fn read_up_to(stream: &InputStream, n: u64) -> Result<(Payload, bool), Error> {
-    let mut buf = Payload::default();
-    while (buf.len() as u64) < n {
-        match stream.blocking_read(READ_CHUNK.min(n - buf.len() as u64)) {
-            Ok(chunk) => buf.push(chunk),
-            Err(StreamError::Closed) => return Ok((buf, true)),
-            Err(StreamError::LastOperationFailed(e)) => return Err(read_failed(&e.to_debug_string())),
-        }
-    }
-    Ok((buf, false))
-}
-
-/// True when nothing follows; an error when the body turns out longer than declared.
-fn at_end(stream: &InputStream) -> Result<bool, Error> {
-    let (extra, eof) = read_up_to(stream, 1)?;
-    if extra.is_empty() && eof {
-        Ok(true)
-    } else {
-        Err(grew())
-    }
 }
 
 fn grew() -> Error {

@@ -3,11 +3,12 @@
 //! counts the bytes of every file; a failed file is reported by name without stopping the others; Ctrl-C stops
 //! handing out files and interrupts the transfers in flight, which clean up after themselves.
 
+use super::encryption::DecryptArgs;
 use super::progress::Meter;
 use super::{interruptible, transfer, DEFAULT_CONCURRENCY};
 use crate::error::{Failure, Outcome};
 use crate::output::{rate, say};
-use crate::runtime::bindings::storage::{ListRequest, PutOptions};
+use crate::runtime::bindings::storage::{Encryption, GetOptions, ListRequest, PutOptions};
 use crate::runtime::bindings::types::Config;
 use crate::runtime::session::Session;
 use crate::runtime::Runtime;
@@ -22,7 +23,7 @@ use std::time::Instant;
 /// One file to move.
 enum Job {
     Upload { path: PathBuf, key: String, size: u64, opts: PutOptions },
-    Download { key: String, path: PathBuf, size: u64 },
+    Download { key: String, path: PathBuf, size: u64, how: Arc<(GetOptions, DecryptArgs)> },
 }
 
 impl Job {
@@ -50,14 +51,13 @@ struct Tally {
 }
 
 /// Uploads every file under `dir` as `prefix/RELATIVE/PATH`, each with `upload`'s options (the content type
-/// guessed per file unless given).
+/// guessed per file unless given) and encrypted as `encrypt` says.
 pub(super) async fn put_tree(
     runtime: &Runtime,
     cfg: Config,
     workers: u32,
-    dir: &Path,
-    prefix: &str,
-    upload: &PutHeaders,
+    (dir, prefix): (&Path, &str),
+    (upload, encrypt): (&PutHeaders, Option<Encryption>),
     how: &transfer::Resuming,
 ) -> Outcome<()> {
     if !dir.is_dir() {
@@ -66,11 +66,24 @@ pub(super) async fn put_tree(
     }
     let mut jobs = Vec::new();
     walk(dir, &key_prefix(prefix), upload, &mut jobs)?;
+    for job in &mut jobs {
+        if let Job::Upload { opts, .. } = job {
+            opts.encrypt.clone_from(&encrypt);
+        }
+    }
     run(runtime, cfg, workers, jobs, Vec::new(), how, "uploaded").await
 }
 
-/// Downloads every object under `prefix` into `dir`.
-pub(super) async fn get_tree(runtime: &Runtime, cfg: Config, workers: u32, prefix: &str, dir: &Path) -> Outcome<()> {
+/// Downloads every object under `prefix` into `dir`, decrypted as `decrypt` says.
+pub(super) async fn get_tree(
+    runtime: &Runtime,
+    cfg: Config,
+    workers: u32,
+    prefix: &str,
+    dir: &Path,
+    decrypt: &DecryptArgs,
+) -> Outcome<()> {
+    let how = Arc::new((GetOptions { decrypt: decrypt.decryption()?, ..plain_get(None) }, decrypt.clone()));
     let prefix = key_prefix(prefix);
     let mut s = Session::open(runtime, &cfg).await?;
     let mut objects = Vec::new();
@@ -85,7 +98,7 @@ pub(super) async fn get_tree(runtime: &Runtime, cfg: Config, workers: u32, prefi
         }
         // A key that cannot be a local path (`..`, say) is reported and skipped; the others still download.
         match transfer::local_path(dir, &prefix, &o.key) {
-            Ok(path) => jobs.push(Job::Download { key: o.key, path, size: o.size }),
+            Ok(path) => jobs.push(Job::Download { key: o.key, path, size: o.size, how: Arc::clone(&how) }),
             Err(e) => refused.push((o.key, e)),
         }
     }
@@ -168,8 +181,9 @@ async fn worker(mut s: Session, queue: Arc<Mutex<VecDeque<Job>>>, how: transfer:
             Job::Upload { path, key, opts, .. } => {
                 transfer::upload_file(&mut s, path, key, opts, &how).await.map(|r| r.size)
             }
-            Job::Download { key, path, .. } => {
-                transfer::download_file(&mut s, key, &plain_get(None), path, &interrupt, &|_| {}).await.map(|(_, n)| n)
+            Job::Download { key, path, how, .. } => {
+                let (opts, decrypt) = how.as_ref();
+                transfer::download_file(&mut s, key, opts, decrypt, path, &interrupt, &|_| {}).await.map(|(_, n)| n)
             }
         };
         match result {

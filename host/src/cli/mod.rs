@@ -1,6 +1,6 @@
 //! The command line: parsing (clap) and dispatch, one file per command group — `objects` (put, get, ls, …, with
 //! `batch` and `transfer` beneath it, and `uploads`, `versioning`, `cors` and `lifecycle` beside it), `copy` (cp,
-//! mv), `sync`, `buckets`, `cdn`, `keys`, and `completions` — plus the faces that serve (`serve`, `mcp`, `edge`), which
+//! mv), `sync`, `buckets`, `cdn`, `keys`, `encryption` (its flags and `keygen`), and `completions` — plus the faces that serve (`serve`, `mcp`, `edge`), which
 //! live beside the CLI and are only started from here. What a command prints is for people on stdout,
 //! diagnostics go to stderr, and exit codes say what happened.
 
@@ -9,6 +9,7 @@ mod buckets;
 mod cdn;
 mod copy;
 mod cors;
+mod encryption;
 mod keys;
 mod lifecycle;
 mod objects;
@@ -34,7 +35,7 @@ SPACES_PATH_STYLE=1, and credentials from SPACES_ACCESS_KEY_ID / SPACES_SECRET_A
 equivalents, or a .env file in the working directory).
 
 Exit codes: 0 success, 1 failure, 2 usage or invalid argument, 3 not found, 4 access denied or bad
-credentials, 130 interrupted (Ctrl-C).";
+credentials, 5 encrypted and not opened by the identity or passphrase given, 130 interrupted (Ctrl-C).";
 
 /// `spaces`: the whole command line.
 #[derive(Parser, Debug)]
@@ -105,6 +106,13 @@ enum Command {
     /// (the object routes of `serve`, configured from this command's settings and SPACES_TOKEN), or any proxy
     /// component given with --component
     Edge(crate::edge::EdgeArgs),
+    /// Make a new age identity for `put --encrypt-to` / `get --identity`: the identity goes to FILE (created
+    /// readable by you alone) or stdout, its recipient (age1…, the public key to encrypt to) to stderr
+    Keygen {
+        /// Write the identity to this new file instead of stdout
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<std::path::PathBuf>,
+    },
     /// Print a completion script for SHELL on stdout, e.g. `spaces completions bash >
     /// ~/.local/share/bash-completion/completions/spaces`
     Completions { shell: clap_complete::Shell },
@@ -123,6 +131,11 @@ pub(crate) async fn run(cli: &Cli) -> Outcome<()> {
                 Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Failure::caused("writing to stdout", e)),
                 _ => Ok(()),
             }
+        }
+        Command::Keygen { output } => {
+            let runtime = conn.runtime(1, None)?;
+            let pair = crate::runtime::session::generate_identity(&runtime).await?;
+            encryption::keygen(pair, output.as_deref())
         }
         Command::Serve(args) => crate::serve::run(conn, args).await,
         Command::Mcp(args) => crate::mcp::run(conn, args).await,

@@ -2,12 +2,13 @@
 //! their `spaces://BUCKET/KEY` arguments name. Each opens one component instance (`put -r` and `get -r` several, in
 //! `batch`) and prints what people read on stdout.
 
+use super::encryption::{DecryptArgs, EncryptArgs};
 use super::progress::Meter;
 use super::{batch, interruptible, transfer, DEFAULT_CONCURRENCY};
 use crate::config::Connection;
 use crate::error::{Failure, Outcome};
 use crate::output::{print_json, rate, say};
-use crate::runtime::bindings::storage::{ByteRange, GetOptions, ListRequest};
+use crate::runtime::bindings::storage::{ByteRange, GetOptions, ListRequest, PutOptions};
 use crate::runtime::bindings::types::Config;
 use crate::runtime::session::Session;
 use crate::runtime::Runtime;
@@ -42,6 +43,8 @@ pub(super) enum ObjectCommand {
         /// This version of the object (from `ls --versions`) instead of the current one
         #[arg(long, conflicts_with = "recursive")]
         version_id: Option<String>,
+        #[command(flatten)]
+        decrypt: DecryptArgs,
     },
     /// Print an object's metadata as JSON
     Head { key: String },
@@ -185,6 +188,8 @@ pub(super) struct PutArgs {
     /// DIGITALOCEAN_TOKEN)
     #[arg(long, conflicts_with = "recursive")]
     purge: bool,
+    #[command(flatten)]
+    encrypt: EncryptArgs,
 }
 
 impl PutArgs {
@@ -276,11 +281,12 @@ pub(super) async fn run(runtime: &Runtime, conn: &Connection, command: &ObjectCo
     match command {
         ObjectCommand::Put(a) if a.recursive => {
             let how = transfer::Resuming::new(&cfg, a.no_resume, a.keep_partial);
-            return batch::put_tree(runtime, cfg, workers, &a.file, &a.key, &a.headers(), &how).await;
+            let encrypt = a.encrypt.encryption()?;
+            return batch::put_tree(runtime, cfg, workers, (&a.file, &a.key), (&a.headers(), encrypt), &how).await;
         }
-        ObjectCommand::Get { key, file, recursive: true, .. } => {
+        ObjectCommand::Get { key, file, recursive: true, decrypt, .. } => {
             let dir = file.clone().unwrap_or_else(|| PathBuf::from("."));
-            return batch::get_tree(runtime, cfg, workers, key, &dir).await;
+            return batch::get_tree(runtime, cfg, workers, key, &dir, decrypt).await;
         }
         ObjectCommand::Url { cdn: true, .. } => {
             crate::digitalocean::cdn::use_served_host(runtime, &conn.api_config(None), &mut cfg).await;
@@ -291,16 +297,17 @@ pub(super) async fn run(runtime: &Runtime, conn: &Connection, command: &ObjectCo
     match command {
         ObjectCommand::Put(a) => {
             let how = transfer::Resuming::new(&cfg, a.no_resume, a.keep_partial);
-            put(&mut s, &a.file, &a.key, &a.headers(), &how).await?;
+            put(&mut s, a, &how).await?;
             if !a.purge {
                 return Ok(());
             }
             super::cdn::purge_changed(runtime, conn, &cfg, std::slice::from_ref(&a.key), &format!("stored {}", a.key))
                 .await
         }
-        ObjectCommand::Get { key, file, range, version_id, .. } => {
-            let opts = GetOptions { version_id: version_id.clone(), ..plain_get(*range) };
-            get(&mut s, key, file.as_deref(), &opts).await
+        ObjectCommand::Get { key, file, range, version_id, decrypt, .. } => {
+            let opts =
+                GetOptions { version_id: version_id.clone(), decrypt: decrypt.decryption()?, ..plain_get(*range) };
+            get(&mut s, key, file.as_deref(), &opts, decrypt).await
         }
         ObjectCommand::Head { key } => print_json(&ObjectView::from(s.head(key).await?)),
         ObjectCommand::Rm { key, recursive: false, version_id, .. } => remove(&mut s, key, version_id.as_deref()).await,
@@ -379,9 +386,10 @@ async fn acl(s: &mut Session, key: &str, set: Option<Readers>, json: bool) -> Ou
 }
 
 /// Uploads one file or stdin with a progress bar; Ctrl-C aborts the upload cleanly.
-async fn put(s: &mut Session, file: &Path, key: &str, upload: &PutHeaders, how: &transfer::Resuming) -> Outcome<()> {
+async fn put(s: &mut Session, a: &PutArgs, how: &transfer::Resuming) -> Outcome<()> {
     let started = Instant::now();
-    let opts = put_options(upload, key);
+    let (file, key) = (a.file.as_path(), a.key.as_str());
+    let opts = &PutOptions { encrypt: a.encrypt.encryption()?, ..put_options(&a.headers(), key) };
     let interrupt = [s.interrupt()];
     let stdin = file.as_os_str() == "-";
     let size = if stdin {
@@ -399,9 +407,9 @@ async fn put(s: &mut Session, file: &Path, key: &str, upload: &PutHeaders, how: 
     s.set_progress(Some(meter.sink()));
     let r = if stdin {
         how.watch_stream(s, key);
-        interruptible(&interrupt, s.put(key, tokio::io::stdin(), None, &opts)).await
+        interruptible(&interrupt, s.put(key, tokio::io::stdin(), None, opts)).await
     } else {
-        interruptible(&interrupt, transfer::upload_file(s, file, key, &opts, how)).await
+        interruptible(&interrupt, transfer::upload_file(s, file, key, opts, how)).await
     };
     meter.finish();
     let r = r?;
@@ -464,10 +472,11 @@ async fn bench_presign(s: &mut Session, count: u32) -> Outcome<()> {
 }
 
 /// Downloads to a file (through a partial file renamed into place when complete) or to stdout.
-async fn get(s: &mut Session, key: &str, file: Option<&Path>, opts: &GetOptions) -> Outcome<()> {
+async fn get(s: &mut Session, key: &str, file: Option<&Path>, opts: &GetOptions, how: &DecryptArgs) -> Outcome<()> {
     let started = Instant::now();
     if file.is_some_and(|f| f.as_os_str() == "-") {
         let (meta, download) = s.get(key, opts).await?;
+        how.check(&meta, opts.decrypt.is_some())?;
         let meter = Meter::new(Some(meta.size), key);
         s.set_progress(Some(meter.sink()));
         // Standard output unbuffered: the body arrives in large chunks, and Rust's stdout would flush per line.
@@ -490,7 +499,7 @@ async fn get(s: &mut Session, key: &str, file: Option<&Path>, opts: &GetOptions)
     s.set_progress(Some(meter.sink()));
     let interrupt = s.interrupt();
     let sized = |n| meter.set_total(n);
-    let download = transfer::download_file(s, key, opts, &dest, &interrupt, &sized);
+    let download = transfer::download_file(s, key, opts, how, &dest, &interrupt, &sized);
     let outcome = interruptible(std::slice::from_ref(&interrupt), download).await;
     meter.finish();
     let (meta, written) = outcome?;

@@ -4,6 +4,7 @@
 //! never leaves a partial file under the final name. An upload of a file goes on with the multipart upload an
 //! earlier run of it left (the journal knows), unless the file changed since.
 
+use super::encryption::DecryptArgs;
 use crate::error::{Failure, Outcome};
 use crate::journal::{Fingerprint, Journal, Site};
 use crate::runtime::bindings::storage::{GetOptions, PutOptions, PutResult, ResumeFrom};
@@ -99,13 +100,15 @@ pub(super) async fn upload_file(
     result
 }
 
-/// Downloads `key` (or a range of it) to `dest`, creating its directory; `sized` learns the length once the
-/// answer arrives. `interrupt` stops it and removes the partial file. Returns the object's metadata and the
+/// Downloads `key` (or a range of it) to `dest`, creating its directory — refused, before the file is made, for an
+/// encrypted object that is not being decrypted unless `how` asks for its ciphertext; `sized` learns the length once
+/// the answer arrives. `interrupt` stops it and removes the partial file. Returns the object's metadata and the
 /// bytes written.
 pub(super) async fn download_file(
     s: &mut Session,
     key: &str,
     opts: &GetOptions,
+    how: &DecryptArgs,
     dest: &Path,
     interrupt: &Interrupt,
     sized: &(dyn Fn(u64) + Send + Sync),
@@ -121,6 +124,7 @@ pub(super) async fn download_file(
         .map_err(|e| Failure::usage(format!("cannot create {}: {e}", dir.display())))?;
     let partial = dir.join(format!(".{name}.spaces-partial-{}", std::process::id()));
     let (meta, download) = s.get(key, opts).await?;
+    how.check(&meta, opts.decrypt.is_some())?;
     sized(meta.size);
     let out = std::fs::File::create(&partial)
         .map_err(|e| Failure::usage(format!("cannot write {}: {e}", partial.display())))?;

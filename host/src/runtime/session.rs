@@ -21,6 +21,13 @@ pub(crate) fn flatten<T>(r: wasmtime::Result<Result<T, types::Error>>) -> Outcom
     r?.map_err(Failure::Storage)
 }
 
+/// A new age identity and its recipient, made in the component (which draws on wasi:random).
+pub(crate) async fn generate_identity(runtime: &Runtime) -> Outcome<(String, String)> {
+    let (mut store, bindings) = runtime.instantiate().await?;
+    let pair = bindings.spaces_storage_storage().call_generate_identity(&mut store).await?;
+    Ok((pair.identity, pair.recipient))
+}
+
 pub(crate) struct Session {
     store: Store<HostState>,
     bindings: Client,

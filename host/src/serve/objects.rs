@@ -216,6 +216,7 @@ pub(super) async fn get(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMa
         if_match: header_str(&headers, &header::IF_MATCH)?.map(String::from),
         if_none_match: header_str(&headers, &header::IF_NONE_MATCH)?.map(String::from),
         version_id: None,
+        decrypt: None,
     };
     let slot = app.admission.admit().await?;
     let mut session = app.session().await?;

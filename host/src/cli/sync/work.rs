@@ -5,6 +5,7 @@
 
 use super::plan::{self, Item};
 use super::Side;
+use crate::cli::encryption::DecryptArgs;
 use crate::cli::progress::Meter;
 use crate::cli::transfer::{self, Resuming};
 use crate::error::{Failure, Outcome};
@@ -277,7 +278,8 @@ async fn run(
         Job::Download { item } => {
             let path = local_path(&ctx.dst, &item.rel)?;
             let key = key_of(&ctx.src, &item.rel);
-            let (_, written) = transfer::download_file(s, &key, &plain_get(None), &path, interrupt, &|_| {}).await?;
+            let (opts, decrypt) = (plain_get(None), DecryptArgs::default());
+            let (_, written) = transfer::download_file(s, &key, &opts, &decrypt, &path, interrupt, &|_| {}).await?;
             let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(item.modified.max(0) as u64);
             std::fs::File::options()
                 .write(true)
