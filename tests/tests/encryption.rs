@@ -164,3 +164,30 @@ fn a_passphrase_encrypts_and_decrypts_and_trees_encrypt_file_by_file() {
     assert_eq!(std::fs::read(b.path("back/a.txt")).unwrap(), b"alpha");
     assert_eq!(sha256(&std::fs::read(b.path("back/sub/b.bin")).unwrap()), sha256(&data));
 }
+
+#[test]
+fn the_service_encrypts_what_it_stores_and_decrypts_what_it_serves() {
+    use spaces_tests::service::Service;
+    let b = Bucket::new("enc-serve");
+    let recipient = keygen(&b, "me.key");
+    let key_file = b.path("me.key");
+    let s = Service::start(
+        b.spaces(),
+        "enc-token",
+        &["--encrypt-to", &recipient, "--identity", key_file.to_str().unwrap()],
+    );
+    let data = pattern(300_000, 8);
+    let put = s.call("PUT", "/v1/objects/docs/report.pdf", &[("content-type", "application/pdf")], Some(&data));
+    assert_eq!(put.status(), 200, "{}", s.log());
+    // Stored as ciphertext that age alone opens, with the plaintext's type in the metadata.
+    b.s3cmd_ok(&["get", &format!("s3://{}/docs/report.pdf", b.name), b.path("stored").to_str().unwrap()]);
+    assert_eq!(sha256(&age(&["-d", "-i", "me.key", "stored"], b.dir.path())), sha256(&data));
+    let mut got = s.call("GET", "/v1/objects/docs/report.pdf", &[], None);
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.headers()["content-type"], "application/pdf");
+    assert_eq!(sha256(&got.body_mut().read_to_vec().unwrap()), sha256(&data));
+    let mut part = s.call("GET", "/v1/objects/docs/report.pdf", &[("range", "bytes=70000-70009")], None);
+    assert_eq!(part.status(), 206);
+    assert_eq!(part.body_mut().read_to_vec().unwrap(), &data[70_000..70_010]);
+    assert!(!s.log().contains("AGE-SECRET-KEY"), "no secret in the log");
+}

@@ -40,6 +40,11 @@ pub(crate) struct DecryptArgs {
 }
 
 impl EncryptArgs {
+    /// Encryption to `recipients` (age1… keys or files of them), as `--encrypt-to` gives them.
+    pub(crate) fn to(recipients: Vec<String>) -> Self {
+        EncryptArgs { encrypt_to: recipients, passphrase: false }
+    }
+
     /// The encryption the flags ask for, if any.
     pub(crate) fn encryption(&self) -> Outcome<Option<Encryption>> {
         if self.passphrase {
@@ -68,6 +73,11 @@ impl EncryptArgs {
 }
 
 impl DecryptArgs {
+    /// Decryption with the identity files `paths`, as `--identity` gives them.
+    pub(crate) fn with_identities(paths: Vec<PathBuf>) -> Self {
+        DecryptArgs { identity: paths, ..DecryptArgs::default() }
+    }
+
     /// The decryption the flags ask for, if any.
     pub(crate) fn decryption(&self) -> Outcome<Option<Decryption>> {
         if self.passphrase {

@@ -9,7 +9,7 @@ mod buckets;
 mod cdn;
 mod copy;
 mod cors;
-mod encryption;
+pub(crate) mod encryption;
 mod keys;
 mod lifecycle;
 mod objects;

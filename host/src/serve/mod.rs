@@ -18,9 +18,11 @@ mod problem;
 mod routes;
 mod uploads;
 
+use crate::cli::encryption::{DecryptArgs, EncryptArgs};
 use crate::config::Connection;
 use crate::error::{Failure, Outcome};
 use crate::net::listen;
+use crate::runtime::bindings::storage::{Decryption, Encryption};
 use crate::runtime::bindings::types::{AddressingStyle, ApiConfig, Config};
 use crate::runtime::interrupt::{Interrupt, Link};
 use crate::runtime::session::Session;
@@ -64,6 +66,14 @@ pub(crate) struct ServeArgs {
     /// On SIGTERM or Ctrl-C, seconds to let requests in flight finish before uploads are aborted
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub shutdown_grace: u64,
+    /// Encrypt every object stored through the service, in age format, to RECIPIENT (age1…) or to the recipients in
+    /// FILE (repeatable, or comma-separated in the environment)
+    #[arg(long = "encrypt-to", env = "SPACES_ENCRYPT_TO", value_delimiter = ',', value_name = "RECIPIENT|FILE")]
+    pub encrypt_to: Vec<String>,
+    /// Decrypt age-encrypted objects read through the service with the identities in FILE (repeatable; the file
+    /// must not be readable by others); other objects are served as they are
+    #[arg(long = "identity", env = "SPACES_IDENTITY_FILE", value_name = "FILE")]
+    pub identity: Vec<PathBuf>,
     #[command(flatten)]
     pub connections: crate::net::listen::Limits,
 }
@@ -81,6 +91,9 @@ pub(crate) struct App {
     client_stall: Duration,
     /// DigitalOcean API settings for the `/v1/cdn` and `/v1/keys` routes.
     api: ApiConfig,
+    /// What objects stored through the service are encrypted to, and what decrypts those read.
+    encrypt: Option<Encryption>,
+    decrypt: Option<Decryption>,
     /// Triggered when the shutdown grace period ends: uploads still running abort themselves.
     hard_stop: Interrupt,
     /// Instances that finished a request cleanly, ready for the next (at most `max_in_flight`).
@@ -205,6 +218,8 @@ pub(crate) async fn run(conn: &Connection, args: &ServeArgs) -> Result<(), Failu
         max_upload: args.max_upload,
         client_stall: Duration::from_secs(args.client_stall),
         api: conn.api_config(None),
+        encrypt: EncryptArgs::to(args.encrypt_to.clone()).encryption()?,
+        decrypt: DecryptArgs::with_identities(args.identity.clone()).decryption()?,
         hard_stop: Interrupt::default(),
         idle: std::sync::Mutex::default(),
         max_idle: args.max_in_flight as usize,

@@ -8,7 +8,7 @@
 
 use super::problem::{Kind, Problem};
 use super::App;
-use crate::runtime::bindings::storage::{ByteRange, GetOptions, ListRequest};
+use crate::runtime::bindings::storage::{ByteRange, GetOptions, ListRequest, PutOptions};
 use crate::runtime::bindings::types::ObjectMeta;
 use crate::runtime::streams::ChannelSink;
 use crate::views::{presign_request, put_options, stored};
@@ -113,7 +113,7 @@ pub(super) async fn put(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMa
     }
     let upload = api_headers::put_headers(&key, headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())))
         .map_err(Problem::bad_request)?;
-    let opts = put_options(&upload, &key);
+    let opts = PutOptions { encrypt: app.encrypt.clone(), ..put_options(&upload, &key) };
     let _slot = app.admission.admit().await?;
     let mut session = app.session().await?;
     let _stop = app.link(&session);
@@ -216,7 +216,7 @@ pub(super) async fn get(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMa
         if_match: header_str(&headers, &header::IF_MATCH)?.map(String::from),
         if_none_match: header_str(&headers, &header::IF_NONE_MATCH)?.map(String::from),
         version_id: None,
-        decrypt: None,
+        decrypt: app.decrypt.clone(),
     };
     let slot = app.admission.admit().await?;
     let mut session = app.session().await?;
