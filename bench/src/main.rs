@@ -3,6 +3,7 @@
 //! the ratio ours/anchor. Run it with `bench/run.sh`, which builds the release binary and starts RGW; it is not
 //! part of the test suite because timings on a shared machine are evidence, not pass/fail.
 
+mod crypt;
 mod service;
 mod sync;
 
@@ -43,7 +44,8 @@ struct Settings {
     /// Part size and parts in flight for every multipart client (spaces' defaults).
     part_bytes: u64,
     part_concurrency: usize,
-    /// Sections to run: `large`, `small`, `presign`, `service`, `sync` (BENCH_ONLY, comma-separated; default all).
+    /// Sections to run: `large`, `small`, `crypt`, `presign`, `service`, `sync` (BENCH_ONLY, comma-separated;
+    /// default all).
     only: Vec<String>,
     service_count: usize,
     service_concurrency: usize,
@@ -74,7 +76,7 @@ impl Settings {
             settle: Duration::from_secs(env_num("BENCH_SETTLE_S", 7)),
             part_bytes: 8 * MIB,
             part_concurrency: 4,
-            only: env("BENCH_ONLY", "large,small,presign,service,sync")
+            only: env("BENCH_ONLY", "large,small,crypt,presign,service,sync")
                 .split(',')
                 .map(|p| p.trim().to_string())
                 .collect(),
@@ -140,8 +142,17 @@ impl Settings {
     }
 }
 
-/// Runs a child to completion; returns its wall time and peak resident memory in bytes.
-fn measured(cmd: &mut Command) -> Result<(Duration, u64)> {
+/// What one run of a child cost.
+struct Cost {
+    wall: Duration,
+    /// Peak resident memory, bytes.
+    rss: u64,
+    /// User plus system CPU time, seconds.
+    cpu: f64,
+}
+
+/// Runs a child to completion; returns its wall time, peak resident memory and CPU time.
+fn measured(cmd: &mut Command) -> Result<Cost> {
     let started = Instant::now();
     let mut child = cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn()?;
     let mut status = 0;
@@ -157,11 +168,12 @@ fn measured(cmd: &mut Command) -> Result<(Duration, u64)> {
         }
         return Err(format!("{cmd:?} failed (status {status}): {stderr}").into());
     }
-    Ok((elapsed, usage.ru_maxrss as u64 * 1024))
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Ok(Cost { wall: elapsed, rss: usage.ru_maxrss as u64 * 1024, cpu: secs(usage.ru_utime) + secs(usage.ru_stime) })
 }
 
 fn timed(cmd: &mut Command) -> Result<Duration> {
-    Ok(measured(cmd)?.0)
+    Ok(measured(cmd)?.wall)
 }
 
 /// Best (shortest) of `runs` timings of `f`.
@@ -325,6 +337,9 @@ async fn main() -> Result<()> {
     if s.runs("small") {
         small(&s, &sdk, &mut rows).await?;
     }
+    if s.runs("crypt") {
+        crypt::encrypted(&s, &mut rows)?;
+    }
     if s.runs("presign") {
         presigning(&s, &sdk, &mut rows).await?;
     }
@@ -389,18 +404,18 @@ async fn large(s: &Settings, sdk: &Client, rows: &mut Vec<Row>) -> Result<(u64, 
             tokio::time::sleep(s.settle).await;
             let d = match tool {
                 Tool::Spaces => {
-                    let (d, rss) = measured(&mut s.spaces(&["put", &big_str, &key]))?;
+                    let Cost { wall: d, rss, .. } = measured(&mut s.spaces(&["put", &big_str, &key]))?;
                     put_rss = put_rss.max(rss);
                     d
                 }
                 Tool::Sdk => {
                     let t = Instant::now();
-                    sdk_put_multipart(&s, &sdk, &key, &big, size).await?;
+                    sdk_put_multipart(s, sdk, &key, &big, size).await?;
                     t.elapsed()
                 }
                 Tool::Rclone => timed(&mut s.rclone(&big_str, &s.remote(&key)))?,
                 Tool::Curl => {
-                    let url = presign(&s, "PUT", &key)?;
+                    let url = presign(s, "PUT", &key)?;
                     timed(Command::new("curl").args(["-sf", "-o", "/dev/null", "-T", &big_str, &url]))?
                 }
             };
@@ -413,18 +428,18 @@ async fn large(s: &Settings, sdk: &Client, rows: &mut Vec<Row>) -> Result<(u64, 
             let _ = std::fs::remove_file(&out);
             let d = match tool {
                 Tool::Spaces => {
-                    let (d, rss) = measured(&mut s.spaces(&["get", &key, &out_str]))?;
+                    let Cost { wall: d, rss, .. } = measured(&mut s.spaces(&["get", &key, &out_str]))?;
                     get_rss = get_rss.max(rss);
                     d
                 }
                 Tool::Sdk => {
                     let t = Instant::now();
-                    sdk_get_to_file(&sdk, &s.bucket, &key, &out).await?;
+                    sdk_get_to_file(sdk, &s.bucket, &key, &out).await?;
                     t.elapsed()
                 }
                 Tool::Rclone => timed(&mut s.rclone(&s.remote(&key), &out_str))?,
                 Tool::Curl => {
-                    let url = presign(&s, "GET", &key)?;
+                    let url = presign(s, "GET", &key)?;
                     timed(Command::new("curl").args(["-sf", "-o", &out_str, &url]))?
                 }
             };

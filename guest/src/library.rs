@@ -28,6 +28,10 @@ impl Guest for Component {
         let (identity, recipient) = encrypted::generate_identity();
         KeyPair { identity, recipient }
     }
+
+    fn encrypted_size(encrypt: Encryption, plain_size: u64) -> Result<u64, Error> {
+        Ok(encrypted::encrypted_size(&lock(encrypt)?, plain_size))
+    }
 }
 
 impl exports::spaces::storage::keys::Guest for Component {
@@ -102,11 +106,7 @@ impl GuestClient for ClientResource {
         size: Option<u64>,
         opts: PutOptions,
     ) -> Result<PutResult, Error> {
-        let lock = match opts.encrypt {
-            Some(Encryption::Recipients(to)) => Some(encrypted::lock_to(&to)?),
-            Some(Encryption::Passphrase(p)) => Some(encrypted::lock_with(p)?),
-            None => None,
-        };
+        let lock = opts.encrypt.map(lock).transpose()?;
         let sealed_metadata;
         let h = match lock {
             Some(_) => {
@@ -407,6 +407,14 @@ impl GuestDownload for client::Download {
 
     fn write_to(&self, sink: &OutputStream) -> Result<u64, Error> {
         client::Download::write_to(self, sink)
+    }
+}
+
+/// The encryption `put-options.encrypt` asks for, checked.
+fn lock(encrypt: Encryption) -> Result<crate::age::Lock, Error> {
+    match encrypt {
+        Encryption::Recipients(to) => encrypted::lock_to(&to),
+        Encryption::Passphrase(p) => encrypted::lock_with(p),
     }
 }
 

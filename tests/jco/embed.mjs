@@ -3,7 +3,7 @@
 // imports — credentials, metrics, progress — written here in JavaScript. For tests/tests/jco.rs.
 //
 // Usage: node embed.mjs COMPONENT.wasm WORKDIR. WORKDIR holds small.txt and large.bin (written by the test); the
-// downloads land beside them. Configuration comes from SPACES_ENDPOINT, SPACES_BUCKET, SPACES_ACCESS_KEY_ID and
+// downloads (and the decryptions of large.bin encrypted through the component) land beside them. Configuration comes from SPACES_ENDPOINT, SPACES_BUCKET, SPACES_ACCESS_KEY_ID and
 // SPACES_SECRET_ACCESS_KEY. Prints one JSON line of facts; any failed check throws.
 
 import { transpile } from "@bytecodealliance/jco";
@@ -129,6 +129,25 @@ for (const [key, file, options] of [
   download.writeTo(writer(file));
 }
 
+// Encryption happens in the component, so this embedding has it too: the large file sealed to a new identity,
+// read back whole and as a range across a chunk boundary, and refused to another identity with a typed error.
+const me = storage.generateIdentity();
+const [sealBody, sealSize] = reader("large.bin");
+const sealed = client.putObject("sealed/large.bin", sealBody, sealSize, {
+  acl: "private",
+  metadata: [],
+  keepPartial: false,
+  encrypt: { tag: "recipients", val: [me.recipient] },
+});
+const opened = { tag: "identities", val: me.identity };
+client.getObject("sealed/large.bin", { decrypt: opened }).writeTo(writer("sealed.out"));
+client.getObject("sealed/large.bin", { decrypt: opened, range: { first: 65530n, last: 65545n } }).writeTo(
+  writer("sealed-range.out"),
+);
+const stranger = { tag: "identities", val: storage.generateIdentity().identity };
+const wrongKey = typed(() => client.getObject("sealed/large.bin", { decrypt: stranger }));
+client.deleteObject("sealed/large.bin");
+
 const presigned = client.presign({ key: "jco/small.txt", method: "get", expiresSeconds: 60, signedHeaders: [] });
 const fetched = await fetch(presigned.url);
 const fetchedText = await fetched.text();
@@ -152,5 +171,8 @@ console.log(
     exists_after_delete: existsAfterDelete,
     operations: [...new Set(metrics.map((e) => e.operation))].sort(),
     progress_bytes: advanced.reduce((a, b) => a + Number(b), 0),
+    sealed_size: Number(sealed.size),
+    recipient: me.recipient,
+    wrong_key: wrongKey.tag,
   }),
 );

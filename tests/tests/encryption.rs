@@ -191,3 +191,46 @@ fn the_service_encrypts_what_it_stores_and_decrypts_what_it_serves() {
     assert_eq!(part.body_mut().read_to_vec().unwrap(), &data[70_000..70_010]);
     assert!(!s.log().contains("AGE-SECRET-KEY"), "no secret in the log");
 }
+
+/// Calls of `operation` counted in `--print-metrics` output.
+fn calls(stderr: &str, operation: &str) -> u64 {
+    let start = format!("spaces_operations_total{{operation=\"{operation}\",");
+    stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix(&start))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+#[test]
+fn sync_encrypts_up_and_decrypts_down_and_a_second_run_moves_nothing() {
+    let b = Bucket::new("enc-sync");
+    let recipient = keygen(&b, "me.key");
+    std::fs::create_dir_all(b.path("docs/deep")).unwrap();
+    std::fs::write(b.path("docs/a.txt"), b"alpha").unwrap();
+    std::fs::write(b.path("docs/empty"), b"").unwrap();
+    std::fs::write(b.path("docs/deep/b.bin"), pattern(200_000, 6)).unwrap();
+    let remote = format!("spaces://{}/vault", b.name);
+    let sync = |args: &[&str]| {
+        let out = run(b.spaces().arg("--print-metrics").args(["sync"]).args(args));
+        assert!(out.status.success(), "sync {args:?}: {}", describe(&out));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert_eq!(calls(&sync(&["docs", &remote, "--encrypt-to", &recipient]), "put-object"), 3);
+    // Stored sizes are the ciphertext's, and the comparison knows what they would be: nothing moves again.
+    let again = sync(&["docs", &remote, "--encrypt-to", &recipient]);
+    assert_eq!(calls(&again, "put-object") + calls(&again, "upload-part"), 0, "{again}");
+    std::fs::write(b.path("docs/a.txt"), b"alpha, edited").unwrap();
+    assert_eq!(calls(&sync(&["docs", &remote, "--encrypt-to", &recipient]), "put-object"), 1);
+    let head: serde_json::Value = serde_json::from_str(&b.ok(&["head", "vault/deep/b.bin"])).unwrap();
+    assert_eq!(head["metadata"]["spaces-encryption"], "age");
+
+    assert_eq!(calls(&sync(&[&remote, "back", "-i", "me.key"]), "get-object"), 3 + 1, "the 200 KB file takes two");
+    assert_eq!(std::fs::read(b.path("back/a.txt")).unwrap(), b"alpha, edited");
+    assert_eq!(std::fs::read(b.path("back/deep/b.bin")).unwrap(), pattern(200_000, 6));
+    assert_eq!(std::fs::read(b.path("back/empty")).unwrap(), b"");
+    let again = sync(&[&remote, "back", "-i", "me.key"]);
+    assert_eq!(calls(&again, "get-object"), 0, "{again}");
+    let err = b.fails(&["sync", "docs", &remote, "-i", "me.key"], 2);
+    assert!(err.contains("decrypts downloads"), "{err}");
+}

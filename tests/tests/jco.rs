@@ -37,6 +37,14 @@ fn the_embedded_component_runs_unchanged_on_node_through_jco() {
         assert!(facts["operations"].as_array().unwrap().contains(&op.into()), "no {op} metric: {facts}");
     }
     assert!(facts["progress_bytes"].as_u64().unwrap() >= 2 * large.len() as u64, "{facts}");
+    // Encrypted and decrypted in the component on Node: ciphertext stored (larger than the file by the age header
+    // and a 16-byte tag per 64 KiB), the plaintext back whole and as a range, the wrong key a typed error.
+    assert!(facts["recipient"].as_str().unwrap().starts_with("age1"), "{facts}");
+    let overhead = facts["sealed_size"].as_u64().unwrap() - large.len() as u64;
+    assert_eq!(overhead - 16 * (large.len() as u64).div_ceil(65536), 16 + 168, "nonce and one-stanza header");
+    assert_eq!(sha256(&std::fs::read(bucket.path("sealed.out")).unwrap()), sha256(&large));
+    assert_eq!(std::fs::read(bucket.path("sealed-range.out")).unwrap(), &large[65530..65546]);
+    assert_eq!(facts["wrong_key"], "undecryptable");
 
     // And RGW holds it, as any S3 client sees it.
     let listing = bucket.s3cmd_ok(&["ls", "-r", &format!("s3://{}", bucket.name)]);

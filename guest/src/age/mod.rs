@@ -115,6 +115,18 @@ pub(crate) fn open(h: &Header, bytes: &[u8], nonce: &[u8], unlock: &Unlock) -> R
     Ok(payload_key(&file_key, nonce))
 }
 
+/// Bytes of the header (through the MAC line) that [`seal`] writes for `lock`: the stanzas' shapes are fixed, so
+/// this needs neither keys nor scrypt.
+pub(crate) fn header_len(lock: &Lock) -> usize {
+    let arg = |n: usize| header::encode(&vec![0; n]);
+    let stanza = |kind: &str, args: Vec<String>| Stanza { kind: kind.into(), args, body: vec![0; 32] };
+    let stanzas: Vec<Stanza> = match lock {
+        Lock::To(recipients) => recipients.iter().map(|_| stanza("X25519", vec![arg(32)])).collect(),
+        Lock::Passphrase(_) => vec![stanza("scrypt", vec![arg(16), WORK_FACTOR.to_string()])],
+    };
+    header::finish(header::write(&stanzas), &[0; 32]).len()
+}
+
 /// A new identity from 32 random bytes, and its recipient: `(AGE-SECRET-KEY-1…, age1…)`.
 pub(crate) fn generate(secret: [u8; 32]) -> (String, String) {
     let id = Identity::from_bytes(secret);
@@ -309,6 +321,16 @@ mod tests {
         assert!(matches!(unwrap_scrypt("correct horse", &too_hard), Err(Refusal::Locked(_))));
         let padded = Stanza { kind: "scrypt".into(), args: vec![s.args[0].clone(), "010".into()], body: s.body };
         assert!(matches!(unwrap_scrypt("correct horse", &padded), Err(Refusal::Corrupt(_))));
+    }
+
+    #[test]
+    fn the_header_length_is_known_before_sealing() {
+        let to = |n: u8| Lock::To((1..=n).map(|i| Identity::from_bytes([i; 32]).recipient()).collect());
+        for lock in [to(1), to(3), Lock::Passphrase(Zeroizing::new("p".into()))] {
+            let (lead, _) = seal(&lock, &mut counter(2));
+            assert_eq!(header_len(&lock), lead.len() - stream::NONCE_LEN);
+        }
+        assert_eq!(header_len(&to(1)), 168, "age's one-recipient header");
     }
 
     #[test]

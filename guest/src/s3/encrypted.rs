@@ -74,6 +74,11 @@ pub(crate) fn sealed_size(lead: usize, plain: u64) -> u64 {
     (lead - stream::NONCE_LEN) as u64 + stream::sealed_len(plain)
 }
 
+/// Bytes stored for `plain` bytes of body encrypted as `lock` says, computed without encrypting.
+pub(crate) fn encrypted_size(lock: &Lock, plain: u64) -> u64 {
+    age::header_len(lock) as u64 + stream::sealed_len(plain)
+}
+
 /// The metadata an encrypted object is stored with: the caller's, what it is, and the plaintext's type.
 pub(crate) fn sealed_metadata(content_type: Option<&str>, metadata: &[(String, String)]) -> Vec<(String, String)> {
     let mut out = metadata.to_vec();

@@ -40,9 +40,10 @@ pub(crate) struct DecryptArgs {
 }
 
 impl EncryptArgs {
-    /// Encryption to `recipients` (age1… keys or files of them), as `--encrypt-to` gives them.
-    pub(crate) fn to(recipients: Vec<String>) -> Self {
-        EncryptArgs { encrypt_to: recipients, passphrase: false }
+    /// Encryption to `recipients` (age1… keys or files of them, as `--encrypt-to` gives them) or, with
+    /// `passphrase`, with one.
+    pub(crate) fn new(recipients: Vec<String>, passphrase: bool) -> Self {
+        EncryptArgs { encrypt_to: recipients, passphrase }
     }
 
     /// The encryption the flags ask for, if any.
@@ -73,9 +74,9 @@ impl EncryptArgs {
 }
 
 impl DecryptArgs {
-    /// Decryption with the identity files `paths`, as `--identity` gives them.
-    pub(crate) fn with_identities(paths: Vec<PathBuf>) -> Self {
-        DecryptArgs { identity: paths, ..DecryptArgs::default() }
+    /// Decryption with the identity files `paths` (as `--identity` gives them) or, with `passphrase`, with one.
+    pub(crate) fn new(paths: Vec<PathBuf>, passphrase: bool) -> Self {
+        DecryptArgs { identity: paths, passphrase, raw: false }
     }
 
     /// The decryption the flags ask for, if any.

@@ -3,7 +3,7 @@
 //! of ours. Failures are either the component's typed `error` or a host fault (trap, I/O), never a panic.
 
 use super::bindings::storage::{
-    BucketSummary, CorsRule, DeleteFailure, GetOptions, LifecycleRule, ListPage, ListRequest, ObjectAccess,
+    BucketSummary, CorsRule, DeleteFailure, Encryption, GetOptions, LifecycleRule, ListPage, ListRequest, ObjectAccess,
     PostRequest, PresignRequest, Presigned, PresignedPost, PutOptions, PutResult, UploadSummary, VersionPage,
     Versioning,
 };
@@ -99,6 +99,12 @@ impl Session {
             self.store.data_mut().table.push(stream).map_err(|e| Failure::caused("the resource table", e))?;
         let c = self.bindings.spaces_storage_storage().client();
         let r = c.call_content_etag(&mut self.store, self.client, body, part_size).await;
+        self.settle(r)
+    }
+
+    /// The bytes stored for a body of `plain` bytes encrypted as `encrypt` says (WIT `encrypted-size`).
+    pub(crate) async fn encrypted_size(&mut self, encrypt: &Encryption, plain: u64) -> Outcome<u64> {
+        let r = self.bindings.spaces_storage_storage().call_encrypted_size(&mut self.store, encrypt, plain).await;
         self.settle(r)
     }
 

@@ -8,6 +8,7 @@ mod listing;
 mod plan;
 mod work;
 
+use super::encryption::{DecryptArgs, EncryptArgs};
 use super::interruptible;
 use super::progress::Meter;
 use super::transfer::Resuming;
@@ -72,19 +73,68 @@ pub(crate) struct SyncArgs {
     /// bucket, 50 per request, paced to DigitalOcean's limit (needs DIGITALOCEAN_TOKEN)
     #[arg(long)]
     purge: bool,
+    /// Encrypt uploads in age format to RECIPIENT (age1…) or the recipients in FILE (repeatable). Sizes are then
+    /// compared with the ciphertext's size; content cannot be (no --checksum)
+    #[arg(long = "encrypt-to", value_name = "RECIPIENT|FILE", conflicts_with = "checksum")]
+    encrypt_to: Vec<String>,
+    /// Decrypt downloads with the age identities in FILE (repeatable). A ciphertext's size is not its
+    /// plaintext's, so files are then compared by time alone (no --checksum or --size-only)
+    #[arg(long, short = 'i', value_name = "FILE", conflicts_with_all = ["checksum", "size_only"])]
+    identity: Vec<PathBuf>,
+    /// Encrypt uploads, or decrypt downloads, with a passphrase: SPACES_PASSPHRASE, or asked for on the terminal
+    #[arg(long, conflicts_with_all = ["encrypt_to", "identity", "checksum"])]
+    passphrase: bool,
 }
 
 impl SyncArgs {
-    /// Component instances a sync runs at once: the workers and the two listings.
+    /// Component instances a sync runs at once: the workers, the two listings, and the sizer of encrypted uploads.
     pub(super) fn instances(conn: &Connection) -> u32 {
-        conn.concurrency.unwrap_or(DEFAULT_JOBS) + 2
+        conn.concurrency.unwrap_or(DEFAULT_JOBS) + 3
     }
 
-    fn compare(&self) -> Compare {
+    fn compare(&self, crypt: &work::Crypt) -> Compare {
         match (self.checksum, self.size_only) {
+            _ if crypt.get.decrypt.is_some() => Compare::TimeOnly,
             (true, _) => Compare::Checksum,
             (_, true) => Compare::SizeOnly,
             _ => Compare::SizeAndTime,
+        }
+    }
+
+    /// What the workers share for a sync from `src` to `dst`.
+    fn context(&self, src: &Side, dst: &Side, cfg: &Config, meter: &Meter) -> Outcome<work::Context> {
+        let resuming = Resuming::new(cfg, self.no_resume, false);
+        let purge = self.purge && !self.dry_run;
+        let mut ctx = work::Context::new(src.clone(), dst.clone(), self.dry_run, resuming, meter.clone(), purge);
+        ctx.crypt = self.crypt(src, dst)?;
+        Ok(ctx)
+    }
+
+    /// What the encryption flags ask of this direction: uploads encrypt, downloads decrypt, and server-side
+    /// copies, which move stored bytes as they are, take neither.
+    fn crypt(&self, src: &Side, dst: &Side) -> Outcome<work::Crypt> {
+        let (encrypting, decrypting) = (!self.encrypt_to.is_empty(), !self.identity.is_empty());
+        let mut crypt = work::Crypt::default();
+        match (src, dst) {
+            (Side::Local(_), _) if decrypting => {
+                Err(Failure::usage("--identity decrypts downloads; this sync uploads"))
+            }
+            (Side::Local(_), _) => {
+                crypt.encrypt = EncryptArgs::new(self.encrypt_to.clone(), self.passphrase).encryption()?;
+                Ok(crypt)
+            }
+            (_, Side::Local(_)) if encrypting => {
+                Err(Failure::usage("--encrypt-to encrypts uploads; this sync downloads"))
+            }
+            (_, Side::Local(_)) => {
+                crypt.check = DecryptArgs::new(self.identity.clone(), self.passphrase);
+                crypt.get.decrypt = crypt.check.decryption()?;
+                Ok(crypt)
+            }
+            _ if encrypting || decrypting || self.passphrase => Err(Failure::usage(
+                "a sync between prefixes copies stored bytes server-side: encryption flags do not apply",
+            )),
+            _ => Ok(crypt),
         }
     }
 }
@@ -158,20 +208,20 @@ pub(super) async fn run(runtime: &Runtime, conn: &Connection, a: &SyncArgs) -> O
     let mut dst_list = open_listing(runtime, &dst, &cfg).await?;
     let started = Instant::now();
     let meter = Meter::new(Some(0), "sync");
-    let resuming = Resuming::new(&cfg, a.no_resume, false);
-    let ctx = work::Context::new(src.clone(), dst.clone(), a.dry_run, resuming, meter.clone(), a.purge && !a.dry_run);
-    let ctx = Arc::new(ctx);
+    let ctx = Arc::new(a.context(&src, &dst, &cfg, &meter)?);
+    let (mut sizer, compare) = (work::Sizer::open(runtime, &cfg, &ctx.crypt).await?, a.compare(&ctx.crypt));
     let pool = work::Pool::start(runtime, &cfg, workers, &meter, Arc::clone(&ctx)).await?;
     let interrupts = pool.interrupts();
     let merge = async {
         let mut deletes = Vec::new();
         loop {
-            let (s, d) = (src_list.peek().await.cloned(), dst_list.peek().await.cloned());
+            let (mut s, d) = (src_list.peek().await.cloned(), dst_list.peek().await.cloned());
             if src_list.broken || dst_list.broken {
                 // Whatever the failed listing did not say, the plan would guess wrong: stop planning.
                 break;
             }
-            let Some((advance, action)) = plan::step(s.as_ref(), d.as_ref(), a.compare(), a.delete) else { break };
+            sizer.size(s.as_mut()).await?;
+            let Some((advance, action)) = plan::step(s.as_ref(), d.as_ref(), compare, a.delete) else { break };
             match advance {
                 Advance::Src => drop(src_list.advance()),
                 Advance::Dst => drop(dst_list.advance()),

@@ -17,7 +17,7 @@ pub(crate) struct Item {
 }
 
 /// What makes two sides count as the same.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Compare {
     /// Same size, and the source is not newer than the destination.
     SizeAndTime,
@@ -25,6 +25,8 @@ pub(crate) enum Compare {
     SizeOnly,
     /// Same size and same content by ETag (MD5 or multipart ETag).
     Checksum,
+    /// The source is not newer: for decrypting downloads, whose stored size is the ciphertext's.
+    TimeOnly,
 }
 
 /// Why a path is transferred.
@@ -98,13 +100,13 @@ pub(crate) fn step(
 /// Both sides have the path: transfer it, or not, or hash first.
 fn compare_pair(s: &Item, d: &Item, compare: Compare) -> Action {
     let transfer = |reason| Action::Transfer { src: s.clone(), reason };
-    if s.size != d.size {
+    if s.size != d.size && compare != Compare::TimeOnly {
         return transfer(Reason::Size);
     }
     match compare {
         Compare::SizeOnly => Action::Same,
-        Compare::SizeAndTime if s.modified > d.modified => transfer(Reason::Newer),
-        Compare::SizeAndTime => Action::Same,
+        Compare::SizeAndTime | Compare::TimeOnly if s.modified > d.modified => transfer(Reason::Newer),
+        Compare::SizeAndTime | Compare::TimeOnly => Action::Same,
         Compare::Checksum => match (&s.etag, &d.etag) {
             (Some(a), Some(b)) if a == b => Action::Same,
             (Some(_), Some(_)) => transfer(Reason::Content),
@@ -177,6 +179,9 @@ mod tests {
         assert_eq!(kept[3], ("d".into(), Action::Same), "without --delete the extra object stays");
         let sizes = plan(&src, &dst, Compare::SizeOnly, false);
         assert_eq!(sizes[2], ("c".into(), Action::Same), "--size-only ignores times");
+        let times = plan(&src, &dst, Compare::TimeOnly, false);
+        assert_eq!(times[4], ("e".into(), Action::Same), "sizes are not compared by time alone");
+        assert!(matches!(times[2].1, Action::Transfer { reason: Reason::Newer, .. }));
     }
 
     #[test]

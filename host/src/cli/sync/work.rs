@@ -10,6 +10,7 @@ use crate::cli::progress::Meter;
 use crate::cli::transfer::{self, Resuming};
 use crate::error::{Failure, Outcome};
 use crate::output::say;
+use crate::runtime::bindings::storage::{Encryption, GetOptions, PutOptions};
 use crate::runtime::bindings::types::Config;
 use crate::runtime::interrupt::Interrupt;
 use crate::runtime::session::Session;
@@ -49,6 +50,42 @@ impl Tally {
     }
 }
 
+/// How the sync's uploads are encrypted and its downloads decrypted.
+pub(super) struct Crypt {
+    pub encrypt: Option<Encryption>,
+    /// Each download's options (the decryption among them), and what refuses ciphertext without a key.
+    pub get: GetOptions,
+    pub check: DecryptArgs,
+}
+
+impl Default for Crypt {
+    fn default() -> Self {
+        Crypt { encrypt: None, get: plain_get(None), check: DecryptArgs::default() }
+    }
+}
+
+/// An encrypted upload is compared with what it would store, which the component computes without encrypting:
+/// this instance asks it, for each file the local listing yields.
+pub(super) struct Sizer(Option<(Session, Encryption)>);
+
+impl Sizer {
+    /// A sizer for `crypt`'s uploads; one that changes nothing when they are not encrypted.
+    pub(super) async fn open(runtime: &Runtime, cfg: &Config, crypt: &Crypt) -> Outcome<Sizer> {
+        Ok(Sizer(match &crypt.encrypt {
+            Some(e) => Some((Session::open(runtime, cfg).await?, e.clone())),
+            None => None,
+        }))
+    }
+
+    /// Gives a local file the size it would have stored.
+    pub(super) async fn size(&mut self, item: Option<&mut Item>) -> Outcome<()> {
+        if let (Some(item), Some((session, encrypt))) = (item, self.0.as_mut()) {
+            item.size = session.encrypted_size(encrypt, item.size).await?;
+        }
+        Ok(())
+    }
+}
+
 /// What the workers share.
 pub(super) struct Context {
     pub src: Side,
@@ -62,6 +99,8 @@ pub(super) struct Context {
     done: std::sync::atomic::AtomicU64,
     /// With `--purge`, the destination keys written or deleted so far.
     changed: Option<Mutex<Vec<String>>>,
+    /// Encryption of uploads, decryption of downloads.
+    pub crypt: Crypt,
 }
 
 impl Context {
@@ -70,7 +109,7 @@ impl Context {
         let tally = Mutex::new(Tally::default());
         let (planned, done) = (Default::default(), Default::default());
         let changed = purge.then(Mutex::default);
-        Context { src, dst, dry_run, resuming, tally, meter, planned, done, changed }
+        Context { src, dst, dry_run, resuming, tally, meter, planned, done, changed, crypt: Crypt::default() }
     }
 
     /// `rel` was written in the destination, which may be a bucket.
@@ -271,15 +310,15 @@ async fn run(
     match job {
         Job::Upload { item } => {
             let key = key_of(&ctx.dst, &item.rel);
-            let opts = put_options(&PutHeaders::default(), &key);
+            let opts = PutOptions { encrypt: ctx.crypt.encrypt.clone(), ..put_options(&PutHeaders::default(), &key) };
             let path = local_path(&ctx.src, &item.rel)?;
             Ok(Some(transfer::upload_file(s, &path, &key, &opts, &ctx.resuming).await?.size))
         }
         Job::Download { item } => {
             let path = local_path(&ctx.dst, &item.rel)?;
             let key = key_of(&ctx.src, &item.rel);
-            let (opts, decrypt) = (plain_get(None), DecryptArgs::default());
-            let (_, written) = transfer::download_file(s, &key, &opts, &decrypt, &path, interrupt, &|_| {}).await?;
+            let (opts, decrypt) = (&ctx.crypt.get, &ctx.crypt.check);
+            let (_, written) = transfer::download_file(s, &key, opts, decrypt, &path, interrupt, &|_| {}).await?;
             let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(item.modified.max(0) as u64);
             std::fs::File::options()
                 .write(true)
