@@ -78,6 +78,6 @@ pub(crate) mod metrics {
 pub(crate) mod progress {
     pub(crate) fn advanced(_bytes: u64) {}
     /// Nothing records uploads here: a failed one is aborted, never resumed.
-    pub(crate) fn upload_started(_upload_id: &str, _part_size: u64) {}
+    pub(crate) fn upload_started(_upload_id: &str, _part_size: u64, _sealing: Option<&[u8]>) {}
     pub(crate) fn upload_ended(_upload_id: &str) {}
 }

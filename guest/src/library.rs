@@ -12,7 +12,7 @@ use crate::exports::spaces::storage::storage::{
     Versioning,
 };
 use crate::s3::library_ops::PostSpec;
-use crate::s3::upload::Continuation;
+use crate::s3::upload::{Continuation, Resume};
 use crate::s3::{client, encrypted, headers, xml};
 use crate::spaces::storage::types::{Acl, ApiConfig, Config, Error, ObjectMeta};
 use crate::wasi::io::streams::{InputStream, OutputStream};
@@ -126,7 +126,11 @@ impl GuestClient for ClientResource {
             },
         };
         let how = Continuation {
-            resume: opts.resume.as_ref().map(|r| (r.upload_id.as_str(), r.part_size)),
+            resume: opts.resume.as_ref().map(|r| Resume {
+                upload_id: &r.upload_id,
+                part_size: r.part_size,
+                sealing: r.sealing.as_deref(),
+            }),
             keep_partial: opts.keep_partial,
             seal: lock.as_ref(),
         };

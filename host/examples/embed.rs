@@ -87,7 +87,7 @@ impl progress::Host for Host {
     async fn advanced(&mut self, _bytes: u64) {}
     async fn purged(&mut self, _done: u32, _total: u32) {}
     // This host records no uploads: a failed one is aborted by the component, never resumed.
-    async fn upload_started(&mut self, _upload_id: String, _part_size: u64) {}
+    async fn upload_started(&mut self, _upload_id: String, _part_size: u64, _sealing: Option<Vec<u8>>) {}
     async fn upload_ended(&mut self, _upload_id: String) {}
 }
 

@@ -2,11 +2,14 @@
 //! and removed when it says it ended, so that an upload a crash, `kill -9` or a lost network cut short can be
 //! found again — resumed by the next `put` of the same file to the same key, or aborted (`spaces uploads abort`)
 //! if the file changed. S3 cannot say which file an incomplete upload was made from, so the journal keeps the
-//! file's fingerprint (path, size, modification time) beside the upload's id and part size.
+//! file's fingerprint (path, size, modification time, and what it is encrypted to) beside the upload's id and part
+//! size — and, for an encrypted upload, the sealing that makes its ciphertext again, a secret that lives only as
+//! long as the upload, in a file only its owner can read, and is never shown in Debug output.
 //!
 //! It lives in `$SPACES_STATE_DIR`, else `$XDG_STATE_HOME/spaces`, else `~/.local/state/spaces`, under
 //! `uploads/`: one JSON file per endpoint, bucket and key, named by their hash, readable by its owner only.
 
+use crate::runtime::bindings::storage::Encryption;
 use crate::runtime::{UploadEvent, UploadWatch};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -19,6 +22,9 @@ pub(crate) struct Fingerprint {
     path: PathBuf,
     size: u64,
     modified_ns: i128,
+    /// A hash of the recipients the upload is encrypted to, `passphrase`, or nothing for a plain upload.
+    #[serde(default)]
+    encryption: Option<String>,
 }
 
 impl Fingerprint {
@@ -29,7 +35,36 @@ impl Fingerprint {
             Ok(d) => d.as_nanos() as i128,
             Err(e) => -(e.duration().as_nanos() as i128),
         });
-        Fingerprint { path, size: meta.len(), modified_ns }
+        Fingerprint { path, size: meta.len(), modified_ns, encryption: None }
+    }
+
+    /// The fingerprint of the same file uploaded encrypted as `encrypt` says: an upload to other recipients, or a
+    /// plain one, is another upload.
+    pub(crate) fn encrypted(mut self, encrypt: Option<&Encryption>) -> Fingerprint {
+        self.encryption = encrypt.map(|e| match e {
+            Encryption::Recipients(to) => {
+                let mut h = Sha256::new();
+                for r in to {
+                    h.update(r.as_bytes());
+                    h.update([0]);
+                }
+                h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+            }
+            Encryption::Passphrase(_) => "passphrase".into(),
+        });
+        self
+    }
+}
+
+/// What resumes an encrypted upload (WIT `upload-started`'s `sealing`): it opens the object, so it is never
+/// shown.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct Sealing(pub Vec<u8>);
+
+impl std::fmt::Debug for Sealing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sealing(…)")
     }
 }
 
@@ -43,6 +78,9 @@ pub(crate) struct Entry {
     pub part_size: u64,
     /// The file it is made from; `None` for a stream (stdin), which cannot be resumed, only cleaned up.
     pub source: Option<Fingerprint>,
+    /// For an upload encrypted to recipients, what makes the same ciphertext again.
+    #[serde(default)]
+    pub sealing: Option<Sealing>,
 }
 
 /// Where uploads go: an endpoint and a bucket.
@@ -112,13 +150,14 @@ impl Journal {
     pub(crate) fn watch(self: &Arc<Self>, site: &Site, key: &str, source: Option<Fingerprint>) -> UploadWatch {
         let (journal, site, key) = (Arc::clone(self), site.clone(), key.to_string());
         Arc::new(move |event| match event {
-            UploadEvent::Started { upload_id, part_size } => {
+            UploadEvent::Started { upload_id, part_size, sealing } => {
                 let entry = Entry {
                     site: site.0.clone(),
                     key: key.clone(),
                     upload_id: upload_id.to_string(),
                     part_size,
                     source: source.clone(),
+                    sealing: sealing.map(|s| Sealing(s.to_vec())),
                 };
                 if let Err(e) = journal.record(&entry) {
                     let dir = journal.dir.display();
@@ -140,9 +179,11 @@ mod tests {
         let journal = Arc::new(Journal { dir: dir.clone() });
         let site = Site::new("http://127.0.0.1:7480", "b");
         let watch = journal.watch(&site, "k", None);
-        watch(UploadEvent::Started { upload_id: "u1", part_size: 8 << 20 });
+        watch(UploadEvent::Started { upload_id: "u1", part_size: 8 << 20, sealing: Some(b"secret") });
         let e = journal.find(&site, "k").expect("recorded");
         assert_eq!((e.upload_id.as_str(), e.part_size), ("u1", 8 << 20));
+        assert_eq!(e.sealing.as_ref().map(|s| s.0.as_slice()), Some(&b"secret"[..]));
+        assert!(!format!("{e:?}").contains("115, 101, 99"), "the sealing is never shown: {e:?}");
         assert!(journal.find(&site, "other").is_none());
         assert!(journal.find(&Site::new("http://127.0.0.1:7480", "c"), "k").is_none(), "another bucket");
         watch(UploadEvent::Ended { upload_id: "u0" });
@@ -158,6 +199,11 @@ mod tests {
         std::fs::write(&path, "one").unwrap();
         let first = Fingerprint::of(&path, &std::fs::metadata(&path).unwrap());
         assert_eq!(first, Fingerprint::of(&path, &std::fs::metadata(&path).unwrap()));
+        let to = |r: &str| Encryption::Recipients(vec![r.into()]);
+        let sealed = first.clone().encrypted(Some(&to("age1a")));
+        assert_ne!(first, sealed, "a plain upload is not resumed encrypted");
+        assert_eq!(sealed, first.clone().encrypted(Some(&to("age1a"))));
+        assert_ne!(sealed, first.clone().encrypted(Some(&to("age1b"))), "nor one to other recipients");
         std::fs::write(&path, "two!").unwrap();
         assert_ne!(first, Fingerprint::of(&path, &std::fs::metadata(&path).unwrap()));
         std::fs::remove_file(&path).unwrap();

@@ -11,6 +11,7 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
 /// The RGW the tests run against, from the environment `tests/run.sh` exports.
 pub struct Rgw {
@@ -259,4 +260,33 @@ pub fn read_head(reader: &mut impl BufRead) -> std::io::Result<Head> {
     }
     let length = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
     Ok(Head { line: line.trim_end().to_string(), headers, length })
+}
+
+/// How many `operation` calls the `--print-metrics` text on stderr counts.
+pub fn ops(stderr: &str, operation: &str) -> u64 {
+    let start = format!("spaces_operations_total{{operation=\"{operation}\",");
+    stderr.lines().filter(|l| l.starts_with(&start)).filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok()).sum()
+}
+
+/// Waits (up to 60 s) until the incomplete upload of `key` has at least `n` parts stored.
+pub fn wait_for_parts(b: &Bucket, key: &str, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let listed =
+            run(Command::new("s3cmd").arg("-c").arg(b.path(".s3cfg")).args(["multipart", &format!("s3://{}", b.name)]));
+        let text = String::from_utf8_lossy(&listed.stdout);
+        if let Some(id) = text.lines().filter(|l| l.contains(key)).find_map(|l| l.split_whitespace().last()) {
+            let parts = run(Command::new("s3cmd").arg("-c").arg(b.path(".s3cfg")).args([
+                "listmp",
+                &format!("s3://{}/{key}", b.name),
+                id,
+            ]));
+            // One line per part, each with its quoted ETag.
+            if String::from_utf8_lossy(&parts.stdout).lines().filter(|l| l.contains('"')).count() >= n {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the upload of {key} never stored {n} parts");
 }

@@ -3,7 +3,7 @@
 //! reads; ranges open only the chunks that cover them; altered ciphertext and the wrong key fail without leaving
 //! plaintext behind.
 
-use spaces_tests::{describe, pattern, run, sha256, Bucket};
+use spaces_tests::{describe, ops, pattern, run, sha256, wait_for_parts, Bucket};
 use std::path::Path;
 use std::process::Command;
 
@@ -192,16 +192,6 @@ fn the_service_encrypts_what_it_stores_and_decrypts_what_it_serves() {
     assert!(!s.log().contains("AGE-SECRET-KEY"), "no secret in the log");
 }
 
-/// Calls of `operation` counted in `--print-metrics` output.
-fn calls(stderr: &str, operation: &str) -> u64 {
-    let start = format!("spaces_operations_total{{operation=\"{operation}\",");
-    stderr
-        .lines()
-        .filter_map(|l| l.strip_prefix(&start))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
-}
-
 #[test]
 fn sync_encrypts_up_and_decrypts_down_and_a_second_run_moves_nothing() {
     let b = Bucket::new("enc-sync");
@@ -216,21 +206,62 @@ fn sync_encrypts_up_and_decrypts_down_and_a_second_run_moves_nothing() {
         assert!(out.status.success(), "sync {args:?}: {}", describe(&out));
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
-    assert_eq!(calls(&sync(&["docs", &remote, "--encrypt-to", &recipient]), "put-object"), 3);
+    assert_eq!(ops(&sync(&["docs", &remote, "--encrypt-to", &recipient]), "put-object"), 3);
     // Stored sizes are the ciphertext's, and the comparison knows what they would be: nothing moves again.
     let again = sync(&["docs", &remote, "--encrypt-to", &recipient]);
-    assert_eq!(calls(&again, "put-object") + calls(&again, "upload-part"), 0, "{again}");
+    assert_eq!(ops(&again, "put-object") + ops(&again, "upload-part"), 0, "{again}");
     std::fs::write(b.path("docs/a.txt"), b"alpha, edited").unwrap();
-    assert_eq!(calls(&sync(&["docs", &remote, "--encrypt-to", &recipient]), "put-object"), 1);
+    assert_eq!(ops(&sync(&["docs", &remote, "--encrypt-to", &recipient]), "put-object"), 1);
     let head: serde_json::Value = serde_json::from_str(&b.ok(&["head", "vault/deep/b.bin"])).unwrap();
     assert_eq!(head["metadata"]["spaces-encryption"], "age");
 
-    assert_eq!(calls(&sync(&[&remote, "back", "-i", "me.key"]), "get-object"), 3 + 1, "the 200 KB file takes two");
+    assert_eq!(ops(&sync(&[&remote, "back", "-i", "me.key"]), "get-object"), 3 + 1, "the 200 KB file takes two");
     assert_eq!(std::fs::read(b.path("back/a.txt")).unwrap(), b"alpha, edited");
     assert_eq!(std::fs::read(b.path("back/deep/b.bin")).unwrap(), pattern(200_000, 6));
     assert_eq!(std::fs::read(b.path("back/empty")).unwrap(), b"");
     let again = sync(&[&remote, "back", "-i", "me.key"]);
-    assert_eq!(calls(&again, "get-object"), 0, "{again}");
+    assert_eq!(ops(&again, "get-object"), 0, "{again}");
     let err = b.fails(&["sync", "docs", &remote, "-i", "me.key"], 2);
     assert!(err.contains("decrypts downloads"), "{err}");
+}
+
+#[test]
+fn an_encrypted_upload_killed_midway_resumes_with_only_the_missing_parts() {
+    let b = Bucket::new("enc-resume");
+    let recipient = keygen(&b, "me.key");
+    let data = pattern(96 << 20, 12);
+    std::fs::write(b.path("big.bin"), &data).unwrap();
+    let args = ["put", "big.bin", "big.bin", "-j", "2", "--encrypt-to", &recipient];
+    let mut child = b.spaces().args(args).stderr(std::process::Stdio::null()).spawn().unwrap();
+    wait_for_parts(&b, "big.bin", 2);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The journal keeps what makes the same ciphertext again, readable by its owner only.
+    for entry in std::fs::read_dir(b.path(".state/uploads")).unwrap() {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(entry.unwrap().metadata().unwrap().permissions().mode() & 0o777, 0o600);
+    }
+
+    let out = run(b.spaces().args(args).arg("--print-metrics"));
+    assert!(out.status.success(), "{}", describe(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let sent = ops(&err, "upload-part");
+    // 96 MiB of plaintext is a little more of ciphertext: 13 parts of 8 MiB.
+    assert!(sent < 13 && ops(&err, "create-multipart-upload") == 0, "resumed, sending {sent} of 13 parts:\n{err}");
+    b.ok(&["get", "big.bin", "raw.age", "--raw"]);
+    assert_eq!(sha256(&age(&["-d", "-i", "me.key", "raw.age"], b.dir.path())), sha256(&data));
+    assert_eq!(b.ok(&["uploads", "ls"]), "", "nothing left behind");
+    assert_eq!(std::fs::read_dir(b.path(".state/uploads")).unwrap().count(), 0, "and nothing of the key kept");
+
+    // To another recipient it is another upload: the stale one is aborted, every part sent afresh.
+    let other = keygen(&b, "other.key");
+    let mut child = b.spaces().args(args).stderr(std::process::Stdio::null()).spawn().unwrap();
+    wait_for_parts(&b, "big.bin", 2);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let out = run(b.spaces().args(["put", "big.bin", "big.bin", "--encrypt-to", &other, "--print-metrics"]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!((ops(&err, "abort-multipart-upload"), ops(&err, "upload-part")), (1, 13), "{err}");
+    let back = run(b.spaces().args(["get", "big.bin", "-", "-i", "other.key"]));
+    assert_eq!(sha256(&back.stdout), sha256(&data), "{}", describe(&back));
 }

@@ -4,16 +4,9 @@
 //! an upload killed with SIGKILL and resumed with only its missing parts; and the service's uploads routes.
 
 use spaces_tests::service::Service;
-use spaces_tests::{curl, pattern, run, sha256, Bucket};
+use spaces_tests::{curl, ops, pattern, run, sha256, wait_for_parts, Bucket};
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-/// How many `operation` calls the `--print-metrics` text on stderr counts.
-fn ops(stderr: &str, operation: &str) -> u64 {
-    let start = format!("spaces_operations_total{{operation=\"{operation}\",");
-    stderr.lines().filter(|l| l.starts_with(&start)).filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok()).sum()
-}
+use std::process::Stdio;
 
 /// Runs `spaces ARGS --print-metrics`, expecting exit `code`; returns (stdout, stderr).
 fn metered(b: &Bucket, args: &[&str], code: i32) -> (String, String) {
@@ -187,29 +180,6 @@ fn an_upload_killed_midway_resumes_with_only_the_missing_parts() {
     b.ok(&["get", "big.bin", "back.bin"]);
     assert_eq!(sha256(&std::fs::read(b.path("back.bin")).unwrap()), sha256(&changed));
     assert_eq!(b.ok(&["uploads", "ls"]), "");
-}
-
-/// Waits (up to 60 s) until the incomplete upload of `key` has at least `n` parts stored.
-fn wait_for_parts(b: &Bucket, key: &str, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        let listed =
-            run(Command::new("s3cmd").arg("-c").arg(b.path(".s3cfg")).args(["multipart", &format!("s3://{}", b.name)]));
-        let text = String::from_utf8_lossy(&listed.stdout);
-        if let Some(id) = text.lines().filter(|l| l.contains(key)).find_map(|l| l.split_whitespace().last()) {
-            let parts = run(Command::new("s3cmd").arg("-c").arg(b.path(".s3cfg")).args([
-                "listmp",
-                &format!("s3://{}/{key}", b.name),
-                id,
-            ]));
-            // One line per part, each with its quoted ETag.
-            if String::from_utf8_lossy(&parts.stdout).lines().filter(|l| l.contains('"')).count() >= n {
-                return;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("the upload of {key} never stored {n} parts");
 }
 
 #[test]

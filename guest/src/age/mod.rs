@@ -49,9 +49,9 @@ pub(crate) enum Refusal {
     Corrupt(String),
 }
 
-/// A new header (and the payload nonce after it) for `lock`, and the sealer for the payload. `random` fills buffers
-/// with fresh random bytes.
-pub(crate) fn seal(lock: &Lock, random: &mut dyn FnMut(&mut [u8])) -> (Vec<u8>, stream::Sealer) {
+/// A new header (and the payload nonce after it) for `lock`, and the key the payload is sealed with
+/// ([`stream::Sealer::new`]). `random` fills buffers with fresh random bytes.
+pub(crate) fn seal(lock: &Lock, random: &mut dyn FnMut(&mut [u8])) -> (Vec<u8>, Zeroizing<[u8; 32]>) {
     let mut file_key: FileKey = Zeroizing::new([0; 16]);
     random(file_key.as_mut());
     let stanzas: Vec<Stanza> = match lock {
@@ -74,7 +74,7 @@ pub(crate) fn seal(lock: &Lock, random: &mut dyn FnMut(&mut [u8])) -> (Vec<u8>, 
     let mut nonce = [0u8; stream::NONCE_LEN];
     random(&mut nonce);
     out.extend_from_slice(&nonce);
-    (out, stream::Sealer::new(&payload_key(&file_key, &nonce)))
+    (out, Zeroizing::new(payload_key(&file_key, &nonce)))
 }
 
 /// The payload key of the object whose header is `h` (parsed from `bytes`) and whose payload nonce is `nonce`,
@@ -232,7 +232,8 @@ mod tests {
     }
 
     fn encrypt(lock: &Lock, plain: &[u8]) -> Vec<u8> {
-        let (mut out, mut sealer) = seal(lock, &mut counter(1));
+        let (mut out, key) = seal(lock, &mut counter(1));
+        let mut sealer = stream::Sealer::new(&key);
         sealer.push(plain, &mut out);
         sealer.finish(&mut out);
         out

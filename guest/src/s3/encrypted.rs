@@ -64,9 +64,37 @@ pub(crate) fn unlock_with(passphrase: String) -> Unlock {
     Unlock::Passphrase(Zeroizing::new(passphrase))
 }
 
-/// A new age header (with the payload nonce) for `lock`, and the sealer of the body.
-pub(crate) fn seal(lock: &Lock) -> (Vec<u8>, stream::Sealer) {
-    age::seal(lock, &mut fill_random)
+/// How an upload's body is encrypted.
+pub(crate) struct Sealing {
+    /// The age header and payload nonce, sent first.
+    pub lead: Vec<u8>,
+    pub sealer: stream::Sealer,
+    /// For an upload to recipients, what a resumed upload makes the same ciphertext from: the payload key, then
+    /// the lead. (Not for a passphrase: a resumed upload with another passphrase would seal under the old one.)
+    pub state: Option<Zeroizing<Vec<u8>>>,
+}
+
+/// The encryption of an upload to `lock`: the one `resumed` (a [`Sealing::state`] of an earlier run) describes,
+/// if it is valid and for recipients, else a new header and key.
+pub(crate) fn seal(lock: &Lock, resumed: Option<&[u8]>) -> Sealing {
+    if let (Lock::To(_), Some(found)) = (lock, resumed.and_then(reseal)) {
+        return found;
+    }
+    let (lead, key) = age::seal(lock, &mut fill_random);
+    let state = matches!(lock, Lock::To(_)).then(|| Zeroizing::new([key.as_slice(), &lead].concat()));
+    Sealing { sealer: stream::Sealer::new(&key), lead, state }
+}
+
+/// The sealing an earlier run's `state` describes, if it holds a key and a whole age header with its nonce.
+fn reseal(state: &[u8]) -> Option<Sealing> {
+    let (key, lead) = state.split_at_checked(32)?;
+    match header::parse(lead) {
+        Ok(header::Parsed::Header(h)) if h.len + stream::NONCE_LEN == lead.len() => {}
+        _ => return None,
+    }
+    let key: [u8; 32] = key.try_into().ok()?;
+    let state = Some(Zeroizing::new(state.to_vec()));
+    Some(Sealing { sealer: stream::Sealer::new(&key), lead: lead.to_vec(), state })
 }
 
 /// Bytes stored for `plain` bytes of body after a header of `lead` bytes (nonce included).
@@ -254,5 +282,33 @@ impl Opening {
         self.flush(sink).map_err(Error::Transport)?;
         sink.blocking_flush().map_err(|e| Error::Transport(format!("{e:?}")))?;
         Ok(self.delivered)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_resumed_sealing_makes_the_same_ciphertext_and_a_broken_state_is_refused() {
+        let lock = Lock::To(vec![age::keys::Identity::from_bytes([1; 32]).recipient()]);
+        let mut n = 0u8;
+        let (lead, key) = age::seal(&lock, &mut |buf: &mut [u8]| buf.iter_mut().for_each(|b| (*b, n) = (n, n ^ 0x5a)));
+        let state = [key.as_slice(), &lead].concat();
+        let sealed = |s: Sealing| {
+            let mut out = s.lead.clone();
+            let mut sealer = s.sealer;
+            sealer.push(&[7; 100_000], &mut out);
+            sealer.finish(&mut out);
+            out
+        };
+        let first = sealed(reseal(&state).unwrap());
+        assert!(first.starts_with(&lead));
+        assert_eq!(sealed(seal(&lock, Some(&state))), first, "resumed: byte for byte the same");
+        assert!(reseal(&state[..state.len() - 1]).is_none(), "a cut nonce");
+        assert!(reseal(&state[..20]).is_none());
+        let mut bad = state.clone();
+        bad[32] = b'x';
+        assert!(reseal(&bad).is_none(), "not an age header");
     }
 }

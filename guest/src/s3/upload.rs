@@ -4,7 +4,8 @@
 //! A multipart upload that fails for any reason is aborted, so no parts are left behind — unless the caller asked
 //! to keep it, to resume it later: a resumed upload lists the parts already stored and sends only those whose
 //! size or MD5 differs from the body's. The host hears of each multipart upload as it starts and ends, so an
-//! upload cut short by a crash can be found again.
+//! upload cut short by a crash can be found again. An encrypted body is sealed (`encrypted`) as it is read, so
+//! everything after reading — one PUT or parts, MD5s, resuming — sees only ciphertext.
 
 use crate::age::stream::Sealer;
 use crate::age::Lock;
@@ -25,6 +26,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use md5::{Digest, Md5};
 use std::collections::VecDeque;
+use zeroize::Zeroizing;
 
 /// Largest read from the body stream at a time.
 const READ_CHUNK: u64 = 1 << 20;
@@ -37,12 +39,20 @@ const ABORT_WAITS_MS: [u64; 5] = [1_000, 2_000, 4_000, 8_000, 15_000];
 /// What to do about an earlier, incomplete multipart upload of the same body, and about this one if it fails.
 #[derive(Default)]
 pub(crate) struct Continuation<'a> {
-    /// The upload id and part size of the upload to go on with.
-    pub resume: Option<(&'a str, u64)>,
+    /// The upload to go on with.
+    pub resume: Option<Resume<'a>>,
     /// On failure, leave the multipart upload in place instead of aborting it.
     pub keep_partial: bool,
     /// Encrypt the body on its way: what it is encrypted to.
     pub seal: Option<&'a Lock>,
+}
+
+/// An earlier upload of the same body, as it was announced when it started.
+pub(crate) struct Resume<'a> {
+    pub upload_id: &'a str,
+    pub part_size: u64,
+    /// The encryption it was made with ([`encrypted::Sealing::state`]).
+    pub sealing: Option<&'a [u8]>,
 }
 
 /// An upload to go on with: its id, part size, and the parts stored so far by part number less one.
@@ -65,12 +75,13 @@ impl Client {
                 return Err(invalid(format!("{s} bytes exceeds the 5 TiB object limit")));
             }
         }
-        let mut source = Source { stream: body, carry: VecDeque::new(), sealer: None };
+        let mut source = Source { stream: body, carry: VecDeque::new(), sealer: None, sealing: None };
         let size = match how.seal {
             Some(lock) => {
-                let (lead, sealer) = encrypted::seal(lock);
-                let sealed = size.map(|s| encrypted::sealed_size(lead.len(), s));
-                source = Source { stream: body, carry: VecDeque::from([lead]), sealer: Some(sealer) };
+                let s = encrypted::seal(lock, how.resume.as_ref().and_then(|r| r.sealing));
+                let sealed = size.map(|n| encrypted::sealed_size(s.lead.len(), n));
+                source =
+                    Source { stream: body, carry: VecDeque::from([s.lead]), sealer: Some(s.sealer), sealing: s.state };
                 sealed
             }
             None => size,
@@ -84,9 +95,9 @@ impl Client {
             let len = first.len() as u64;
             let etag = self.put_single(key, first, headers)?;
             progress::advanced(len);
-            if let Some((stale, _)) = how.resume {
+            if let Some(stale) = &how.resume {
                 // The body became small enough for one PUT: the upload it had begun is of no further use.
-                let _ = self.abort_upload(key, stale);
+                let _ = self.abort_upload(key, stale.upload_id);
             }
             return Ok((etag, len, 0));
         }
@@ -116,8 +127,8 @@ impl Client {
         mut headers: Vec<(String, String)>,
         how: &Continuation,
     ) -> Result<(String, u64, u32), Error> {
-        let resumed = match how.resume {
-            Some((id, part_size)) => self.resumable(key, id, part_size, size)?,
+        let resumed = match &how.resume {
+            Some(r) => self.resumable(key, r.upload_id, r.part_size, size)?,
             None => None,
         };
         let (upload_id, part_size, stored) = match resumed {
@@ -131,7 +142,7 @@ impl Client {
                 (self.create_upload(key, headers)?, part_size, Vec::new())
             }
         };
-        progress::upload_started(&upload_id, part_size);
+        progress::upload_started(&upload_id, part_size, source.sealing.as_ref().map(|s| s.as_slice()));
         let upload =
             MultipartUpload { client: self, key, upload_id: &upload_id, part_size: part_size as usize, stored };
         match upload.run(source, size) {
@@ -405,6 +416,8 @@ struct Source<'s> {
     carry: VecDeque<Vec<u8>>,
     /// Until the stream ends; then it seals the last chunk and is gone.
     sealer: Option<Sealer>,
+    /// What a resumed upload needs to seal the body the same way again ([`encrypted::Sealing::state`]).
+    sealing: Option<Zeroizing<Vec<u8>>>,
 }
 
 impl Source<'_> {

@@ -79,7 +79,7 @@ pub(super) async fn upload_file(
     let Opened { body, meta } = open(path).await?;
     // A FIFO, a character device or a socket has no size of its own: like stdin, it is a stream of unknown length.
     let size = meta.is_file().then_some(meta.len());
-    let source = size.map(|_| Fingerprint::of(path, &meta));
+    let source = size.map(|_| Fingerprint::of(path, &meta).encrypted(opts.encrypt.as_ref()));
     let mut opts = opts.clone();
     opts.keep_partial = how.keep_partial;
     if let Some(journal) = &how.journal {
@@ -88,7 +88,8 @@ pub(super) async fn upload_file(
         if let Some(earlier) = journal.find(&how.site, key) {
             if !how.fresh && source.is_some() && earlier.source == source {
                 tracing::info!(%key, upload_id = %earlier.upload_id, "resuming the upload an earlier run left");
-                opts.resume = Some(ResumeFrom { upload_id: earlier.upload_id, part_size: earlier.part_size });
+                let sealing = earlier.sealing.map(|s| s.0);
+                opts.resume = Some(ResumeFrom { upload_id: earlier.upload_id, part_size: earlier.part_size, sealing });
             } else if let Err(e) = s.abort_upload(key, &earlier.upload_id).await {
                 // Another file, or asked to start afresh: the parts an earlier run stored are of no use.
                 eprintln!("spaces: could not abort the earlier upload {} of {key}: {e}", earlier.upload_id);

@@ -50,8 +50,9 @@ pub(crate) type PurgeFn = Arc<dyn Fn(u32, u32) + Send + Sync>;
 
 /// What the component says about the multipart upload of the transfer it is running.
 pub(crate) enum UploadEvent<'a> {
-    /// Started or resumed under this id, in parts of this size.
-    Started { upload_id: &'a str, part_size: u64 },
+    /// Started or resumed under this id, in parts of this size; `sealing` is what an encrypted upload is resumed
+    /// with (a secret, WIT `progress.upload-started`).
+    Started { upload_id: &'a str, part_size: u64, sealing: Option<&'a [u8]> },
     /// Completed or aborted: nothing of it remains.
     Ended { upload_id: &'a str },
 }
@@ -181,9 +182,9 @@ impl progress::Host for HostState {
         }
     }
 
-    async fn upload_started(&mut self, upload_id: String, part_size: u64) {
+    async fn upload_started(&mut self, upload_id: String, part_size: u64, sealing: Option<Vec<u8>>) {
         if let Some(watch) = &self.state.uploads {
-            watch(UploadEvent::Started { upload_id: &upload_id, part_size });
+            watch(UploadEvent::Started { upload_id: &upload_id, part_size, sealing: sealing.as_deref() });
         }
     }
 
