@@ -290,3 +290,20 @@ pub fn wait_for_parts(b: &Bucket, key: &str, n: usize) {
     }
     panic!("the upload of {key} never stored {n} parts");
 }
+
+/// Sends SIGINT (what Ctrl-C sends) and collects the output, failing if the process does not end within 20 s.
+pub fn interrupt(child: std::process::Child) -> Output {
+    let pid = libc::pid_t::try_from(child.id()).expect("pid fits");
+    // SAFETY: a plain signal to our own child process, which has not been reaped yet.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0, "SIGINT delivered");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut child = child;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("spaces did not stop within 20 s of SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}

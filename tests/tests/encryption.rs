@@ -3,7 +3,7 @@
 //! reads; ranges open only the chunks that cover them; altered ciphertext and the wrong key fail without leaving
 //! plaintext behind.
 
-use spaces_tests::{describe, ops, pattern, run, sha256, wait_for_parts, Bucket};
+use spaces_tests::{describe, interrupt, ops, pattern, run, sha256, wait_for_parts, Bucket};
 use std::path::Path;
 use std::process::Command;
 
@@ -252,6 +252,16 @@ fn an_encrypted_upload_killed_midway_resumes_with_only_the_missing_parts() {
     assert_eq!(sha256(&age(&["-d", "-i", "me.key", "raw.age"], b.dir.path())), sha256(&data));
     assert_eq!(b.ok(&["uploads", "ls"]), "", "nothing left behind");
     assert_eq!(std::fs::read_dir(b.path(".state/uploads")).unwrap().count(), 0, "and nothing of the key kept");
+
+    // Ctrl-C aborts an encrypted upload as any other: nothing is left, not even the sealing in the journal.
+    let child = b.spaces().args(args).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    wait_for_parts(&b, "big.bin", 1);
+    b.ok(&["rm", "big.bin"]);
+    let out = interrupt(child);
+    assert_eq!(out.status.code(), Some(130), "{}", describe(&out));
+    assert_eq!(b.ok(&["uploads", "ls"]), "", "aborted");
+    assert_eq!(std::fs::read_dir(b.path(".state/uploads")).unwrap().count(), 0);
+    b.fails(&["exists", "big.bin"], 3);
 
     // To another recipient it is another upload: the stale one is aborted, every part sent afresh.
     let other = keygen(&b, "other.key");

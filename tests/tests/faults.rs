@@ -2,7 +2,7 @@
 //! downloads, clear errors when the budget runs out, and no multipart upload left behind after a failure.
 
 use spaces_tests::fault_proxy::{Fault, FaultProxy, Seen};
-use spaces_tests::{pattern, sha256, Bucket};
+use spaces_tests::{interrupt, pattern, sha256, Bucket};
 use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -184,23 +184,6 @@ fn wait_for_request(proxy: &FaultProxy, matches: impl Fn(&Seen) -> bool) {
         assert!(Instant::now() < deadline, "the request never came: {:?}", proxy.seen());
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// Sends SIGINT (what Ctrl-C sends) and collects the output, failing if the process does not end within 20 s.
-fn interrupt(child: Child) -> Output {
-    let pid = libc::pid_t::try_from(child.id()).expect("pid fits");
-    // SAFETY: a plain signal to our own child process, which has not been reaped yet.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0, "SIGINT delivered");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut child = child;
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            panic!("spaces did not stop within 20 s of SIGINT");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
 }
 
 fn assert_aborted(b: &Bucket, proxy: &FaultProxy, key: &str) {
