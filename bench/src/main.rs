@@ -176,6 +176,23 @@ fn timed(cmd: &mut Command) -> Result<Duration> {
     Ok(measured(cmd)?.wall)
 }
 
+/// User plus system CPU seconds this process has used so far (what an in-process client costs, measured around it).
+fn own_cpu() -> f64 {
+    // SAFETY: an all-zero rusage is a valid value, which getrusage fills for this process.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: plain syscall with a valid pointer to the out-parameter.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
+}
+
+/// An in-process transfer's wall time and CPU seconds.
+async fn in_process<F: std::future::Future<Output = Result<T>>, T>(f: F) -> Result<Cost> {
+    let (t, cpu) = (Instant::now(), own_cpu());
+    f.await?;
+    Ok(Cost { wall: t.elapsed(), rss: 0, cpu: own_cpu() - cpu })
+}
+
 /// Best (shortest) of `runs` timings of `f`.
 async fn best<F, Fut>(runs: usize, mut f: F) -> Result<Duration>
 where
@@ -396,55 +413,50 @@ async fn large(s: &Settings, sdk: &Client, rows: &mut Vec<Row>) -> Result<(u64, 
     // collector is given time to free it, so no run pays for another's garbage.
     eprintln!("bench: {} MiB PUT/GET, best of {}", size / MIB, s.runs);
     let (mut put, mut get) = ([Duration::MAX; 4], [Duration::MAX; 4]);
+    let (mut put_cpu, mut get_cpu) = ([f64::MAX; 4], [f64::MAX; 4]);
     let (mut put_rss, mut get_rss) = (0, 0);
     for _ in 0..s.runs {
         for (i, tool) in TOOLS.iter().enumerate() {
             let key = format!("large/{tool}");
             let _ = sdk.delete_object().bucket(&s.bucket).key(&key).send().await;
             tokio::time::sleep(s.settle).await;
-            let d = match tool {
+            let cost = match tool {
                 Tool::Spaces => {
-                    let Cost { wall: d, rss, .. } = measured(&mut s.spaces(&["put", &big_str, &key]))?;
-                    put_rss = put_rss.max(rss);
-                    d
+                    let cost = measured(&mut s.spaces(&["put", &big_str, &key]))?;
+                    put_rss = put_rss.max(cost.rss);
+                    cost
                 }
-                Tool::Sdk => {
-                    let t = Instant::now();
-                    sdk_put_multipart(s, sdk, &key, &big, size).await?;
-                    t.elapsed()
-                }
-                Tool::Rclone => timed(&mut s.rclone(&big_str, &s.remote(&key)))?,
+                Tool::Sdk => in_process(sdk_put_multipart(s, sdk, &key, &big, size)).await?,
+                Tool::Rclone => measured(&mut s.rclone(&big_str, &s.remote(&key)))?,
                 Tool::Curl => {
                     let url = presign(s, "PUT", &key)?;
-                    timed(Command::new("curl").args(["-sf", "-o", "/dev/null", "-T", &big_str, &url]))?
+                    measured(Command::new("curl").args(["-sf", "-o", "/dev/null", "-T", &big_str, &url]))?
                 }
             };
-            put[i] = put[i].min(d);
+            put[i] = put[i].min(cost.wall);
+            put_cpu[i] = put_cpu[i].min(cost.cpu);
         }
     }
     for _ in 0..s.runs {
         for (i, tool) in TOOLS.iter().enumerate() {
             let key = format!("large/{tool}");
             let _ = std::fs::remove_file(&out);
-            let d = match tool {
+            let cost = match tool {
                 Tool::Spaces => {
-                    let Cost { wall: d, rss, .. } = measured(&mut s.spaces(&["get", &key, &out_str]))?;
-                    get_rss = get_rss.max(rss);
-                    d
+                    let cost = measured(&mut s.spaces(&["get", &key, &out_str]))?;
+                    get_rss = get_rss.max(cost.rss);
+                    cost
                 }
-                Tool::Sdk => {
-                    let t = Instant::now();
-                    sdk_get_to_file(sdk, &s.bucket, &key, &out).await?;
-                    t.elapsed()
-                }
-                Tool::Rclone => timed(&mut s.rclone(&s.remote(&key), &out_str))?,
+                Tool::Sdk => in_process(sdk_get_to_file(sdk, &s.bucket, &key, &out)).await?,
+                Tool::Rclone => measured(&mut s.rclone(&s.remote(&key), &out_str))?,
                 Tool::Curl => {
                     let url = presign(s, "GET", &key)?;
-                    timed(Command::new("curl").args(["-sf", "-o", &out_str, &url]))?
+                    measured(Command::new("curl").args(["-sf", "-o", &out_str, &url]))?
                 }
             };
             check_len(&out, size)?;
-            get[i] = get[i].min(d);
+            get[i] = get[i].min(cost.wall);
+            get_cpu[i] = get_cpu[i].min(cost.cpu);
         }
     }
     std::fs::remove_file(&out)?;
@@ -466,9 +478,43 @@ async fn large(s: &Settings, sdk: &Client, rows: &mut Vec<Row>) -> Result<(u64, 
             lower_is_better: false,
         });
     }
-
+    // The client's own CPU per GiB: what neither the shared machine's noise nor RGW's CPU use distorts.
+    let gib = size as f64 / (1024 * MIB) as f64;
+    for (verb, cpu) in [("PUT", put_cpu), ("GET", get_cpu)] {
+        rows.push(Row {
+            figure: format!("{verb} client CPU (s/GiB)"),
+            ours: cpu[0] / gib,
+            unit: "CPU-s",
+            anchors: vec![("aws-sdk-s3", cpu[1] / gib), ("rclone", cpu[2] / gib), ("curl-presigned", cpu[3] / gib)],
+            lower_is_better: true,
+        });
+    }
+    sweep(s, &big_str, size, mib_per_s(size, sdk_put), rows)?;
     let _ = std::fs::remove_file(&big);
     Ok((put_rss, get_rss))
+}
+
+/// Uploads with 1, 2, 4 and 8 parts in flight (best of the runs each), beside the SDK's PUT of the same run.
+fn sweep(s: &Settings, big: &str, size: u64, sdk_rate: f64, rows: &mut Vec<Row>) -> Result<()> {
+    let gib = size as f64 / (1024 * MIB) as f64;
+    for parts in [1, 2, 4, 8] {
+        let (mut wall, mut cpu) = (Duration::MAX, f64::MAX);
+        for _ in 0..s.runs {
+            std::thread::sleep(s.settle);
+            let key = format!("large/sweep-{parts}");
+            let cost = measured(&mut s.spaces(&["put", big, &key, "--concurrency", &parts.to_string()]))?;
+            (wall, cpu) = (wall.min(cost.wall), cpu.min(cost.cpu));
+        }
+        rows.push(Row {
+            figure: format!("PUT, {parts} parts in flight (MiB/s)"),
+            ours: mib_per_s(size, wall),
+            unit: "MiB/s",
+            anchors: vec![("aws-sdk-s3", sdk_rate)],
+            lower_is_better: false,
+        });
+        eprintln!("bench: {parts} parts in flight: {:.2} client CPU-s/GiB", cpu / gib);
+    }
+    Ok(())
 }
 
 /// 2: many small objects at equal concurrency.
