@@ -489,19 +489,21 @@ async fn large(s: &Settings, sdk: &Client, rows: &mut Vec<Row>) -> Result<(u64, 
             lower_is_better: true,
         });
     }
-    sweep(s, &big_str, size, mib_per_s(size, sdk_put), rows)?;
+    sweep(s, sdk, &big_str, size, mib_per_s(size, sdk_put), rows).await?;
     let _ = std::fs::remove_file(&big);
     Ok((put_rss, get_rss))
 }
 
-/// Uploads with 1, 2, 4 and 8 parts in flight (best of the runs each), beside the SDK's PUT of the same run.
-fn sweep(s: &Settings, big: &str, size: u64, sdk_rate: f64, rows: &mut Vec<Row>) -> Result<()> {
+/// Uploads with 1, 2, 4 and 8 parts in flight (best of the runs each), beside the SDK's PUT of the same run. Each
+/// replaces spaces' large object, deleted and collected first as in the main rounds (RGW's store is bounded).
+async fn sweep(s: &Settings, sdk: &Client, big: &str, size: u64, sdk_rate: f64, rows: &mut Vec<Row>) -> Result<()> {
     let gib = size as f64 / (1024 * MIB) as f64;
+    let key = format!("large/{}", Tool::Spaces);
     for parts in [1, 2, 4, 8] {
         let (mut wall, mut cpu) = (Duration::MAX, f64::MAX);
         for _ in 0..s.runs {
-            std::thread::sleep(s.settle);
-            let key = format!("large/sweep-{parts}");
+            let _ = sdk.delete_object().bucket(&s.bucket).key(&key).send().await;
+            tokio::time::sleep(s.settle).await;
             let cost = measured(&mut s.spaces(&["put", big, &key, "--concurrency", &parts.to_string()]))?;
             (wall, cpu) = (wall.min(cost.wall), cpu.min(cost.cpu));
         }
