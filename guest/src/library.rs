@@ -107,23 +107,17 @@ impl GuestClient for ClientResource {
         opts: PutOptions,
     ) -> Result<PutResult, Error> {
         let lock = opts.encrypt.map(lock).transpose()?;
-        let sealed_metadata;
-        let h = match lock {
-            Some(_) => {
-                sealed_metadata = encrypted::sealed_metadata(opts.content_type.as_deref(), &opts.metadata);
-                headers::ObjectHeaders {
-                    content_type: Some(encrypted::SEALED_CONTENT_TYPE),
-                    cache_control: opts.cache_control.as_deref(),
-                    acl: opts.acl,
-                    metadata: &sealed_metadata,
-                }
-            }
-            None => headers::ObjectHeaders {
-                content_type: opts.content_type.as_deref(),
-                cache_control: opts.cache_control.as_deref(),
-                acl: opts.acl,
-                metadata: &opts.metadata,
+        // An encrypted object is stored as opaque bytes; its own type goes into the metadata.
+        let sealed_metadata =
+            lock.as_ref().map(|_| encrypted::sealed_metadata(opts.content_type.as_deref(), &opts.metadata));
+        let h = headers::ObjectHeaders {
+            content_type: match lock {
+                Some(_) => Some(encrypted::SEALED_CONTENT_TYPE),
+                None => opts.content_type.as_deref(),
             },
+            cache_control: opts.cache_control.as_deref(),
+            acl: opts.acl,
+            metadata: sealed_metadata.as_deref().unwrap_or(&opts.metadata),
         };
         let how = Continuation {
             resume: opts.resume.as_ref().map(|r| Resume {
