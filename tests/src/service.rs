@@ -35,6 +35,8 @@ pub struct Service {
     log: Arc<Mutex<String>>,
     /// The HTTP client the helpers use.
     pub agent: ureq::Agent,
+    /// It leads a process group of its own (another runtime's server), all of which ends with it.
+    own_group: bool,
 }
 
 /// An answer, whatever its status.
@@ -103,6 +105,8 @@ impl Service {
     /// `/healthz` answers 200.
     pub fn external(mut command: Command, token: &str, port: u16) -> Self {
         command.env("SPACES_TOKEN", token).stdout(Stdio::null()).stderr(Stdio::piped());
+        // A group of its own: `jco serve` runs the server as a child of its own, which must end with it.
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let mut child = command.spawn().expect("spawn the server");
         let log = Arc::new(Mutex::new(String::new()));
         let stderr = child.stderr.take().expect("stderr");
@@ -114,8 +118,8 @@ impl Service {
                 log.push('\n');
             }
         });
-        let service =
-            Service { child, base: format!("http://127.0.0.1:{port}"), token: token.into(), log, agent: agent() };
+        let base = format!("http://127.0.0.1:{port}");
+        let service = Service { child, base, token: token.into(), log, agent: agent(), own_group: true };
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(60) {
             let up = service.agent.get(service.url("/healthz")).call().is_ok_and(|r| r.status() == 200);
@@ -159,7 +163,7 @@ impl Service {
                 panic!("spaces did not start ({status:?}):\n{}", log.lock().unwrap());
             }
         };
-        Service { child, base, token: token.to_string(), log, agent: agent() }
+        Service { child, base, token: token.to_string(), log, agent: agent(), own_group: false }
     }
 
     /// Everything the service wrote to stderr so far.
@@ -257,6 +261,12 @@ impl Drop for Service {
         if self.child.try_wait().ok().flatten().is_none() {
             let _ = self.child.kill();
             let _ = self.child.wait();
+        }
+        // What an external server started in its group (`jco serve`'s Node.js server) ends too.
+        if self.own_group {
+            let group = libc::pid_t::try_from(self.child.id()).expect("pid fits");
+            // SAFETY: a plain signal to the process group this test created for the server.
+            let _ = unsafe { libc::kill(-group, libc::SIGKILL) };
         }
     }
 }
