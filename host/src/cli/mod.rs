@@ -233,3 +233,17 @@ async fn interruptible<T>(
         _ = tokio::signal::ctrl_c() => Err(Failure::Interrupted),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn version_ids_that_begin_with_a_hyphen_are_values_not_flags() {
+        for command in ["rm", "get"] {
+            let cli = Cli::try_parse_from(["spaces", command, "k", "--version-id", "-4tIVni21gq6NR0Mb1saDl2yyDHxSUn"]);
+            assert!(cli.is_ok(), "{command}: {:?}", cli.err());
+        }
+    }
+}

@@ -41,7 +41,8 @@ pub(super) enum ObjectCommand {
         #[arg(short, long)]
         recursive: bool,
         /// This version of the object (from `ls --versions`) instead of the current one
-        #[arg(long, conflicts_with = "recursive")]
+        // Version ids may begin with '-' (RGW's often do): the value is never read as a flag.
+        #[arg(long, conflicts_with = "recursive", allow_hyphen_values = true)]
         version_id: Option<String>,
         #[command(flatten)]
         decrypt: DecryptArgs,
@@ -59,7 +60,7 @@ pub(super) enum ObjectCommand {
         #[arg(long, requires = "recursive")]
         yes: bool,
         /// Delete this version (or delete marker) for good, instead of the current object
-        #[arg(long, conflicts_with = "recursive")]
+        #[arg(long, conflicts_with = "recursive", allow_hyphen_values = true)]
         version_id: Option<String>,
     },
     /// Exit 0 if the object exists, 3 if it does not
