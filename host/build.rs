@@ -7,7 +7,8 @@
 //! interfaces at std's own WASI version whatever the program uses, so such a component needs more than its world and
 //! a host that links exactly the world refuses it. From a bare core module, the component imports precisely what the
 //! wit-bindgen bindings call, at the one WASI version of `wit/deps`. The nested cargo uses target directories of its
-//! own so it never waits on the outer build's lock, one per build so each keeps its own artefact.
+//! own so it never waits on the outer build's lock, one per build so each keeps its own artefact. It is built with
+//! SIMD128 (wasm 2.0, run by wasmtime, V8 and every WASI 0.2 runtime), which the part MD5s' lanes use.
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -19,8 +20,17 @@ fn main() {
     let root = manifest.parent().expect("host/ sits in the workspace").to_path_buf();
     // Relative to host/, so a target directory shared by two checkouts (CI's clone and a working copy) watches
     // each checkout's own sources rather than whichever built last.
-    for path in ["guest/src", "guest/Cargo.toml", "object-keys", "times", "http-api", "wit", "Cargo.toml", "Cargo.lock"]
-    {
+    for path in [
+        "guest/src",
+        "guest/Cargo.toml",
+        "md5-lanes",
+        "object-keys",
+        "times",
+        "http-api",
+        "wit",
+        "Cargo.toml",
+        "Cargo.lock",
+    ] {
         println!("cargo:rerun-if-changed=../{path}");
     }
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
@@ -44,7 +54,7 @@ fn build(root: &Path, target_dir: &Path, extra: &[&str], name: &str) -> PathBuf 
         .args(extra)
         .arg("--target-dir")
         .arg(target_dir)
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env("CARGO_ENCODED_RUSTFLAGS", "-Ctarget-feature=+simd128")
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_TARGET_DIR")
         .env_remove("CARGO_BUILD_TARGET")

@@ -29,6 +29,10 @@ cargo build --workspace --all-targets
 cargo test --workspace
 cargo test -p spaces-guest --features edge --lib
 cargo test -p spaces-guest --features blobstore --lib
+# The MD5 lanes as the component runs them: built for wasm32 with SIMD128, their tests run in wasmtime.
+CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS="-Ctarget-feature=+simd128" \
+  CARGO_TARGET_WASM32_WASIP2_RUNNER="${SPACES_TOOLS:-$HOME/.cache/spaces-tools}/bin/wasmtime" \
+  cargo test -p spaces-md5-lanes --target wasm32-wasip2
 # The README's install command, into a throwaway root: the installed binary must run. It builds in the usual target
 # directory (cargo install would otherwise use a fresh one each time and rebuild everything).
 install_root=$(mktemp -d)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing need on a fresh machine, and nothing that is already there:
-# the pinned Rust toolchain with the wasm32-unknown-unknown target, rustfmt and clippy; curl; (via rgw.sh) Ceph
-# RGW, s3cmd and rclone from Debian's packages; wasm-tools and wasmtime-cli from crates.io, in a cache of their own;
+# the pinned Rust toolchain with the wasm32-unknown-unknown target (and wasm32-wasip2 for tests), rustfmt and clippy;
+# curl; (via rgw.sh) Ceph RGW, s3cmd and rclone from Debian's packages; wasm-tools and wasmtime-cli from crates.io, in a cache of their own;
 # a Python virtualenv with openapi-spec-validator, which checks the service's OpenAPI document, the official MCP
 # SDK, whose client drives `spaces mcp` in the tests, Schemathesis, which fuzzes the service from its OpenAPI
 # document, and Selenium, which drives Debian's chromium (with chromium-driver) through the web console; Node.js
@@ -29,6 +29,8 @@ if ! command -v curl >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null
 fi
 [ "${1:-}" = --toolchain-only ] && exit 0
+# The MD5 lanes' tests also run as wasm32-wasip2 programs in wasmtime, where their SIMD128 code is what runs.
+grep -q '^wasm32-wasip2$' <<<"$installed" || rustup +"$channel" target add wasm32-wasip2
 tests/scripts/rgw.sh install
 
 # wasm-tools checks each component against its world; wasmtime-cli's `wasmtime serve` is a second runtime for the

@@ -1,6 +1,7 @@
 //! A fault-injecting HTTP/1.1 proxy on loopback in front of RGW: for each request a test-supplied rule decides to
-//! pass it through (at once or late), answer 503 SlowDown or 400 BadDigest, reset the connection (after the request
-//! or halfway through its body), never answer, or cut the response body short. It records every
+//! pass it through (at once, late, or with one byte of its body altered), answer 503 SlowDown or 400 BadDigest,
+//! reset the connection (after the request or halfway through its body), never answer, or cut the response body
+//! short. It listens on loopback unless told another local address. It records every
 //! request head so tests can check what the client retried, resumed or aborted. One request per connection
 //! (`Connection: close`), which keeps the framing trivial; it stops when dropped.
 
@@ -33,6 +34,8 @@ pub enum Fault {
     SlowBody(u64),
     /// Read the request and never answer (the connection closes after a minute).
     Stall,
+    /// Forward it with the middle byte of its body inverted: bytes altered on the way.
+    Corrupt,
 }
 
 /// A request as the proxy saw it: `METHOD /path?query` and lower-case headers.
@@ -55,7 +58,7 @@ type Rule = dyn Fn(&Seen, usize) -> Fault + Send + Sync;
 
 /// A running proxy.
 pub struct FaultProxy {
-    /// `http://127.0.0.1:PORT`, to configure a client with.
+    /// `http://IP:PORT`, to configure a client with.
     pub endpoint: String,
     seen: Arc<Mutex<Vec<Seen>>>,
     stop: Arc<AtomicBool>,
@@ -63,9 +66,18 @@ pub struct FaultProxy {
 }
 
 impl FaultProxy {
-    /// Starts a proxy to `upstream` (`host:port`); `rule` gets each request and its index (0-based).
+    /// Starts a proxy on loopback to `upstream` (`host:port`); `rule` gets each request and its index (0-based).
     pub fn start(upstream: &str, rule: impl Fn(&Seen, usize) -> Fault + Send + Sync + 'static) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        Self::start_on("127.0.0.1".parse().unwrap(), upstream, rule)
+    }
+
+    /// Starts a proxy listening on the local address `ip`.
+    pub fn start_on(
+        ip: std::net::IpAddr,
+        upstream: &str,
+        rule: impl Fn(&Seen, usize) -> Fault + Send + Sync + 'static,
+    ) -> Self {
+        let listener = TcpListener::bind((ip, 0)).expect("bind the proxy's address");
         listener.set_nonblocking(true).expect("nonblocking");
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -139,9 +151,13 @@ fn serve(client: TcpStream, upstream: &str, seen: &Mutex<Vec<Seen>>, rule: &Rule
             answer(&mut client, "400 Bad Request", "BadDigest", "The Content-MD5 you specified did not match.")?
         }
         Fault::Stall => std::thread::sleep(Duration::from_secs(60)),
-        Fault::Pass | Fault::Truncate(_) | Fault::Delay(_) | Fault::SlowBody(_) => {
+        Fault::Pass | Fault::Truncate(_) | Fault::Delay(_) | Fault::SlowBody(_) | Fault::Corrupt => {
             if let Fault::Delay(ms) = fault {
                 std::thread::sleep(Duration::from_millis(ms));
+            }
+            if fault == Fault::Corrupt && !body.is_empty() {
+                let middle = body.len() / 2;
+                body[middle] = !body[middle];
             }
             let mut up = TcpStream::connect(upstream)?;
             up.write_all(head.as_bytes())?;

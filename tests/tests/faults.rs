@@ -350,3 +350,79 @@ fn a_server_that_never_answers_times_out_after_the_body_is_sent() {
     assert_eq!(proxy.seen().len(), 5, "each attempt timed out and was retried");
     assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
 }
+
+/// `put` of the 12 MiB file `f` in three parts, all in flight at once.
+const THREE_PARTS: [&str; 9] =
+    ["put", "f", "mp", "--multipart-threshold", FIVE_MIB, "--part-size", FIVE_MIB, "-j", "3"];
+
+/// Runs [`THREE_PARTS`] through `proxy`, which must make it fail with exit code 1; returns its stderr.
+fn put_three_parts_fails(b: &Bucket, proxy: &FaultProxy) -> String {
+    let out = via(b, proxy, &THREE_PARTS);
+    assert_eq!(out.status.code(), Some(1), "{}", spaces_tests::describe(&out));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Parts go out before their MD5 is known, unsigned, over loopback (and HTTPS); the server's ETag for each must be
+/// the MD5 computed while it was on the wire. A part altered on the way is stored as altered: the ETag check must
+/// fail the upload, which is then aborted, and no object appears.
+#[test]
+fn a_part_altered_on_the_way_fails_the_upload_and_nothing_is_left() {
+    let b = Bucket::new("faultcorrupt");
+    std::fs::write(b.path("f"), pattern((12 << 20) + 5, 23)).unwrap();
+    let proxy = FaultProxy::start(&upstream(&b), |seen, _| {
+        if seen.line.contains("partNumber=2&") {
+            Fault::Corrupt
+        } else {
+            Fault::Pass
+        }
+    });
+    let err = put_three_parts_fails(&b, &proxy);
+    assert!(err.contains("integrity") && err.contains("is not the MD5 of the bytes sent"), "{err}");
+    let parts: Vec<_> = proxy.seen().into_iter().filter(|s| s.line.contains("partNumber=")).collect();
+    assert_eq!(parts.len(), 3, "each part sent once: {parts:?}");
+    for p in &parts {
+        assert_eq!(p.header("content-md5"), None, "over loopback a part is sent before it is hashed");
+        assert_eq!(p.header("x-amz-content-sha256"), Some("UNSIGNED-PAYLOAD"));
+    }
+    assert!(proxy.seen().iter().any(|s| s.line.starts_with("DELETE ") && s.line.contains("uploadId=")), "aborted");
+    let uploads = b.s3cmd_ok(&["multipart", &format!("s3://{}", b.name)]);
+    assert!(!uploads.contains("mp"), "no upload left: {uploads}");
+    b.fails(&["head", "mp"], 3);
+}
+
+/// Over plain HTTP beyond loopback anyone on the path could alter a body, so every part is hashed first and
+/// carries a signed Content-MD5, which the server checks: an altered part is refused, not stored.
+#[test]
+fn beyond_loopback_over_http_every_part_carries_a_signed_content_md5() {
+    // The machine's own non-loopback address (the one its default route would use); no packet is sent.
+    let probe = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+    probe.connect("192.0.2.1:9").expect("a machine with a non-loopback IPv4 address");
+    let ip = probe.local_addr().unwrap().ip();
+    assert!(!ip.is_loopback() && !ip.is_unspecified(), "{ip}");
+    let b = Bucket::new("faultmd5");
+    let data = pattern((12 << 20) + 5, 29);
+    std::fs::write(b.path("f"), &data).unwrap();
+    let corrupt = std::sync::atomic::AtomicBool::new(false);
+    let proxy = FaultProxy::start_on(ip, &upstream(&b), move |seen, _| {
+        let second = seen.line.contains("partNumber=2&");
+        if second && !corrupt.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            Fault::Corrupt
+        } else {
+            Fault::Pass
+        }
+    });
+    let err = put_three_parts_fails(&b, &proxy);
+    assert!(err.contains("Content-MD5 mismatch"), "RGW refused the altered part: {err}");
+    // Unaltered, the same upload goes through, each part with its MD5 signed.
+    let out = via(&b, &proxy, &THREE_PARTS);
+    assert!(out.status.success(), "{}", spaces_tests::describe(&out));
+    let parts: Vec<_> = proxy.seen().into_iter().filter(|s| s.line.contains("partNumber=")).collect();
+    assert_eq!(parts.len(), 6, "{parts:?}");
+    for p in &parts {
+        assert!(p.header("content-md5").is_some_and(|v| v.len() == 24), "{p:?}");
+        let auth = p.header("authorization").unwrap_or_default();
+        assert!(auth.contains("SignedHeaders=") && auth.contains("content-md5"), "{auth}");
+    }
+    b.ok(&["get", "mp", "back"]);
+    assert_eq!(sha256(&std::fs::read(b.path("back")).unwrap()), sha256(&data));
+}

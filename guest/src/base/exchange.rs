@@ -20,6 +20,9 @@ pub(crate) struct Call<'a> {
     pub body: Payload,
     /// The object the call is about, for error messages.
     pub key: Option<&'a str>,
+    /// The caller checks the body's MD5 against the ETag of the answer, so over a transport that shields it
+    /// ([`Target::shields_body`]) the body is not signed.
+    pub etag_checked: bool,
 }
 
 /// How one service authorises requests and explains refusals; the retry loop is the same for all.
@@ -75,6 +78,10 @@ impl<'a> Exchange<'a> {
             started_us: http::monotonic_us(),
             state: State::Ready,
         }
+    }
+
+    pub(crate) fn body(&self) -> &Payload {
+        &self.call.body
     }
 
     pub(crate) fn body_len(&self) -> u64 {

@@ -49,6 +49,17 @@ impl Payload {
         &self.chunks
     }
 
+    /// The bytes from `at` on, at most `max` of them, as far as the chunk that holds `at` reaches; empty at the end.
+    pub(crate) fn piece(&self, mut at: usize, max: usize) -> &[u8] {
+        for c in &self.chunks {
+            if at < c.len() {
+                return &c[at..c.len().min(at + max)];
+            }
+            at -= c.len();
+        }
+        &[]
+    }
+
     pub(crate) fn into_chunks(self) -> Vec<Vec<u8>> {
         self.chunks
     }

@@ -47,6 +47,19 @@ impl Target {
         }
         url
     }
+
+    /// True when no one between here and the server can alter a request unseen: HTTPS, or a loopback address.
+    /// Over such a transport an upload part's body may go unsigned, its MD5 checked against the answer's ETag.
+    pub(crate) fn shields_body(&self) -> bool {
+        let name = match self.host.strip_prefix('[') {
+            Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+            None => self.host.rsplit_once(':').map_or(self.host.as_str(), |(name, _port)| name),
+        };
+        self.scheme == "https"
+            || name == "localhost"
+            || name.ends_with(".localhost")
+            || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    }
 }
 
 #[cfg(test)]
@@ -61,5 +74,15 @@ mod tests {
         assert!(parse_endpoint("https://").is_err());
         assert!(parse_endpoint("https://h/path").is_err());
         assert!(parse_endpoint("https://user@h").is_err());
+    }
+
+    #[test]
+    fn transports_that_shield_a_body() {
+        let t = |scheme, host: &str| Target { scheme, host: host.into(), path: "/".into() }.shields_body();
+        assert!(t("https", "nyc3.digitaloceanspaces.com"));
+        assert!(t("http", "127.0.0.1:7480") && t("http", "127.9.9.9") && t("http", "[::1]:7480"));
+        assert!(t("http", "localhost:9000") && t("http", "b.localhost"));
+        assert!(!t("http", "10.0.0.5:7480") && !t("http", "minio.lan") && !t("http", "[2001:db8::1]:80"));
+        assert!(!t("http", "localhost.example.com") && !t("http", "127.0.0.1.nip.io"));
     }
 }

@@ -77,6 +77,7 @@ impl Api {
             headers: Vec::new(),
             body: payload,
             key: None,
+            etag_checked: false,
         };
         let resp = exchange::execute(self, call)?;
         resp.read_body(MAX_JSON).map_err(|m| Error::Transport(format!("{operation} answer: {m}")))

@@ -21,7 +21,6 @@ use crate::spaces::storage::types::{AddressingStyle, Config, Error, ObjectMeta};
 use crate::wasi::io::streams::OutputStream;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use md5::{Digest, Md5};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
@@ -86,6 +85,7 @@ impl Client {
             headers: Vec::new(),
             body: Payload::default(),
             key: Some(key),
+            etag_checked: false,
         }
     }
 
@@ -99,6 +99,7 @@ impl Client {
             headers: Vec::new(),
             body: Payload::default(),
             key: None,
+            etag_checked: false,
         }
     }
 
@@ -233,7 +234,7 @@ impl Client {
         let call = Call {
             query: vec![("delete".into(), String::new())],
             // DeleteObjects requires an integrity header.
-            headers: vec![("content-md5".into(), B64.encode(Md5::digest(body.as_bytes())))],
+            headers: vec![("content-md5".into(), B64.encode(md5_lanes::digest(body.as_bytes())))],
             body: body.into_bytes().into(),
             ..self.bucket_call("delete-objects", "POST")
         };

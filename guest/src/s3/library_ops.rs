@@ -18,7 +18,6 @@ use crate::spaces::storage::types::Error;
 use crate::wasi::io::streams::{InputStream, StreamError};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use md5::{Digest, Md5};
 
 /// The S3 client signing with credentials other than the host's: to prove that a new key works.
 pub(crate) struct SignedWith<'a> {
@@ -95,7 +94,7 @@ impl Client {
     fn put_setting(&self, sub: &str, operation: &'static str, body: String) -> Result<(), Error> {
         let call = Call {
             query: vec![(sub.into(), String::new())],
-            headers: vec![("content-md5".into(), B64.encode(Md5::digest(body.as_bytes())))],
+            headers: vec![("content-md5".into(), B64.encode(md5_lanes::digest(body.as_bytes())))],
             body: body.into_bytes().into(),
             ..self.bucket_call(operation, "PUT")
         };

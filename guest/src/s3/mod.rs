@@ -1,6 +1,7 @@
 //! S3 over the exchange loop: the client and its operations (`client`, `upload`, and the calls only some builds
 //! need: `store_ops`, `library_ops`), how it signs and reads refusals (`service`), and the pure protocol modules —
-//! SigV4, XML bodies, object headers, addressing, multipart planning, and errors a person can act on.
+//! SigV4, XML bodies, object headers, addressing, multipart planning, part MD5s in SIMD lanes (`part_md5`), and
+//! errors a person can act on.
 
 pub(crate) mod addressing;
 pub(crate) mod client;
@@ -15,6 +16,7 @@ pub(crate) mod library_ops;
 #[cfg(not(any(feature = "edge", feature = "blobstore")))]
 pub(crate) mod lifecycle;
 pub(crate) mod multipart;
+pub(crate) mod part_md5;
 #[cfg(not(any(feature = "edge", feature = "blobstore")))]
 pub(crate) mod post_policy;
 pub(crate) mod service;

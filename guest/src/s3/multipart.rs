@@ -25,8 +25,7 @@ pub(crate) fn part_size(size: Option<u64>, configured: u64) -> Result<u64, Strin
 
 /// The ETag S3 gives a multipart object: hex MD5 of the concatenated part MD5s, a dash, and the part count.
 pub(crate) fn multipart_etag(part_md5s: &[[u8; 16]]) -> String {
-    use md5::{Digest, Md5};
-    let mut all = Md5::new();
+    let mut all = md5_lanes::Md5::new();
     for d in part_md5s {
         all.update(d);
     }
@@ -42,7 +41,7 @@ pub(crate) const PART_SIZE_META: &str = "spaces-part-size";
 #[cfg(not(any(feature = "edge", feature = "blobstore")))]
 pub(crate) struct EtagHasher {
     part_size: Option<u64>,
-    current: md5::Md5,
+    current: md5_lanes::Md5,
     filled: u64,
     parts: Vec<[u8; 16]>,
 }
@@ -50,12 +49,15 @@ pub(crate) struct EtagHasher {
 #[cfg(not(any(feature = "edge", feature = "blobstore")))]
 impl EtagHasher {
     pub(crate) fn new(part_size: Option<u64>) -> Self {
-        use md5::Digest;
-        EtagHasher { part_size: part_size.filter(|p| *p > 0), current: md5::Md5::new(), filled: 0, parts: Vec::new() }
+        EtagHasher {
+            part_size: part_size.filter(|p| *p > 0),
+            current: md5_lanes::Md5::new(),
+            filled: 0,
+            parts: Vec::new(),
+        }
     }
 
     pub(crate) fn update(&mut self, mut data: &[u8]) {
-        use md5::Digest;
         while !data.is_empty() {
             let room = self.part_size.map_or(data.len() as u64, |p| p - self.filled);
             let (now, rest) = data.split_at(room.min(data.len() as u64) as usize);
@@ -63,19 +65,18 @@ impl EtagHasher {
             self.filled += now.len() as u64;
             data = rest;
             if self.part_size == Some(self.filled) {
-                self.parts.push(self.current.finalize_reset().into());
+                self.parts.push(std::mem::take(&mut self.current).finalize());
                 self.filled = 0;
             }
         }
     }
 
     pub(crate) fn finish(mut self) -> String {
-        use md5::Digest;
         if self.part_size.is_none() {
             return crate::base::encode::hex(&self.current.finalize());
         }
         if self.filled > 0 || self.parts.is_empty() {
-            self.parts.push(self.current.finalize().into());
+            self.parts.push(self.current.finalize());
         }
         multipart_etag(&self.parts)
     }

@@ -46,11 +46,14 @@ impl Client {
         call: &Call,
         headers: &mut Vec<(String, String)>,
     ) -> String {
-        // A body whose Content-MD5 is signed cannot be altered unnoticed, so it is not hashed a second time with
-        // SHA-256 (the slowest step of an upload inside the component); other bodies are small XML and are signed.
+        // A body whose Content-MD5 is signed cannot be altered unnoticed, nor can one whose MD5 is checked against
+        // the answer's ETag over HTTPS or loopback, so neither is hashed again with SHA-256 (the slowest step of an
+        // upload inside the component); other bodies are small XML and are signed.
         let payload_hash = if call.body.is_empty() {
             EMPTY_SHA256.to_string()
-        } else if call.headers.iter().any(|(k, _)| k == "content-md5") {
+        } else if call.headers.iter().any(|(k, _)| k == "content-md5")
+            || (call.etag_checked && call.target.shields_body())
+        {
             UNSIGNED_PAYLOAD.to_string()
         } else {
             sigv4::sha256_hex(&call.body.chunks().concat())

@@ -1,6 +1,8 @@
 //! Uploads: one PUT for a body that ends by the multipart threshold, otherwise a multipart upload with several
-//! parts in flight. Bytes enter the component only because they must be hashed (Content-MD5 on every request);
-//! reading, hashing and sending interleave in one loop, so the network never waits for a whole part to be hashed.
+//! parts in flight. Bytes enter the component only because they must be hashed: one PUT carries its Content-MD5;
+//! a part is sent as soon as it is read and hashed while on the wire, up to four parts at once in SIMD lanes
+//! (`part_md5`), and the server's ETag for it must be that MD5 before the upload completes. Reading, hashing and
+//! sending interleave in one loop.
 //! A multipart upload that fails for any reason is aborted, so no parts are left behind — unless the caller asked
 //! to keep it, to resume it later: a resumed upload lists the parts already stored and sends only those whose
 //! size or MD5 differs from the body's. The host hears of each multipart upload as it starts and ends, so an
@@ -19,12 +21,12 @@ use crate::s3::encrypted;
 use crate::s3::errors;
 use crate::s3::headers::{self, ObjectHeaders};
 use crate::s3::multipart;
+use crate::s3::part_md5::{self, PartMd5};
 use crate::s3::xml;
 use crate::spaces::storage::types::Error;
 use crate::wasi::io::streams::{InputStream, StreamError};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use md5::{Digest, Md5};
 use std::collections::VecDeque;
 use zeroize::Zeroizing;
 
@@ -108,11 +110,7 @@ impl Client {
     }
 
     fn put_single(&self, key: &str, data: Payload, mut headers: Vec<(String, String)>) -> Result<String, Error> {
-        let mut hasher = Md5::new();
-        for chunk in data.chunks() {
-            hasher.update(chunk);
-        }
-        let md5 = hasher.finalize();
+        let md5 = part_md5::of(&data);
         headers.push(("content-md5".into(), B64.encode(md5)));
         let call = Call { body: data, headers, ..self.object_call("put-object", "PUT", key) };
         let resp = self.execute(call)?;
@@ -272,13 +270,16 @@ struct MultipartUpload<'a> {
     stored: Vec<Option<xml::StoredPart>>,
 }
 
-/// A part on the wire.
+/// A part on the wire, until both the server's answer and the part's MD5 are in.
 struct PartInFlight<'a> {
     /// Zero-based; the part number is one more.
     index: usize,
     exchange: Exchange<'a>,
     /// Bytes of this part already reported as progress: a retry reports only what goes beyond them.
     reported: u64,
+    md5: PartMd5,
+    /// The ETag the server answered, once it did.
+    answer: Option<String>,
 }
 
 impl PartInFlight<'_> {
@@ -292,72 +293,48 @@ impl PartInFlight<'_> {
     }
 }
 
+/// The parts done so far, by part number less one: each one's MD5 and the ETag to complete with.
+#[derive(Default)]
+struct Settled {
+    digests: Vec<[u8; 16]>,
+    etags: Vec<String>,
+}
+
 impl<'a> MultipartUpload<'a> {
     /// Uploads every part (up to the configured number at once) and completes the upload.
     fn run(&self, mut source: Source, size: Option<u64>) -> Result<(String, u64, u32), Error> {
         let concurrency = self.client.concurrency as usize;
         let mut in_flight: Vec<PartInFlight> = Vec::with_capacity(concurrency);
-        let mut digests: Vec<[u8; 16]> = Vec::new();
-        let mut etags: Vec<String> = Vec::new();
+        let mut settled = Settled::default();
         let mut filling = Payload::default();
-        let mut hasher = Md5::new();
         let mut total = 0u64;
         let mut input_done = false;
         loop {
-            let mut i = 0;
-            while i < in_flight.len() {
-                match self.client.advance(&mut in_flight[i].exchange) {
-                    None => {
-                        in_flight[i].report(false);
-                        i += 1;
-                    }
-                    Some(outcome) => {
-                        let mut part = in_flight.swap_remove(i);
-                        let resp = outcome?;
-                        etags[part.index] = check_etag(resp.header("etag"), &digests[part.index], self.key)?;
-                        part.report(true);
-                    }
-                }
-            }
+            self.settle(&mut in_flight, &mut settled)?;
             let mut awaiting_input = false;
             if !input_done && in_flight.len() < concurrency {
                 match source.read((self.part_size - filling.len()) as u64)? {
-                    Some(chunk) if !chunk.is_empty() => {
-                        hasher.update(&chunk);
-                        filling.push(chunk);
-                    }
+                    Some(chunk) if !chunk.is_empty() => filling.push(chunk),
                     Some(_) => awaiting_input = true,
                     None => input_done = true,
                 }
                 if filling.len() == self.part_size || (input_done && !filling.is_empty()) {
-                    let index = digests.len();
-                    if index as u64 == multipart::MAX_PARTS {
-                        return Err(invalid(format!(
-                            "the body needs more than 10,000 parts of {} bytes; raise the part size",
-                            self.part_size
-                        )));
-                    }
                     let data = std::mem::take(&mut filling);
                     total += data.len() as u64;
                     if size.is_some_and(|s| total > s) {
                         return Err(grew());
                     }
-                    digests.push(hasher.finalize_reset().into());
-                    if let Some(kept) = self.kept(index, data.len() as u64, &digests[index]) {
-                        etags.push(kept);
-                        progress::advanced(data.len() as u64);
-                    } else {
-                        etags.push(String::new());
-                        in_flight.push(PartInFlight {
-                            index,
-                            exchange: Exchange::new(self.part_call(index, data, &digests[index])),
-                            reported: 0,
-                        });
-                    }
+                    in_flight.extend(self.start_part(data, &mut settled)?);
                 }
                 if !awaiting_input {
                     continue;
                 }
+            }
+            // Hash when the lanes can be filled, or when a part's MD5 is all that its settling waits for.
+            let needed = input_done || in_flight.iter().any(|p| p.answer.is_some());
+            let wanted = if needed { 1 } else { concurrency.min(md5_lanes::LANES) };
+            if part_md5::step(in_flight.iter_mut().map(|p| (&mut p.md5, p.exchange.body())), wanted) {
+                continue;
             }
             if input_done && in_flight.is_empty() {
                 break;
@@ -369,7 +346,67 @@ impl<'a> MultipartUpload<'a> {
             http::wait_any(&pollables);
         }
         check_size(size, total)?;
-        self.complete(&etags, &digests, total)
+        self.complete(&settled, total)
+    }
+
+    /// Moves every part on the wire along; a part whose answer and MD5 are both in is checked and settled.
+    fn settle(&self, in_flight: &mut Vec<PartInFlight>, settled: &mut Settled) -> Result<(), Error> {
+        let mut i = 0;
+        while i < in_flight.len() {
+            let part = &mut in_flight[i];
+            if part.answer.is_none() {
+                match self.client.advance(&mut part.exchange) {
+                    None => part.report(false),
+                    Some(outcome) => {
+                        part.answer = Some(outcome?.header("etag").unwrap_or_default().to_string());
+                        part.report(true);
+                    }
+                }
+            }
+            let len = part.exchange.body().len();
+            match (&part.answer, part.md5.digest(len)) {
+                (Some(answer), Some(md5)) => {
+                    settled.etags[part.index] = check_etag(Some(answer), &md5, self.key)?;
+                    settled.digests[part.index] = md5;
+                    in_flight.swap_remove(i);
+                }
+                _ => i += 1,
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends the next part — unless an earlier run stored exactly these bytes there, when it is settled at once.
+    fn start_part(&self, data: Payload, settled: &mut Settled) -> Result<Option<PartInFlight<'a>>, Error> {
+        let index = settled.etags.len();
+        if index as u64 == multipart::MAX_PARTS {
+            return Err(invalid(format!(
+                "the body needs more than 10,000 parts of {} bytes; raise the part size",
+                self.part_size
+            )));
+        }
+        settled.etags.push(String::new());
+        settled.digests.push([0; 16]);
+        let mut call = self.part_call(index, data);
+        let stored = matches!(self.stored.get(index), Some(Some(_)));
+        // The MD5 comes first when it decides whether to send (an earlier run may have stored the part), or when
+        // the transport does not shield the body, whose signed Content-MD5 must then protect it.
+        let md5 = if stored || !call.target.shields_body() {
+            let md5 = part_md5::of(&call.body);
+            if let Some(kept) = self.kept(index, call.body.len() as u64, &md5) {
+                settled.etags[index] = kept;
+                settled.digests[index] = md5;
+                progress::advanced(call.body.len() as u64);
+                return Ok(None);
+            }
+            call.headers.push(("content-md5".into(), B64.encode(md5)));
+            PartMd5::Known(md5)
+        } else {
+            call.etag_checked = true;
+            PartMd5::new()
+        };
+        let exchange = Exchange::new(call);
+        Ok(Some(PartInFlight { index, exchange, reported: 0, md5, answer: None }))
     }
 
     /// The ETag of part `index` if an earlier run stored exactly these bytes there.
@@ -378,16 +415,16 @@ impl<'a> MultipartUpload<'a> {
         (stored.size == len && stored.etag == crate::base::encode::hex(md5)).then(|| stored.etag.clone())
     }
 
-    fn part_call(&self, index: usize, data: Payload, md5: &[u8; 16]) -> Call<'a> {
+    fn part_call(&self, index: usize, data: Payload) -> Call<'a> {
         Call {
             query: vec![("partNumber".into(), (index + 1).to_string()), ("uploadId".into(), self.upload_id.into())],
-            headers: vec![("content-md5".into(), B64.encode(md5))],
             body: data,
             ..self.client.object_call("upload-part", "PUT", self.key)
         }
     }
 
-    fn complete(&self, etags: &[String], digests: &[[u8; 16]], total: u64) -> Result<(String, u64, u32), Error> {
+    fn complete(&self, settled: &Settled, total: u64) -> Result<(String, u64, u32), Error> {
+        let Settled { digests, etags } = settled;
         let call = Call {
             query: vec![("uploadId".into(), self.upload_id.into())],
             body: xml::complete_multipart_body(etags).into_bytes().into(),
