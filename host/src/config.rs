@@ -63,7 +63,8 @@ pub(crate) struct Connection {
     /// roots (SSL_CERT_FILE and SSL_CERT_DIR also count)
     #[arg(long, env = "AWS_CA_BUNDLE", value_name = "FILE", global = true)]
     pub ca_bundle: Option<PathBuf>,
-    /// Requests in flight: parts of one large upload, or files of `put -r` (1-64) [default: 4]
+    /// Requests in flight: parts of one large upload, or files of `put -r` (1-64) [default: 4]. DigitalOcean
+    /// Spaces allows 10 concurrent PUT/COPY requests per object: keep it at most 10 for one large upload there
     #[arg(long, short = 'j', value_name = "N", global = true, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub concurrency: Option<u32>,
 }
