@@ -330,9 +330,13 @@ impl<'a> MultipartUpload<'a> {
                     continue;
                 }
             }
-            // Hash when the lanes can be filled, or when a part's MD5 is all that its settling waits for.
-            let needed = input_done || in_flight.iter().any(|p| p.answer.is_some());
-            let wanted = if needed { 1 } else { concurrency.min(md5_lanes::LANES) };
+            // Hash when the lanes can be filled, or when a part's MD5 is all that its settling waits for — those
+            // parts first, so their slots free soonest.
+            let answered = in_flight.iter().any(|p| p.answer.is_some());
+            if answered {
+                in_flight.sort_by_key(|p| p.answer.is_none());
+            }
+            let wanted = if input_done || answered { 1 } else { concurrency.min(md5_lanes::LANES) };
             if part_md5::step(in_flight.iter_mut().map(|p| (&mut p.md5, p.exchange.body())), wanted) {
                 continue;
             }
