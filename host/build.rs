@@ -8,7 +8,7 @@
 //! a host that links exactly the world refuses it. From a bare core module, the component imports precisely what the
 //! wit-bindgen bindings call, at the one WASI version of `wit/deps`. The nested cargo uses target directories of its
 //! own so it never waits on the outer build's lock, one per build so each keeps its own artefact. It is built with
-//! SIMD128 (wasm 2.0, run by wasmtime, V8 and every WASI 0.2 runtime), which the part MD5s' lanes use.
+//! SIMD128 (WebAssembly 2.0, on by default in wasmtime and V8), which the part MD5s' lanes use.
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
