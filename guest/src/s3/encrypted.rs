@@ -104,7 +104,7 @@ pub(crate) fn sealed_size(lead: usize, plain: u64) -> u64 {
 
 /// Bytes stored for `plain` bytes of body encrypted as `lock` says, computed without encrypting.
 pub(crate) fn encrypted_size(lock: &Lock, plain: u64) -> u64 {
-    age::header_len(lock) as u64 + stream::sealed_len(plain)
+    sealed_size(age::header_len(lock) + stream::NONCE_LEN, plain)
 }
 
 /// The metadata an encrypted object is stored with: the caller's, what it is, and the plaintext's type.
