@@ -206,6 +206,20 @@ where
     Ok(best)
 }
 
+/// Reads every file under `path` (or the file itself) into the page cache, untimed. rclone's local backend drops
+/// what it has read from the cache (FADV_DONTNEED), so without this whichever tool reads after rclone reads from
+/// disk while the others read from memory.
+fn warm(path: &Path) -> Result<()> {
+    if path.is_dir() {
+        for entry in std::fs::read_dir(path)? {
+            warm(&entry?.path())?;
+        }
+    } else {
+        std::io::copy(&mut std::fs::File::open(path)?, &mut std::io::sink())?;
+    }
+    Ok(())
+}
+
 /// Incompressible bytes from a fixed seed, written in 1 MiB blocks.
 fn write_random_file(path: &Path, len: u64, seed: u64) -> Result<()> {
     use std::io::Write;
@@ -420,6 +434,7 @@ async fn large(s: &Settings, sdk: &Client, rows: &mut Vec<Row>) -> Result<(u64, 
             let key = format!("large/{tool}");
             let _ = sdk.delete_object().bucket(&s.bucket).key(&key).send().await;
             tokio::time::sleep(s.settle).await;
+            warm(&big)?;
             let cost = match tool {
                 Tool::Spaces => {
                     let cost = measured(&mut s.spaces(&["put", &big_str, &key]))?;

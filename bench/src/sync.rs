@@ -3,7 +3,7 @@
 //! a second with nothing changed, one with 1 % of the files changed, and (spaces and rclone) `--checksum` with
 //! nothing changed; then a 1 GiB upload killed (SIGKILL) once half its parts are stored, and resumed. Medians.
 
-use super::{timed, write_random_file, Result, Row, Settings, MIB};
+use super::{timed, warm, write_random_file, Result, Row, Settings, MIB};
 use aws_sdk_s3::Client;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -140,6 +140,7 @@ pub(super) async fn syncing(s: &Settings, sdk: &Client, rows: &mut Vec<Row>) -> 
             times.push(timed(&mut command(s, &k, *syncer, &tree_str, false))?);
         }
         for (syncer, times) in &mut checksum {
+            warm(&tree)?; // every tool hashes the tree from memory
             times.push(timed(&mut command(s, &k, *syncer, &tree_str, true))?);
         }
         // 1 % of the files get new content (and so a new time and, mostly, a new size).
