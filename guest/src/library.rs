@@ -6,10 +6,10 @@ use crate::exports;
 use crate::exports::spaces::storage::cdn::{Endpoint as CdnEndpoint, EndpointSettings, PurgeReport};
 use crate::exports::spaces::storage::keys::{AccessKey, Grant, KeyFilter, NewKey};
 use crate::exports::spaces::storage::storage::{
-    BucketSummary, CorsRule, Decryption, DeleteFailure, Encryption, GetOptions, Guest, GuestClient, GuestDownload,
-    KeyPair, LifecycleRule, ListPage, ListRequest, ObjectAccess, ObjectSummary, ObjectVersion, PostRequest,
-    PresignMethod, PresignRequest, Presigned, PresignedPost, PutOptions, PutResult, UploadSummary, VersionPage,
-    Versioning,
+    BucketSummary, CorsRule, Decryption, DeleteFailure, Encryption, EtagBody, GetOptions, Guest, GuestClient,
+    GuestDownload, KeyPair, LifecycleRule, ListPage, ListRequest, ObjectAccess, ObjectSummary, ObjectVersion,
+    PostRequest, PresignMethod, PresignRequest, Presigned, PresignedPost, PutOptions, PutResult, UploadSummary,
+    VersionPage, Versioning,
 };
 use crate::s3::library_ops::PostSpec;
 use crate::s3::upload::{Continuation, Resume};
@@ -207,8 +207,8 @@ impl GuestClient for ClientResource {
         self.0.abort_upload(&key, &upload_id)
     }
 
-    fn content_etag(&self, body: InputStream, part_size: Option<u64>) -> Result<String, Error> {
-        crate::s3::library_ops::content_etag(&body, part_size)
+    fn content_etags(&self, bodies: Vec<EtagBody>) -> Vec<Result<String, Error>> {
+        crate::s3::library_ops::content_etags(bodies.into_iter().map(|b| (b.body, b.part_size)).collect())
     }
 
     fn delete_objects(&self, keys: Vec<String>) -> Result<Vec<DeleteFailure>, Error> {

@@ -98,6 +98,63 @@ fn every_direction_moves_only_what_changed() {
     assert_eq!(got, "BETA\n");
 }
 
+/// Rewrites the file at `path` with `data` (of the same length) and gives it back its time: a change that only
+/// `--checksum` sees.
+fn change_unseen(path: &Path, data: &[u8]) {
+    let when = std::fs::metadata(path).unwrap().modified().unwrap();
+    assert_eq!(std::fs::metadata(path).unwrap().len(), data.len() as u64);
+    std::fs::write(path, data).unwrap();
+    std::fs::File::options().write(true).open(path).unwrap().set_modified(when).unwrap();
+}
+
+#[test]
+fn checksum_hashes_files_side_by_side_and_finds_every_change() {
+    // Enough files, at few workers, that several are hashed in one call; sizes around the MD5 block (64 bytes),
+    // the host's whole-file read (256 KiB) and the component's read (1 MiB), so lanes start and end unevenly.
+    let b = Bucket::new("sync-checksum");
+    let src = b.path("src");
+    let sizes = [0usize, 1, 55, 56, 63, 64, 65, 127, 129, 1000, 4096, 65_537, 262_144, 262_145, 1_048_577, 3_000_000];
+    let files: Vec<(String, Vec<u8>)> =
+        (0..32).map(|i| (format!("d{}/f{i:02}", i % 3), pattern(sizes[i % sizes.len()], i as u64 + 1))).collect();
+    for (rel, data) in &files {
+        std::fs::create_dir_all(src.join(rel).parent().unwrap()).unwrap();
+        std::fs::write(src.join(rel), data).unwrap();
+    }
+    let remote = format!("spaces://{}/c", b.name);
+    b.ok(&["sync", "src", &remote]);
+    // A file no one can read (see below) with an object of its listed size (0): the check must read it, and fail.
+    std::os::unix::fs::symlink("/proc/self/mem", src.join("d0/unreadable")).unwrap();
+    std::fs::write(b.path("empty"), "").unwrap();
+    b.ok(&["put", "empty", "c/d0/unreadable"]);
+    let changed = [1usize, 6, 13, 14, 15, 30];
+    for &i in &changed {
+        let mut data = files[i].1.clone();
+        let at = data.len() - 1 - i % data.len();
+        data[at] ^= 0x40;
+        change_unseen(&src.join(&files[i].0), &data);
+    }
+
+    let (out, err) = metered(&b, &["sync", "src", &remote, "--checksum", "-j", "2"], 1);
+    assert!(err.contains("unreadable"), "the unreadable file is named: {err}");
+    let expected = format!(
+        "{} uploaded, 0 downloaded, 0 copied, 0 deleted, {} unchanged, 1 failed",
+        changed.len(),
+        32 - changed.len()
+    );
+    assert!(out.contains(&expected), "{out}");
+    assert_eq!(ops(&err, "get-object"), 0, "compared without downloading");
+
+    std::fs::remove_file(src.join("d0/unreadable")).unwrap();
+    let (out, err) = metered(&b, &["sync", "src", &remote, "--checksum", "-j", "2"], 0);
+    assert!(out.contains("32 unchanged"), "{out}");
+    moved_nothing(&err);
+    b.ok(&["sync", &remote, "down"]);
+    for (rel, _) in &files {
+        let (sent, got) = (std::fs::read(src.join(rel)).unwrap(), std::fs::read(b.path("down").join(rel)).unwrap());
+        assert_eq!(sha256(&got), sha256(&sent), "{rel}");
+    }
+}
+
 #[test]
 fn delete_dry_run_excludes_and_unreadable_files() {
     let b = Bucket::new("sync-delete");

@@ -184,19 +184,69 @@ pub(crate) struct PostForm {
     pub expires_at: u64,
 }
 
-/// The ETag an upload of everything `body` holds would get (see [`EtagHasher`]).
-pub(crate) fn content_etag(body: &InputStream, part_size: Option<u64>) -> Result<String, Error> {
-    if let Some(p) = part_size {
-        crate::s3::multipart::validate("part size", p).map_err(invalid)?;
-    }
-    let mut hasher = EtagHasher::new(part_size);
+/// Bytes read from a body at a time while hashing it.
+const HASH_READ: u64 = 1 << 20;
+
+/// A body being hashed in one of the lanes: what was read of it and not yet hashed.
+struct Lane {
+    index: usize,
+    body: InputStream,
+    hasher: EtagHasher,
+    chunk: Vec<u8>,
+    at: usize,
+}
+
+/// The ETag an upload of everything each body holds would get (see [`EtagHasher`]), one result per body, in
+/// order. Up to four bodies are hashed at once in SIMD lanes, each lane fed as much as the one with least in hand
+/// has, so the lanes stay full; a body that ends gives its lane to the next.
+pub(crate) fn content_etags(bodies: Vec<(InputStream, Option<u64>)>) -> Vec<Result<String, Error>> {
+    let mut results: Vec<Result<String, Error>> = Vec::new();
+    results.resize_with(bodies.len(), || Ok(String::new()));
+    let mut waiting = bodies.into_iter().enumerate();
+    let mut lanes: Vec<Lane> = Vec::with_capacity(md5_lanes::LANES);
     loop {
-        match body.blocking_read(1 << 20) {
-            Ok(chunk) => hasher.update(&chunk),
-            Err(StreamError::Closed) => return Ok(hasher.finish()),
-            Err(StreamError::LastOperationFailed(e)) => {
-                return Err(invalid(format!("reading the body failed: {}", e.to_debug_string())))
+        while lanes.len() < md5_lanes::LANES {
+            let Some((index, (body, part_size))) = waiting.next() else { break };
+            match part_size.map(|p| crate::s3::multipart::validate("part size", p)).transpose() {
+                Ok(_) => lanes.push(Lane { index, body, hasher: EtagHasher::new(part_size), chunk: Vec::new(), at: 0 }),
+                Err(e) => results[index] = Err(invalid(e)),
             }
         }
+        let before = lanes.len();
+        refill(&mut lanes, &mut results);
+        if lanes.len() < before {
+            continue; // lanes came free: the next bodies take them before the round
+        }
+        let Some(step) = lanes.iter().map(|l| l.chunk.len() - l.at).min() else { break };
+        let (mut hashers, pieces): (Vec<&mut EtagHasher>, Vec<&[u8]>) =
+            lanes.iter_mut().map(|l| (&mut l.hasher, &l.chunk[l.at..l.at + step])).unzip();
+        EtagHasher::update_lanes(&mut hashers, &pieces);
+        lanes.iter_mut().for_each(|l| l.at += step);
+    }
+    results
+}
+
+/// Reads the next chunk of every lane that has hashed all it read; a body that ended (or failed) leaves its lane
+/// with its result.
+fn refill(lanes: &mut Vec<Lane>, results: &mut [Result<String, Error>]) {
+    let mut i = 0;
+    while i < lanes.len() {
+        let lane = &mut lanes[i];
+        if lane.at < lane.chunk.len() {
+            i += 1;
+            continue;
+        }
+        let outcome = match lane.body.blocking_read(HASH_READ) {
+            Ok(chunk) => {
+                (lane.chunk, lane.at) = (chunk, 0);
+                continue; // an empty read is read again
+            }
+            Err(StreamError::Closed) => Ok(()),
+            Err(StreamError::LastOperationFailed(e)) => {
+                Err(invalid(format!("reading the body failed: {}", e.to_debug_string())))
+            }
+        };
+        let lane = lanes.swap_remove(i);
+        results[lane.index] = outcome.map(|()| lane.hasher.finish());
     }
 }

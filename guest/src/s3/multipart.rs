@@ -57,16 +57,26 @@ impl EtagHasher {
         }
     }
 
-    pub(crate) fn update(&mut self, mut data: &[u8]) {
-        while !data.is_empty() {
-            let room = self.part_size.map_or(data.len() as u64, |p| p - self.filled);
-            let (now, rest) = data.split_at(room.min(data.len() as u64) as usize);
-            self.current.update(now);
-            self.filled += now.len() as u64;
-            data = rest;
-            if self.part_size == Some(self.filled) {
-                self.parts.push(std::mem::take(&mut self.current).finalize());
-                self.filled = 0;
+    /// Hashes `data[i]` into `hashers[i]` for every `i` (at most [`md5_lanes::LANES`] of each), the streams side
+    /// by side in SIMD lanes; each is cut at its own part boundaries.
+    pub(crate) fn update_lanes(hashers: &mut [&mut EtagHasher], data: &[&[u8]]) {
+        let mut rest: [&[u8]; md5_lanes::LANES] = [&[]; md5_lanes::LANES];
+        rest[..data.len()].copy_from_slice(data);
+        while rest.iter().any(|r| !r.is_empty()) {
+            let mut now: [&[u8]; md5_lanes::LANES] = [&[]; md5_lanes::LANES];
+            for ((h, r), n) in hashers.iter().zip(&mut rest).zip(&mut now) {
+                let room = h.part_size.map_or(r.len() as u64, |p| p - h.filled);
+                (*n, *r) = r.split_at(room.min(r.len() as u64) as usize);
+            }
+            let n = hashers.len();
+            let mut currents: Vec<&mut md5_lanes::Md5> = hashers.iter_mut().map(|h| &mut h.current).collect();
+            md5_lanes::update_lanes(&mut currents, &now[..n]);
+            for (h, n) in hashers.iter_mut().zip(now) {
+                h.filled += n.len() as u64;
+                if h.part_size == Some(h.filled) {
+                    h.parts.push(std::mem::take(&mut h.current).finalize());
+                    h.filled = 0;
+                }
             }
         }
     }
@@ -135,7 +145,7 @@ mod tests {
         let data: Vec<u8> = (0..23u32).map(|i| (i * 7) as u8).collect();
         let whole = |chunks: &[&[u8]], part: Option<u64>| {
             let mut h = EtagHasher::new(part);
-            chunks.iter().for_each(|c| h.update(c));
+            chunks.iter().for_each(|c| EtagHasher::update_lanes(&mut [&mut h], &[c]));
             h.finish()
         };
         assert_eq!(whole(&[&data], None), crate::base::encode::hex(&Md5::digest(&data)));
@@ -147,6 +157,43 @@ mod tests {
         assert_eq!(whole(&[&data[..3], &data[3..17], &data[17..]], Some(10)), expected);
         assert_eq!(whole(&[&data[..20], &data[20..]], Some(10)), expected);
         assert_eq!(whole(&[&data[..20]], Some(10)), multipart_etag(&parts[..2]), "no empty last part");
+    }
+
+    #[cfg(not(any(feature = "edge", feature = "blobstore")))]
+    #[test]
+    fn etag_hashers_in_lanes_agree_with_the_reference() {
+        use md5::{Digest, Md5};
+        // Four streams of different lengths and part sizes, fed in rounds of unequal pieces, some empty.
+        let streams: Vec<(Vec<u8>, Option<u64>)> =
+            [(5_000usize, None), (3_333, Some(1_000)), (0, None), (4_097, Some(64))]
+                .iter()
+                .enumerate()
+                .map(|(s, &(len, part))| ((0..len).map(|i| (i * 31 + s * 7) as u8).collect(), part))
+                .collect();
+        let mut hashers: Vec<EtagHasher> = streams.iter().map(|(_, p)| EtagHasher::new(*p)).collect();
+        let mut at = [0usize; 4];
+        for round in 0..40 {
+            let pieces: Vec<&[u8]> = streams
+                .iter()
+                .enumerate()
+                .map(|(i, (d, _))| {
+                    let end = (at[i] + (round * 37 + i * 101) % 400).min(d.len());
+                    let piece = &d[at[i]..end];
+                    at[i] = end;
+                    piece
+                })
+                .collect();
+            let mut refs: Vec<&mut EtagHasher> = hashers.iter_mut().collect();
+            EtagHasher::update_lanes(&mut refs, &pieces);
+        }
+        for (i, ((data, part), h)) in streams.iter().zip(hashers).enumerate() {
+            assert_eq!(at[i], data.len(), "stream {i} fed whole");
+            let expected = match part {
+                None => crate::base::encode::hex(&Md5::digest(data)),
+                Some(p) => multipart_etag(&data.chunks(*p as usize).map(|c| Md5::digest(c).into()).collect::<Vec<_>>()),
+            };
+            assert_eq!(h.finish(), expected, "stream {i}");
+        }
     }
 
     #[test]

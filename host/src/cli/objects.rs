@@ -11,6 +11,7 @@ use crate::output::{print_json, rate, say};
 use crate::runtime::bindings::storage::{ByteRange, GetOptions, ListRequest, PutOptions};
 use crate::runtime::bindings::types::Config;
 use crate::runtime::session::Session;
+use crate::runtime::streams::Body;
 use crate::runtime::Runtime;
 use crate::views::{self, plain_get, presign_request, put_options, ObjectView};
 use clap::Subcommand;
@@ -408,7 +409,7 @@ async fn put(s: &mut Session, a: &PutArgs, how: &transfer::Resuming) -> Outcome<
     s.set_progress(Some(meter.sink()));
     let r = if stdin {
         how.watch_stream(s, key);
-        interruptible(&interrupt, s.put(key, tokio::io::stdin(), None, opts)).await
+        interruptible(&interrupt, s.put(key, Body::reader(tokio::io::stdin()), None, opts)).await
     } else {
         interruptible(&interrupt, transfer::upload_file(s, file, key, opts, how)).await
     };

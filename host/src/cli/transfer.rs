@@ -11,7 +11,8 @@ use crate::runtime::bindings::storage::{GetOptions, PutOptions, PutResult, Resum
 use crate::runtime::bindings::types::{Config, ObjectMeta};
 use crate::runtime::interrupt::Interrupt;
 use crate::runtime::session::Session;
-use std::path::Path;
+use crate::runtime::streams::Body;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// How uploads treat the incomplete upload an earlier run left for the same key, and themselves if they fail.
@@ -51,21 +52,42 @@ const READ_WHOLE: u64 = 256 << 10;
 
 /// A file opened for reading, as the body of an upload or a hash.
 pub(super) struct Opened {
-    pub body: Box<dyn tokio::io::AsyncRead + Send + Unpin>,
+    pub body: Body,
     pub meta: std::fs::Metadata,
 }
 
-/// Opens `path` (a FIFO too: the open waits for its writer in the blocking pool, not on the runtime).
-pub(super) async fn open(path: &Path) -> Outcome<Opened> {
-    let unreadable = |e: std::io::Error| Failure::usage(format!("cannot read {}: {e}", path.display()));
-    let f = tokio::fs::File::open(path).await.map_err(unreadable)?.into_std().await;
-    let meta = f.metadata().map_err(|e| Failure::caused(format!("reading {}", path.display()), e))?;
+/// Opens `path` and reads it whole when it is small, in one trip to the blocking pool (where a FIFO's open waits
+/// for its writer, not on the runtime).
+async fn open(path: &Path) -> Outcome<Opened> {
+    open_many(vec![path.to_path_buf()]).await.pop().unwrap_or_else(|| Err(Failure::host("opening a file")))
+}
+
+/// Opens every file of `paths` as [`open`] does, all in one trip to the blocking pool: for many small files,
+/// the trips cost more than the reads.
+pub(super) async fn open_many(paths: Vec<PathBuf>) -> Vec<Outcome<Opened>> {
+    let count = paths.len();
+    let opened = tokio::task::spawn_blocking(move || {
+        paths
+            .into_iter()
+            .map(|path| open_now(&path).map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display()))))
+            .collect()
+    });
+    match opened.await {
+        Ok(opened) => opened,
+        Err(e) => (0..count).map(|_| Err(Failure::host(format!("opening files in the blocking pool: {e}")))).collect(),
+    }
+}
+
+/// Opens `path` on this thread, reading it whole when it is small.
+fn open_now(path: &Path) -> std::io::Result<Opened> {
+    let mut f = std::fs::File::open(path)?;
+    let meta = f.metadata()?;
     if !meta.is_file() || meta.len() > READ_WHOLE {
-        return Ok(Opened { body: Box::new(tokio::fs::File::from_std(f)), meta });
+        return Ok(Opened { body: Body::reader(tokio::fs::File::from_std(f)), meta });
     }
     let mut whole = Vec::with_capacity(meta.len() as usize + 1);
-    std::io::Read::read_to_end(&mut { f }, &mut whole).map_err(unreadable)?;
-    Ok(Opened { body: Box::new(std::io::Cursor::new(whole)), meta })
+    std::io::Read::read_to_end(&mut f, &mut whole)?;
+    Ok(Opened { body: Body::Whole(whole.into()), meta })
 }
 
 /// Uploads the file at `path` as `key`, resuming the upload an earlier run of the same file left.

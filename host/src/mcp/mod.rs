@@ -16,6 +16,7 @@ use crate::error::{Failure, Outcome};
 use crate::runtime::bindings::storage::ListRequest;
 use crate::runtime::bindings::types::{Config, Error as StorageError};
 use crate::runtime::session::Session;
+use crate::runtime::streams::Body;
 use crate::runtime::Runtime;
 use crate::views::{self, plain_get, presign_request, put_options, stored, ObjectView};
 use clap::Args;
@@ -293,7 +294,7 @@ impl SpacesMcp {
         let opts = put_options(&upload, &a.key);
         let _link = s.interrupt().trigger_on(cancelled);
         let size = body.len() as u64;
-        let put = s.put(&a.key, std::io::Cursor::new(body), Some(size), &opts).await?;
+        let put = s.put(&a.key, Body::Whole(body.into()), Some(size), &opts).await?;
         structured(stored(a.key, put))
     }
 

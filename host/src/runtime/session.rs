@@ -3,19 +3,27 @@
 //! of ours. Failures are either the component's typed `error` or a host fault (trap, I/O), never a panic.
 
 use super::bindings::storage::{
-    BucketSummary, CorsRule, DeleteFailure, Encryption, GetOptions, LifecycleRule, ListPage, ListRequest, ObjectAccess,
-    PostRequest, PresignRequest, Presigned, PresignedPost, PutOptions, PutResult, UploadSummary, VersionPage,
-    Versioning,
+    BucketSummary, CorsRule, DeleteFailure, Encryption, EtagBody, GetOptions, LifecycleRule, ListPage, ListRequest,
+    ObjectAccess, PostRequest, PresignRequest, Presigned, PresignedPost, PutOptions, PutResult, UploadSummary,
+    VersionPage, Versioning,
 };
 use super::bindings::types::{self, Acl, ObjectMeta};
 use super::bindings::Client;
 use super::interrupt::Interrupt;
-use super::streams::{ChannelSink, ReadAhead, WriteSink};
+use super::streams::{Body, ChannelSink, WriteSink};
 use super::{HostState, ProgressFn, Runtime, UploadWatch};
 use crate::error::{Failure, Outcome};
 use wasmtime::component::{Resource, ResourceAny};
 use wasmtime::Store;
 use wasmtime_wasi::p2::{DynInputStream, DynOutputStream};
+
+/// A body whose ETag [`Session::content_etags`] computes: `size`, when known, keeps a small file's buffer small;
+/// `part_size` absent means one PUT's ETag (the MD5), else the multipart ETag of parts of that size.
+pub(crate) struct ToHash {
+    pub body: Body,
+    pub size: Option<u64>,
+    pub part_size: Option<u64>,
+}
 
 pub(crate) fn flatten<T>(r: wasmtime::Result<Result<T, types::Error>>) -> Outcome<T> {
     r?.map_err(Failure::Storage)
@@ -71,15 +79,15 @@ impl Session {
         self.store.data().state.interrupt.clone()
     }
 
-    /// Uploads from any async reader (file, stdin, request body).
+    /// Uploads a body (file, stdin, request body).
     pub(crate) async fn put(
         &mut self,
         key: &str,
-        reader: impl tokio::io::AsyncRead + Send + 'static,
+        body: Body,
         size: Option<u64>,
         opts: &PutOptions,
     ) -> Outcome<PutResult> {
-        let stream: DynInputStream = Box::new(ReadAhead::new(reader, size, &self.store.data().state.interrupt));
+        let stream = body.into_stream(size, &self.store.data().state.interrupt);
         let body: Resource<DynInputStream> =
             self.store.data_mut().table.push(stream).map_err(|e| Failure::caused("the resource table", e))?;
         let c = self.bindings.spaces_storage_storage().client();
@@ -87,19 +95,21 @@ impl Session {
         self.settle(r)
     }
 
-    /// The ETag an upload of everything `reader` holds would get (see WIT `content-etag`).
-    pub(crate) async fn content_etag(
-        &mut self,
-        reader: impl tokio::io::AsyncRead + Send + 'static,
-        size: Option<u64>,
-        part_size: Option<u64>,
-    ) -> Outcome<String> {
-        let stream: DynInputStream = Box::new(ReadAhead::new(reader, size, &self.store.data().state.interrupt));
-        let body: Resource<DynInputStream> =
-            self.store.data_mut().table.push(stream).map_err(|e| Failure::caused("the resource table", e))?;
+    /// The ETag an upload of everything each body holds would get, one result per body, in order (WIT
+    /// `content-etags`): the component hashes several at once in its SIMD lanes.
+    pub(crate) async fn content_etags(&mut self, bodies: Vec<ToHash>) -> Outcome<Vec<Outcome<String>>> {
+        let mut wit = Vec::with_capacity(bodies.len());
+        for ToHash { body, size, part_size } in bodies {
+            let stream = body.into_stream(size, &self.store.data().state.interrupt);
+            let body =
+                self.store.data_mut().table.push(stream).map_err(|e| Failure::caused("the resource table", e))?;
+            wit.push(EtagBody { body, part_size });
+        }
         let c = self.bindings.spaces_storage_storage().client();
-        let r = c.call_content_etag(&mut self.store, self.client, body, part_size).await;
-        self.settle(r)
+        let r = c.call_content_etags(&mut self.store, self.client, &wit).await;
+        self.broken |= r.is_err();
+        self.store.data_mut().call_ended();
+        Ok(r?.into_iter().map(|e| e.map_err(Failure::Storage)).collect())
     }
 
     /// The bytes stored for a body of `plain` bytes encrypted as `encrypt` says (WIT `encrypted-size`).

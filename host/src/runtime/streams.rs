@@ -1,4 +1,4 @@
-//! Bodies as wasi:io streams. Uploads: wasmtime's `AsyncReadStream` hands over 64 KiB at a time with one chunk
+//! Bodies as wasi:io streams. A body already in memory (a small file read whole) is handed over as it is. Uploads: wasmtime's `AsyncReadStream` hands over 64 KiB at a time with one chunk
 //! of read-ahead; an upload through the component runs faster on 1 MiB reads with a few chunks ahead, so the file
 //! or pipe is read while the component hashes and sends; an [`Interrupt`] fails the stream. Downloads: a sink that
 //! writes on the calling thread, where wasmtime's `AsyncWriteStream` hands every chunk to another task and a
@@ -8,7 +8,30 @@ use super::interrupt::Interrupt;
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::mpsc;
-use wasmtime_wasi::p2::{InputStream, OutputStream, Pollable, StreamError};
+use wasmtime_wasi::p2::pipe::MemoryInputPipe;
+use wasmtime_wasi::p2::{DynInputStream, InputStream, OutputStream, Pollable, StreamError};
+
+/// What the component reads as an upload's or a hash's body.
+pub(crate) enum Body {
+    /// Bytes in memory: a small file read whole, a tool's argument.
+    Whole(Bytes),
+    /// A file, a pipe, a request body: read ahead of the component.
+    Reader(std::pin::Pin<Box<dyn AsyncRead + Send>>),
+}
+
+impl Body {
+    pub(crate) fn reader(r: impl AsyncRead + Send + 'static) -> Body {
+        Body::Reader(Box::pin(r))
+    }
+
+    /// The stream the component reads; `size`, when known, keeps a reader's buffers small for a small body.
+    pub(crate) fn into_stream(self, size: Option<u64>, interrupt: &Interrupt) -> DynInputStream {
+        match self {
+            Body::Whole(bytes) => Box::new(MemoryInputPipe::new(bytes)),
+            Body::Reader(r) => Box::new(ReadAhead::new(r, size, interrupt)),
+        }
+    }
+}
 
 const CHUNK: usize = 1 << 20;
 /// Chunks read ahead of the component.

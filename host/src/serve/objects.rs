@@ -10,7 +10,7 @@ use super::problem::{Kind, Problem};
 use super::App;
 use crate::runtime::bindings::storage::{ByteRange, GetOptions, ListRequest, PutOptions};
 use crate::runtime::bindings::types::ObjectMeta;
-use crate::runtime::streams::ChannelSink;
+use crate::runtime::streams::{Body as RuntimeBody, ChannelSink};
 use crate::views::{presign_request, put_options, stored};
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
@@ -141,7 +141,7 @@ pub(super) async fn put(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMa
         }
     });
     let reader = tokio_util::io::StreamReader::new(stream);
-    let result = session.put(&key, reader, size, &opts).await;
+    let result = session.put(&key, RuntimeBody::reader(reader), size, &opts).await;
     app.recycle(session);
     let received = watch.received.load(Ordering::Relaxed);
     let outcome = match result {

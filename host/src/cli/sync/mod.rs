@@ -147,6 +147,10 @@ pub(super) enum Side {
 }
 
 impl Side {
+    pub(super) fn is_local(&self) -> bool {
+        matches!(self, Side::Local(_))
+    }
+
     fn parse(arg: &str) -> Result<Side, Failure> {
         match object_keys::location(arg) {
             Some(Ok((bucket, key))) => Ok(Side::Remote { bucket, prefix: super::batch::key_prefix(&key) }),

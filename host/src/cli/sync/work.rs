@@ -13,7 +13,7 @@ use crate::output::say;
 use crate::runtime::bindings::storage::{Encryption, GetOptions, PutOptions};
 use crate::runtime::bindings::types::Config;
 use crate::runtime::interrupt::Interrupt;
-use crate::runtime::session::Session;
+use crate::runtime::session::{Session, ToHash};
 use crate::runtime::{ProgressFn, Runtime};
 use crate::views::plain_get;
 use crate::views::put_options;
@@ -195,6 +195,12 @@ impl Job {
         Job::Check { local, etag, then: Box::new(Job::transfer(src, dst, src_item)) }
     }
 
+    /// Is this a check that needs nothing but the local file's MD5 (the ETag is a single PUT's), so that its file
+    /// can be hashed with others?
+    fn is_md5_check(&self) -> bool {
+        matches!(self, Job::Check { etag, .. } if plan::etag_parts(etag).is_none())
+    }
+
     /// The job whose kind counts it.
     fn done_as(&self) -> &Job {
         match self {
@@ -279,24 +285,92 @@ impl Pool {
 async fn worker(mut s: Session, sink: ProgressFn, rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>, ctx: Arc<Context>) {
     let interrupt = s.interrupt();
     loop {
-        let job = rx.lock().await.recv().await;
-        let Some(job) = job else { break };
-        if interrupt.triggered() {
+        let batch = next_jobs(&rx).await;
+        if batch.is_empty() {
             break;
         }
-        match run(&mut s, &sink, &ctx, &job, &interrupt).await {
-            Ok(Some(bytes)) => {
-                ctx.count(|t| t.count(&job, bytes));
-                ctx.note_written(job.rel());
+        let verdicts = same_contents(&mut s, &ctx, &batch).await;
+        for (job, known) in batch.iter().zip(verdicts) {
+            if interrupt.triggered() {
+                return;
             }
-            Ok(None) => ctx.count(|t| t.unchanged += 1),
-            Err(e) => {
-                eprintln!("spaces: {}: {e}", job.rel());
-                ctx.count(|t| t.failed += 1);
+            match run(&mut s, &sink, &ctx, job, known, &interrupt).await {
+                Ok(Some(bytes)) => {
+                    ctx.count(|t| t.count(job, bytes));
+                    ctx.note_written(job.rel());
+                }
+                Ok(None) => ctx.count(|t| t.unchanged += 1),
+                Err(e) => {
+                    eprintln!("spaces: {}: {e}", job.rel());
+                    ctx.count(|t| t.failed += 1);
+                }
+            }
+            ctx.job_done();
+        }
+    }
+}
+
+/// Files a worker hashes in one call: the component's MD5 lanes.
+const HASHED_TOGETHER: usize = 4;
+
+/// The next job; after a check of a single-part ETag, the checks queued behind it too (up to [`HASHED_TOGETHER`]
+/// jobs, and at most one job of another kind), so that their files are hashed side by side. Empty when the
+/// queue is closed.
+async fn next_jobs(rx: &tokio::sync::Mutex<mpsc::Receiver<Job>>) -> Vec<Job> {
+    let mut rx = rx.lock().await;
+    let Some(first) = rx.recv().await else { return Vec::new() };
+    let mut batch = vec![first];
+    while batch.len() < HASHED_TOGETHER && batch.last().is_some_and(Job::is_md5_check) {
+        match rx.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => break,
+        }
+    }
+    batch
+}
+
+/// For each job of `batch` that is a check of a single-part ETag, whether the local file holds what the object
+/// does — those files hashed in one call; `None` for every other job.
+async fn same_contents(s: &mut Session, ctx: &Context, batch: &[Job]) -> Vec<Option<Outcome<bool>>> {
+    let mut verdicts: Vec<Option<Outcome<bool>>> = batch.iter().map(|_| None).collect();
+    let (mut paths, mut hashed) = (Vec::new(), Vec::new());
+    for (i, job) in batch.iter().enumerate() {
+        let Job::Check { local, etag, .. } = job else { continue };
+        if !job.is_md5_check() {
+            continue;
+        }
+        match checked_path(ctx, &local.rel) {
+            Ok(path) => {
+                paths.push(path);
+                hashed.push((i, local.size, etag));
+            }
+            Err(e) => verdicts[i] = Some(Err(e)),
+        }
+    }
+    let mut bodies = Vec::with_capacity(paths.len());
+    let mut ready = Vec::with_capacity(paths.len());
+    for ((i, size, etag), opened) in hashed.into_iter().zip(transfer::open_many(paths).await) {
+        match opened {
+            Ok(file) => {
+                bodies.push(ToHash { body: file.body, size: Some(size), part_size: None });
+                ready.push((i, etag));
+            }
+            Err(e) => verdicts[i] = Some(Err(e)),
+        }
+    }
+    if bodies.is_empty() {
+        return verdicts;
+    }
+    match s.content_etags(bodies).await {
+        Ok(etags) => {
+            for ((i, etag), got) in ready.into_iter().zip(etags) {
+                verdicts[i] = Some(got.map(|got| got == *etag));
             }
         }
-        ctx.job_done();
+        Err(Failure::Interrupted) => ready.iter().for_each(|(i, _)| verdicts[*i] = Some(Err(Failure::Interrupted))),
+        Err(e) => ready.iter().for_each(|(i, _)| verdicts[*i] = Some(Err(Failure::host(format!("hashing: {e}"))))),
     }
+    verdicts
 }
 
 /// Runs one job: the bytes it moved, or `None` when a check found the two sides the same.
@@ -305,6 +379,7 @@ async fn run(
     sink: &ProgressFn,
     ctx: &Context,
     job: &Job,
+    known: Option<Outcome<bool>>,
     interrupt: &Interrupt,
 ) -> Outcome<Option<u64>> {
     match job {
@@ -337,11 +412,14 @@ async fn run(
             Ok(Some(item.size))
         }
         Job::Check { local, etag, then } => {
-            let (path, key) = match &ctx.src {
-                Side::Local(_) => (local_path(&ctx.src, &local.rel)?, key_of(&ctx.dst, &local.rel)),
-                Side::Remote { .. } => (local_path(&ctx.dst, &local.rel)?, key_of(&ctx.src, &local.rel)),
+            let same = match known {
+                Some(same) => same?,
+                None => {
+                    let key = key_of(if ctx.src.is_local() { &ctx.dst } else { &ctx.src }, &local.rel);
+                    same_content(s, &checked_path(ctx, &local.rel)?, local.size, &key, etag).await?
+                }
             };
-            if same_content(s, &path, local.size, &key, etag).await? {
+            if same {
                 sink(then.size());
                 return Ok(None);
             }
@@ -349,7 +427,7 @@ async fn run(
                 ctx.say_planned(then.verb(), then.rel(), Some("content differs"));
                 return Ok(Some(0));
             }
-            Box::pin(run(s, sink, ctx, then, interrupt)).await
+            Box::pin(run(s, sink, ctx, then, None, interrupt)).await
         }
     }
 }
@@ -368,13 +446,23 @@ async fn same_content(s: &mut Session, path: &Path, size: u64, key: &str, etag: 
             }
         }
     };
-    for part_size in part_sizes {
-        let file = transfer::open(path).await?;
-        if s.content_etag(file.body, Some(size), part_size).await? == etag {
+    // Every candidate at once: the same file read once per part size, hashed side by side.
+    let mut bodies = Vec::with_capacity(part_sizes.len());
+    let opened = transfer::open_many(vec![path.to_path_buf(); part_sizes.len()]).await;
+    for (part_size, file) in part_sizes.into_iter().zip(opened) {
+        bodies.push(ToHash { body: file?.body, size: Some(size), part_size });
+    }
+    for got in s.content_etags(bodies).await? {
+        if got? == etag {
             return Ok(true);
         }
     }
     Ok(false)
+}
+
+/// The local file a check of `rel` hashes, on whichever side is local.
+fn checked_path(ctx: &Context, rel: &str) -> Outcome<PathBuf> {
+    local_path(if ctx.src.is_local() { &ctx.src } else { &ctx.dst }, rel)
 }
 
 /// The object key of `rel` on a remote side.
