@@ -22,7 +22,7 @@ pub fn composition() -> &'static Composition {
 }
 
 fn build() -> Composition {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest = crate::manifest_dir();
     // A target directory of its own, so this cargo never waits on the one running the tests.
     let target = crate::profile_dir().parent().expect("target dir").join("blobstore-consumer");
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))

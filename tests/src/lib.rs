@@ -37,6 +37,12 @@ pub fn rgw() -> Rgw {
     }
 }
 
+/// This crate's directory (`tests/`), as cargo says when it runs the tests. A target directory shared by two clones
+/// (CI's and a working tree's) can hold a test built in the other one, whose compile-time path is the other clone.
+pub fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+}
+
 /// The workspace's target profile directory (`target/debug`), found from this test executable's path.
 pub fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");

@@ -67,7 +67,7 @@ impl Service {
 
     /// Starts `jco serve` (Node.js) on the edge component this build embeds, configured for `bucket`.
     pub fn jco_serve(bucket: &crate::Bucket, token: &str) -> Self {
-        let jco = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("jco/node_modules/.bin/jco");
+        let jco = crate::manifest_dir().join("jco/node_modules/.bin/jco");
         let port = free_port();
         let mut command = Command::new(jco);
         bucket.configure(&mut command).arg("serve").arg(crate::edge_component_path()).args([

@@ -49,7 +49,7 @@ fn assert_no_files_or_sockets(imports: &[String]) {
 /// `wasm-tools component targets`: does the component at `path` import no more than `world` of `wit/` offers,
 /// at the same versions, and export what it demands? The checker's complaint when it does not.
 fn targets(path: &std::path::Path, world: &str) -> Result<(), String> {
-    let wit = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit");
+    let wit = spaces_tests::manifest_dir().join("../wit");
     let out = std::process::Command::new(spaces_tests::tool("wasm-tools"))
         .args(["component", "targets"])
         .arg(&wit)

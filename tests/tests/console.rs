@@ -23,7 +23,7 @@ fn drive(s: &Service, shot: &Path) -> serde_json::Value {
     }
     let work = tempfile::tempdir().unwrap();
     let python = std::env::var("SPACES_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/console_browser.py");
+    let script = spaces_tests::manifest_dir().join("scripts/console_browser.py");
     let out = run(Command::new(python).arg(script).arg(s.url("")).arg(TOKEN).arg(work.path()).arg(shot));
     assert!(out.status.success(), "the browser run failed: {}", describe(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);

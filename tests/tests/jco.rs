@@ -3,7 +3,6 @@
 //! JavaScript) against RGW. What it stored and fetched is checked here byte for byte, and in RGW with s3cmd.
 
 use spaces_tests::{component_path, describe, pattern, run, sha256, Bucket};
-use std::path::Path;
 use std::process::Command;
 
 #[test]
@@ -13,7 +12,7 @@ fn the_embedded_component_runs_unchanged_on_node_through_jco() {
     let large = pattern(12_000_000, 21);
     std::fs::write(bucket.path("small.txt"), small).unwrap();
     std::fs::write(bucket.path("large.bin"), &large).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("jco/embed.mjs");
+    let script = spaces_tests::manifest_dir().join("jco/embed.mjs");
     let mut node = Command::new("node");
     bucket.configure(&mut node).arg(script).arg(component_path()).arg(bucket.dir.path());
     let out = run(&mut node);

@@ -6,7 +6,6 @@
 use spaces_tests::fake_do::FakeDo;
 use spaces_tests::fault_proxy::{Fault, FaultProxy};
 use spaces_tests::{describe, run, spaces_bin, Bucket};
-use std::path::Path;
 use std::process::Command;
 
 const TOKEN: &str = "dop_v1_fake_token_mcp_0123456789";
@@ -20,7 +19,7 @@ struct Outcome {
 /// Runs one scenario of the Python client with `bucket`'s configuration plus `env`; it must pass.
 fn scenario(bucket: &Bucket, name: &str, env: &[(&str, &str)]) -> Outcome {
     let python = std::env::var("SPACES_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/mcp_client.py");
+    let script = spaces_tests::manifest_dir().join("scripts/mcp_client.py");
     let mut cmd = Command::new(python);
     bucket.configure(&mut cmd).arg(script).arg(name).env("SPACES_BIN", spaces_bin()).env("SPACES_LOG", "debug");
     for (k, v) in env {

@@ -6,7 +6,6 @@
 use spaces_tests::fault_proxy::{Fault, FaultProxy};
 use spaces_tests::service::Service;
 use spaces_tests::{pattern, sha256, Bucket};
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -15,7 +14,7 @@ const TOKEN: &str = "restart-token-0123456789";
 const SIZE: usize = 40 << 20;
 
 fn rgw(action: &str) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/rgw.sh");
+    let script = spaces_tests::manifest_dir().join("scripts/rgw.sh");
     let out = Command::new(script).arg(action).output().expect("run rgw.sh");
     assert!(out.status.success(), "rgw.sh {action}: {}", String::from_utf8_lossy(&out.stderr));
 }
