@@ -82,8 +82,11 @@ pub(super) async fn open_many(paths: Vec<PathBuf>) -> Vec<Outcome<Opened>> {
 fn open_now(path: &Path) -> std::io::Result<Opened> {
     let mut f = std::fs::File::open(path)?;
     let meta = f.metadata()?;
-    if !meta.is_file() || meta.len() > READ_WHOLE {
+    if !meta.is_file() {
         return Ok(Opened { body: Body::reader(tokio::fs::File::from_std(f)), meta });
+    }
+    if meta.len() > READ_WHOLE {
+        return Ok(Opened { body: Body::File(f), meta });
     }
     let mut whole = Vec::with_capacity(meta.len() as usize + 1);
     std::io::Read::read_to_end(&mut f, &mut whole)?;

@@ -36,6 +36,12 @@ impl Interrupt {
         }
     }
 
+    /// For a blocking thread: whether a trigger came after this call (what makes [`Interrupt::next`] resolve).
+    pub(crate) fn came_since(&self) -> impl Fn() -> bool + Send + 'static {
+        let (sender, at) = (Arc::clone(&self.0), *self.0.borrow());
+        move || *sender.borrow() > at
+    }
+
     /// Triggers this interrupt when `signal` resolves, for as long as the returned link lives.
     pub(crate) fn trigger_on(&self, signal: impl Future<Output = ()> + Send + 'static) -> Link {
         let interrupt = self.clone();

@@ -1,8 +1,9 @@
-//! Bodies as wasi:io streams. A body already in memory (a small file read whole) is handed over as it is. Uploads: wasmtime's `AsyncReadStream` hands over 64 KiB at a time with one chunk
-//! of read-ahead; an upload through the component runs faster on 1 MiB reads with a few chunks ahead, so the file
-//! or pipe is read while the component hashes and sends; an [`Interrupt`] fails the stream. Downloads: a sink that
-//! writes on the calling thread, where wasmtime's `AsyncWriteStream` hands every chunk to another task and a
-//! blocking thread, which costs more than the write itself.
+//! Bodies as wasi:io streams. A body already in memory (a small file read whole) is handed over as it is. Other
+//! uploads: wasmtime's `AsyncReadStream` hands over 64 KiB at a time with one chunk of read-ahead; an upload through
+//! the component runs faster on 1 MiB reads with a few chunks ahead, so the file or pipe is read while the component
+//! hashes and sends (a regular file on a blocking thread, straight into the chunks); an [`Interrupt`] fails the
+//! stream. Downloads: a sink that writes on the calling thread, where wasmtime's `AsyncWriteStream` hands every
+//! chunk to another task and a blocking thread, which costs more than the write itself.
 
 use super::interrupt::Interrupt;
 use bytes::{Bytes, BytesMut};
@@ -15,7 +16,9 @@ use wasmtime_wasi::p2::{DynInputStream, InputStream, OutputStream, Pollable, Str
 pub(crate) enum Body {
     /// Bytes in memory: a small file read whole, a tool's argument.
     Whole(Bytes),
-    /// A file, a pipe, a request body: read ahead of the component.
+    /// A regular file: read ahead of the component on a blocking thread of its own.
+    File(std::fs::File),
+    /// A pipe, a device, a request body: read ahead of the component.
     Reader(std::pin::Pin<Box<dyn AsyncRead + Send>>),
 }
 
@@ -28,6 +31,7 @@ impl Body {
     pub(crate) fn into_stream(self, size: Option<u64>, interrupt: &Interrupt) -> DynInputStream {
         match self {
             Body::Whole(bytes) => Box::new(MemoryInputPipe::new(bytes)),
+            Body::File(f) => Box::new(ReadAhead::from_file(f, size, interrupt)),
             Body::Reader(r) => Box::new(ReadAhead::new(r, size, interrupt)),
         }
     }
@@ -50,8 +54,7 @@ impl ReadAhead {
     pub(crate) fn new(reader: impl AsyncRead + Send + 'static, size: Option<u64>, interrupt: &Interrupt) -> Self {
         let (sender, receiver) = mpsc::channel(AHEAD);
         let interrupted = interrupt.next();
-        // One byte more than the size, so the read that finds the end needs no second buffer.
-        let chunk = size.map_or(CHUNK, |s| (s as usize).saturating_add(1).min(CHUNK));
+        let chunk = chunk_for(size);
         let task = tokio::spawn(async move {
             tokio::pin!(reader);
             tokio::pin!(interrupted);
@@ -75,6 +78,54 @@ impl ReadAhead {
         });
         ReadAhead { receiver, pending: None, closed: false, task }
     }
+}
+
+impl ReadAhead {
+    /// Reads a regular file on one blocking thread, each chunk straight into the buffer handed over: tokio's
+    /// `File` would read into a buffer of its own and copy, with a trip to the blocking pool per read.
+    fn from_file(mut file: std::fs::File, size: Option<u64>, interrupt: &Interrupt) -> Self {
+        let (sender, receiver) = mpsc::channel(AHEAD);
+        let interrupted = interrupt.came_since();
+        let chunk = chunk_for(size);
+        let task = tokio::task::spawn_blocking(move || loop {
+            let item = if interrupted() {
+                Err(StreamError::LastOperationFailed(wasmtime::format_err!("interrupted")))
+            } else {
+                read_chunk(&mut file, chunk)
+            };
+            let last = item.is_err();
+            // Fails once the component has dropped the stream: then nobody reads on.
+            if sender.blocking_send(item).is_err() || last {
+                break;
+            }
+        });
+        ReadAhead { receiver, pending: None, closed: false, task }
+    }
+}
+
+/// Bytes per chunk: one more than the size when that is smaller, so the read that finds the end needs no second
+/// buffer.
+fn chunk_for(size: Option<u64>) -> usize {
+    size.map_or(CHUNK, |s| (s as usize).saturating_add(1).min(CHUNK))
+}
+
+/// The file's next `chunk` bytes or fewer at its end; `Closed` once nothing is left.
+fn read_chunk(file: &mut std::fs::File, chunk: usize) -> Result<Bytes, StreamError> {
+    let mut buf = BytesMut::zeroed(chunk);
+    let mut filled = 0;
+    while filled < chunk {
+        match std::io::Read::read(file, &mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(StreamError::LastOperationFailed(e.into())),
+        }
+    }
+    if filled == 0 {
+        return Err(StreamError::Closed);
+    }
+    buf.truncate(filled);
+    Ok(buf.freeze())
 }
 
 /// Reads until `buf` is full or the reader ends; returns the bytes read.
