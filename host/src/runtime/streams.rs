@@ -23,6 +23,7 @@ pub(crate) enum Body {
 }
 
 impl Body {
+    /// A body read from `r`.
     pub(crate) fn reader(r: impl AsyncRead + Send + 'static) -> Body {
         Body::Reader(Box::pin(r))
     }
@@ -78,9 +79,7 @@ impl ReadAhead {
         });
         ReadAhead { receiver, pending: None, closed: false, task }
     }
-}
 
-impl ReadAhead {
     /// Reads a regular file on one blocking thread, each chunk straight into the buffer handed over: tokio's
     /// `File` would read into a buffer of its own and copy, with a trip to the blocking pool per read.
     fn from_file(mut file: std::fs::File, size: Option<u64>, interrupt: &Interrupt) -> Self {
