@@ -18,7 +18,7 @@ use crate::runtime::{ProgressFn, Runtime};
 use crate::views::plain_get;
 use crate::views::put_options;
 use http_api::headers::PutHeaders;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
@@ -195,10 +195,8 @@ impl Job {
         Job::Check { local, etag, then: Box::new(Job::transfer(src, dst, src_item)) }
     }
 
-    /// Is this a check that needs nothing but the local file's MD5 (the ETag is a single PUT's), so that its file
-    /// can be hashed with others?
-    fn is_md5_check(&self) -> bool {
-        matches!(self, Job::Check { etag, .. } if plan::etag_parts(etag).is_none())
+    fn is_check(&self) -> bool {
+        matches!(self, Job::Check { .. })
     }
 
     /// The job whose kind counts it.
@@ -313,14 +311,14 @@ async fn worker(mut s: Session, sink: ProgressFn, rx: Arc<tokio::sync::Mutex<mps
 /// Files a worker hashes in one call: the component's MD5 lanes.
 const HASHED_TOGETHER: usize = 4;
 
-/// The next job; after a check of a single-part ETag, the checks queued behind it too (up to [`HASHED_TOGETHER`]
+/// The next job; after a check, the checks queued behind it too (up to [`HASHED_TOGETHER`]
 /// jobs, and at most one job of another kind), so that their files are hashed side by side. Empty when the
 /// queue is closed.
 async fn next_jobs(rx: &tokio::sync::Mutex<mpsc::Receiver<Job>>) -> Vec<Job> {
     let mut rx = rx.lock().await;
     let Some(first) = rx.recv().await else { return Vec::new() };
     let mut batch = vec![first];
-    while batch.len() < HASHED_TOGETHER && batch.last().is_some_and(Job::is_md5_check) {
+    while batch.len() < HASHED_TOGETHER && batch.last().is_some_and(Job::is_check) {
         match rx.try_recv() {
             Ok(job) => batch.push(job),
             Err(_) => break,
@@ -329,30 +327,35 @@ async fn next_jobs(rx: &tokio::sync::Mutex<mpsc::Receiver<Job>>) -> Vec<Job> {
     batch
 }
 
-/// For each job of `batch` that is a check of a single-part ETag, whether the local file holds what the object
-/// does — those files hashed in one call; `None` for every other job.
+/// For each job of `batch` that is a check, whether the local file holds what the object does; `None` for every
+/// other job. All the files are hashed in one call, side by side — a file under a multipart ETag once per part size
+/// its upload may have used.
 async fn same_contents(s: &mut Session, ctx: &Context, batch: &[Job]) -> Vec<Option<Outcome<bool>>> {
     let mut verdicts: Vec<Option<Outcome<bool>>> = batch.iter().map(|_| None).collect();
     let (mut paths, mut hashed) = (Vec::new(), Vec::new());
     for (i, job) in batch.iter().enumerate() {
         let Job::Check { local, etag, .. } = job else { continue };
-        if !job.is_md5_check() {
-            continue;
-        }
-        match checked_path(ctx, &local.rel) {
-            Ok(path) => {
-                paths.push(path);
-                hashed.push((i, local.size, etag));
+        let key = key_of(if ctx.src.is_local() { &ctx.dst } else { &ctx.src }, &local.rel);
+        let candidates = match checked_path(ctx, &local.rel) {
+            Ok(path) => part_sizes(s, &key, local.size, etag).await.map(|sizes| (path, sizes)),
+            Err(e) => Err(e),
+        };
+        match candidates {
+            Ok((path, sizes)) => {
+                verdicts[i] = Some(Ok(false));
+                for part_size in sizes {
+                    paths.push(path.clone());
+                    hashed.push((i, local.size, part_size, etag.as_str()));
+                }
             }
             Err(e) => verdicts[i] = Some(Err(e)),
         }
     }
-    let mut bodies = Vec::with_capacity(paths.len());
-    let mut ready = Vec::with_capacity(paths.len());
-    for ((i, size, etag), opened) in hashed.into_iter().zip(transfer::open_many(paths).await) {
+    let (mut bodies, mut ready) = (Vec::with_capacity(paths.len()), Vec::with_capacity(paths.len()));
+    for ((i, size, part_size, etag), opened) in hashed.into_iter().zip(transfer::open_many(paths).await) {
         match opened {
             Ok(file) => {
-                bodies.push(ToHash { body: file.body, size: Some(size), part_size: None });
+                bodies.push(ToHash { body: file.body, size: Some(size), part_size });
                 ready.push((i, etag));
             }
             Err(e) => verdicts[i] = Some(Err(e)),
@@ -364,13 +367,29 @@ async fn same_contents(s: &mut Session, ctx: &Context, batch: &[Job]) -> Vec<Opt
     match s.content_etags(bodies).await {
         Ok(etags) => {
             for ((i, etag), got) in ready.into_iter().zip(etags) {
-                verdicts[i] = Some(got.map(|got| got == *etag));
+                // A check stays failed once one of its hashes failed, and the same once one of them matched.
+                if let Some(Ok(same)) = &verdicts[i] {
+                    verdicts[i] = Some(got.map(|got| *same || got == etag));
+                }
             }
         }
         Err(Failure::Interrupted) => ready.iter().for_each(|(i, _)| verdicts[*i] = Some(Err(Failure::Interrupted))),
         Err(e) => ready.iter().for_each(|(i, _)| verdicts[*i] = Some(Err(Failure::host(format!("hashing: {e}"))))),
     }
     verdicts
+}
+
+/// The part sizes to hash a local file of `size` bytes with, to compare it with the object `key` whose ETag is
+/// `etag`: none for a single PUT's ETag (its MD5); for a multipart one, the part size our upload stored in the
+/// object's metadata, else the likely sizes.
+async fn part_sizes(s: &mut Session, key: &str, size: u64, etag: &str) -> Outcome<Vec<Option<u64>>> {
+    let Some(parts) = plan::etag_parts(etag) else { return Ok(vec![None]) };
+    let meta = s.head(key).await?;
+    let stored = meta.metadata.iter().find(|(k, _)| k == PART_SIZE_META).and_then(|(_, v)| v.parse().ok());
+    Ok(match stored {
+        Some(p) => vec![Some(p)],
+        None => plan::likely_part_sizes(size, parts).into_iter().map(Some).collect(),
+    })
 }
 
 /// Runs one job: the bytes it moved, or `None` when a check found the two sides the same.
@@ -411,14 +430,9 @@ async fn run(
             sink(item.size);
             Ok(Some(item.size))
         }
-        Job::Check { local, etag, then } => {
-            let same = match known {
-                Some(same) => same?,
-                None => {
-                    let key = key_of(if ctx.src.is_local() { &ctx.dst } else { &ctx.src }, &local.rel);
-                    same_content(s, &checked_path(ctx, &local.rel)?, local.size, &key, etag).await?
-                }
-            };
+        Job::Check { then, .. } => {
+            // Hashed beforehand with its batch; without a verdict the transfer runs, which loses nothing.
+            let same = known.unwrap_or(Ok(false))?;
             if same {
                 sink(then.size());
                 return Ok(None);
@@ -430,34 +444,6 @@ async fn run(
             Box::pin(run(s, sink, ctx, then, None, interrupt)).await
         }
     }
-}
-
-/// Does the local file at `path` hold what the object `key` with ETag `etag` holds? For a multipart ETag the
-/// part size comes from the object's metadata when our upload stored it, else from likely sizes.
-async fn same_content(s: &mut Session, path: &Path, size: u64, key: &str, etag: &str) -> Outcome<bool> {
-    let part_sizes: Vec<Option<u64>> = match plan::etag_parts(etag) {
-        None => vec![None],
-        Some(parts) => {
-            let meta = s.head(key).await?;
-            let stored = meta.metadata.iter().find(|(k, _)| k == PART_SIZE_META).and_then(|(_, v)| v.parse().ok());
-            match stored {
-                Some(p) => vec![Some(p)],
-                None => plan::likely_part_sizes(size, parts).into_iter().map(Some).collect(),
-            }
-        }
-    };
-    // Every candidate at once: the same file read once per part size, hashed side by side.
-    let mut bodies = Vec::with_capacity(part_sizes.len());
-    let opened = transfer::open_many(vec![path.to_path_buf(); part_sizes.len()]).await;
-    for (part_size, file) in part_sizes.into_iter().zip(opened) {
-        bodies.push(ToHash { body: file?.body, size: Some(size), part_size });
-    }
-    for got in s.content_etags(bodies).await? {
-        if got? == etag {
-            return Ok(true);
-        }
-    }
-    Ok(false)
 }
 
 /// The local file a check of `rel` hashes, on whichever side is local.
