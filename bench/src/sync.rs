@@ -193,7 +193,12 @@ async fn resumed(s: &Settings, sdk: &Client, k: &Knobs, rows: &mut Vec<Row>) -> 
     let mut fresh = Vec::new();
     let mut again = Vec::new();
     for run in 0..s.runs {
-        fresh.push(timed(&mut put(&format!("resume/fresh-{run}")))?);
+        // RGW's store is bounded (rgw.sh) and its writes slow as it fills: each object is deleted and collected
+        // before the next upload, so the fresh and the resumed upload meet the same store.
+        let fresh_key = format!("resume/fresh-{run}");
+        fresh.push(timed(&mut put(&fresh_key))?);
+        let _ = sdk.delete_object().bucket(&s.bucket).key(fresh_key).send().await;
+        tokio::time::sleep(s.settle).await;
         let key = format!("resume/cut-{run}");
         let mut child = put(&key).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn()?;
         let half = k.resume_bytes.div_ceil(s.part_bytes) as usize / 2;
@@ -206,10 +211,7 @@ async fn resumed(s: &Settings, sdk: &Client, k: &Knobs, rows: &mut Vec<Row>) -> 
         child.kill()?;
         child.wait()?;
         again.push(timed(&mut put(&key))?);
-        // RGW's store is bounded (rgw.sh): each run's two objects are deleted and collected before the next.
-        for done in [format!("resume/fresh-{run}"), key] {
-            let _ = sdk.delete_object().bucket(&s.bucket).key(done).send().await;
-        }
+        let _ = sdk.delete_object().bucket(&s.bucket).key(key).send().await;
         tokio::time::sleep(s.settle).await;
     }
     let (fresh, again) = (median(fresh), median(again));
