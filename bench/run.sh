@@ -5,7 +5,8 @@
 # (16384), BENCH_CONCURRENCY (16), BENCH_DIR (/tmp/spaces-bench), BENCH_SERVICE_COUNT (3000),
 # BENCH_SERVICE_CONCURRENCY (32), BENCH_SYNC_FILES (10000), BENCH_SYNC_JOBS (16), BENCH_RESUME_MIB (1024),
 # BENCH_ONLY (large,small,crypt,presign,service,sync: the sections to run). The large section prints the client's
-# CPU-seconds per GiB beside MiB/s for every client, and an upload sweep of 1, 2, 4 and 8 parts in flight.
+# CPU-seconds per GiB beside MiB/s for every client, the GET into a file and into /dev/null, and an upload sweep
+# of 1, 2, 4 and 8 parts in flight.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -117,19 +117,20 @@ impl Settings {
         c
     }
 
-    /// rclone running `verb` (copyto, sync) on the bench's RGW, with no config file of its own.
-    fn rclone_doing(&self, verb: &str, src: &str, dst: &str) -> Command {
+    /// rclone running a verb (copyto, sync, cat) on the bench's RGW, with no config file of its own.
+    fn rclone_doing(&self, verb_and_paths: &[&str]) -> Command {
         let mut c = Command::new("rclone");
         // rclone refuses to start over plain HTTP when a CA bundle is configured for the AWS SDKs.
         c.env_remove("AWS_CA_BUNDLE")
-            .args([verb, src, dst, "--config", "/dev/null", "--s3-provider", "Ceph", "--s3-force-path-style"])
+            .args(verb_and_paths)
+            .args(["--config", "/dev/null", "--s3-provider", "Ceph", "--s3-force-path-style"])
             .args(["--s3-endpoint", &self.endpoint, "--s3-access-key-id", &self.access_key])
             .args(["--s3-secret-access-key", &self.secret_key, "--s3-region", "us-east-1"]);
         c
     }
 
     fn rclone(&self, src: &str, dst: &str) -> Command {
-        let mut c = self.rclone_doing("copyto", src, dst);
+        let mut c = self.rclone_doing(&["copyto", src, dst]);
         c.args(["--s3-chunk-size", &format!("{}M", self.part_bytes / MIB)])
             .args(["--s3-upload-concurrency", &self.part_concurrency.to_string(), "--s3-upload-cutoff", "8M"])
             // Transfer even when the destination looks up to date: every run must move the bytes.
@@ -269,15 +270,23 @@ async fn sdk_put_multipart(s: &Settings, c: &Client, key: &str, path: &Path, siz
     Ok(())
 }
 
-async fn sdk_get_to_file(c: &Client, bucket: &str, key: &str, path: &Path) -> Result<u64> {
+/// The SDK's GET of `key` into the file at `path`, or discarded; returns the bytes received.
+async fn sdk_get(c: &Client, bucket: &str, key: &str, path: Option<&Path>) -> Result<u64> {
     let mut r = c.get_object().bucket(bucket).key(key).send().await?;
-    let mut f = tokio::fs::File::create(path).await?;
+    let mut f = match path {
+        Some(p) => Some(tokio::fs::File::create(p).await?),
+        None => None,
+    };
     let mut n = 0;
     while let Some(bytes) = r.body.try_next().await? {
         n += bytes.len() as u64;
-        f.write_all(&bytes).await?;
+        if let Some(f) = &mut f {
+            f.write_all(&bytes).await?;
+        }
     }
-    f.flush().await?;
+    if let Some(f) = &mut f {
+        f.flush().await?;
+    }
     Ok(n)
 }
 
@@ -420,15 +429,14 @@ async fn large(s: &Settings, sdk: &Client, rows: &mut Vec<Row>) -> Result<(u64, 
     eprintln!("bench: writing {} MiB of test data to {}", size / MIB, big.display());
     write_random_file(&big, size, 0x5eed)?;
     let big_str = big.to_str().ok_or("work dir must be UTF-8")?.to_string();
-    let out_str = out.to_str().ok_or("work dir must be UTF-8")?.to_string();
 
     // 1 and 4: one large object, PUT then GET, and spaces' peak memory. Tools take turns within each round, so a
     // drift in background load hits them alike; before each PUT the previous copy is deleted and RGW's garbage
     // collector is given time to free it, so no run pays for another's garbage.
     eprintln!("bench: {} MiB PUT/GET, best of {}", size / MIB, s.runs);
-    let (mut put, mut get) = ([Duration::MAX; 4], [Duration::MAX; 4]);
-    let (mut put_cpu, mut get_cpu) = ([f64::MAX; 4], [f64::MAX; 4]);
-    let (mut put_rss, mut get_rss) = (0, 0);
+    let mut put = [Duration::MAX; 4];
+    let mut put_cpu = [f64::MAX; 4];
+    let mut put_rss = 0;
     for _ in 0..s.runs {
         for (i, tool) in TOOLS.iter().enumerate() {
             let key = format!("large/{tool}");
@@ -452,34 +460,15 @@ async fn large(s: &Settings, sdk: &Client, rows: &mut Vec<Row>) -> Result<(u64, 
             put_cpu[i] = put_cpu[i].min(cost.cpu);
         }
     }
-    for _ in 0..s.runs {
-        for (i, tool) in TOOLS.iter().enumerate() {
-            let key = format!("large/{tool}");
-            let _ = std::fs::remove_file(&out);
-            let cost = match tool {
-                Tool::Spaces => {
-                    let cost = measured(&mut s.spaces(&["get", &key, &out_str]))?;
-                    get_rss = get_rss.max(cost.rss);
-                    cost
-                }
-                Tool::Sdk => in_process(sdk_get_to_file(sdk, &s.bucket, &key, &out)).await?,
-                Tool::Rclone => measured(&mut s.rclone(&s.remote(&key), &out_str))?,
-                Tool::Curl => {
-                    let url = presign(s, "GET", &key)?;
-                    measured(Command::new("curl").args(["-sf", "-o", &out_str, &url]))?
-                }
-            };
-            check_len(&out, size)?;
-            get[i] = get[i].min(cost.wall);
-            get_cpu[i] = get_cpu[i].min(cost.cpu);
-        }
-    }
-    std::fs::remove_file(&out)?;
+    let (get, get_cpu, get_rss) = gets(s, sdk, size, Some(&out)).await?;
+    let (null_get, _, _) = gets(s, sdk, size, None).await?;
     let (spaces_put, sdk_put, rclone_put, curl_put) = (put[0], put[1], put[2], put[3]);
     let (spaces_get, sdk_get, rclone_get, curl_get) = (get[0], get[1], get[2], get[3]);
+    let [spaces_null, sdk_null, rclone_null, curl_null] = null_get;
     for (figure, ours, sdk_d, rclone_d, curl_d) in [
         (format!("{} MiB PUT (MiB/s)", size / MIB), spaces_put, sdk_put, rclone_put, curl_put),
         (format!("{} MiB GET (MiB/s)", size / MIB), spaces_get, sdk_get, rclone_get, curl_get),
+        (format!("{} MiB GET to /dev/null (MiB/s)", size / MIB), spaces_null, sdk_null, rclone_null, curl_null),
     ] {
         rows.push(Row {
             figure,
@@ -507,6 +496,49 @@ async fn large(s: &Settings, sdk: &Client, rows: &mut Vec<Row>) -> Result<(u64, 
     sweep(s, sdk, &big_str, size, mib_per_s(size, sdk_put), rows).await?;
     let _ = std::fs::remove_file(&big);
     Ok((put_rss, get_rss))
+}
+
+/// Every tool's GET of the large object (best of the runs each, tools taking turns), into the file `out` or
+/// discarded: writing 1 GiB into the page cache costs 0.5-10 s of system time on these VMs (freed memory goes back
+/// to the hypervisor and faults in again), which can swamp the transfer itself. Returns the times, the CPU
+/// seconds, and spaces' peak memory.
+async fn gets(s: &Settings, sdk: &Client, size: u64, out: Option<&Path>) -> Result<([Duration; 4], [f64; 4], u64)> {
+    let (mut get, mut get_cpu, mut get_rss) = ([Duration::MAX; 4], [f64::MAX; 4], 0);
+    let out_str = out.map_or(Some("-"), Path::to_str).ok_or("work dir must be UTF-8")?;
+    for _ in 0..s.runs {
+        for (i, tool) in TOOLS.iter().enumerate() {
+            let key = format!("large/{tool}");
+            if let Some(out) = out {
+                let _ = std::fs::remove_file(out);
+            }
+            let cost = match tool {
+                Tool::Spaces => {
+                    // `-` is standard output, which `measured` points at /dev/null.
+                    let cost = measured(&mut s.spaces(&["get", &key, out_str]))?;
+                    get_rss = get_rss.max(cost.rss);
+                    cost
+                }
+                Tool::Sdk => in_process(sdk_get(sdk, &s.bucket, &key, out)).await?,
+                Tool::Rclone => match out {
+                    Some(_) => measured(&mut s.rclone(&s.remote(&key), out_str))?,
+                    None => measured(&mut s.rclone_doing(&["cat", &s.remote(&key)]))?,
+                },
+                Tool::Curl => {
+                    let url = presign(s, "GET", &key)?;
+                    measured(Command::new("curl").args(["-sf", "-o", out.map_or("/dev/null", |_| out_str), &url]))?
+                }
+            };
+            if let Some(out) = out {
+                check_len(out, size)?;
+            }
+            get[i] = get[i].min(cost.wall);
+            get_cpu[i] = get_cpu[i].min(cost.cpu);
+        }
+    }
+    if let Some(out) = out {
+        std::fs::remove_file(out)?;
+    }
+    Ok((get, get_cpu, get_rss))
 }
 
 /// Uploads with 1, 2, 4 and 8 parts in flight (best of the runs each), beside the SDK's PUT of the same run. Each
@@ -573,7 +605,7 @@ async fn small(s: &Settings, sdk: &Client, rows: &mut Vec<Row>) -> Result<()> {
         fan_out(s.small_count, s.small_concurrency, |i| {
             let (c, bucket, path) = (sdk.clone(), s.bucket.clone(), small_back.join(format!("f{i:05}")));
             async move {
-                sdk_get_to_file(&c, &bucket, &format!("small/sdk/f{i:05}"), &path).await?;
+                sdk_get(&c, &bucket, &format!("small/sdk/f{i:05}"), Some(&path)).await?;
                 Ok(())
             }
         })

@@ -70,7 +70,7 @@ fn command(s: &Settings, k: &Knobs, syncer: Syncer, tree: &str, checksum: bool) 
             c
         }
         Syncer::Rclone => {
-            let mut c = s.rclone_doing("sync", tree, &s.remote(&prefix));
+            let mut c = s.rclone_doing(&["sync", tree, &s.remote(&prefix)]);
             c.args(["--transfers", &k.jobs, "--checkers", &k.jobs]);
             if checksum {
                 c.arg("--checksum");
