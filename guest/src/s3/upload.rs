@@ -287,7 +287,8 @@ struct PartInFlight<'a> {
 enum Wire<'a> {
     /// Its MD5 comes first: it decides whether the part is sent at all (an earlier run may have stored these
     /// bytes), or it must travel with the part (the transport does not shield the body). Held parts are hashed in
-    /// the lanes side by side like parts on the wire, so checking a resumed upload's stored parts costs a quarter.
+    /// the lanes beside each other and the parts on the wire, so a resumed upload checks its stored parts four at
+    /// a time rather than one by one.
     Held(Call<'a>),
     Sent(Exchange<'a>),
 }
@@ -352,15 +353,15 @@ impl<'a> MultipartUpload<'a> {
             }
             // Hash when the lanes can be filled, or when a part's MD5 is all that its settling waits for — those
             // parts first, so their slots free soonest.
-            let answered = in_flight.iter().any(|p| p.answer.is_some());
-            if answered {
-                in_flight.sort_by_key(|p| p.answer.is_none());
+            // Here every slot is taken, the input ended, or it is awaited. A part whose MD5 is all that holds it
+            // up (an answer waiting on it, or a held part) is needed now: such parts go first into the lanes,
+            // with whatever else is pending. Otherwise the lanes wait to be full.
+            let waits_on_md5 = |p: &PartInFlight| p.answer.is_some() || matches!(p.wire, Wire::Held(_));
+            let urgent = in_flight.iter().any(waits_on_md5);
+            if urgent {
+                in_flight.sort_by_key(|p| !waits_on_md5(p));
             }
-            // Fewer parts than lanes are hashed only when nothing else can come: the input ended, an answer waits
-            // on its MD5, or no part is on the wire and no input is awaited.
-            let sent = in_flight.iter().any(|p| matches!(p.wire, Wire::Sent(_)));
-            let wanted =
-                if input_done || answered || !(sent || awaiting_input) { 1 } else { concurrency.min(md5_lanes::LANES) };
+            let wanted = if input_done || urgent { 1 } else { concurrency.min(md5_lanes::LANES) };
             if part_md5::step(in_flight.iter_mut().map(|p| (&mut p.md5, p.wire.body())), wanted) {
                 continue;
             }
