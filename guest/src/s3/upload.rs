@@ -351,11 +351,9 @@ impl<'a> MultipartUpload<'a> {
                     continue;
                 }
             }
-            // Hash when the lanes can be filled, or when a part's MD5 is all that its settling waits for — those
-            // parts first, so their slots free soonest.
             // Here every slot is taken, the input ended, or it is awaited. A part whose MD5 is all that holds it
-            // up (an answer waiting on it, or a held part) is needed now: such parts go first into the lanes,
-            // with whatever else is pending. Otherwise the lanes wait to be full.
+            // up (an answer waiting on it, or a held part) is needed now: such parts go first into the lanes, so
+            // their slots free soonest, with whatever else is pending. Otherwise the lanes wait to be full.
             let waits_on_md5 = |p: &PartInFlight| p.answer.is_some() || matches!(p.wire, Wire::Held(_));
             let urgent = in_flight.iter().any(waits_on_md5);
             if urgent {
