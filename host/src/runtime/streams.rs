@@ -108,23 +108,15 @@ fn chunk_for(size: Option<u64>) -> usize {
     size.map_or(CHUNK, |s| (s as usize).saturating_add(1).min(CHUNK))
 }
 
-/// The file's next `chunk` bytes or fewer at its end; `Closed` once nothing is left.
+/// The file's next `chunk` bytes or fewer at its end; `Closed` once nothing is left. Read into the buffer's spare
+/// capacity: a zeroed buffer would cost a pass over every byte uploaded.
 fn read_chunk(file: &mut std::fs::File, chunk: usize) -> Result<Bytes, StreamError> {
-    let mut buf = BytesMut::zeroed(chunk);
-    let mut filled = 0;
-    while filled < chunk {
-        match std::io::Read::read(file, &mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(StreamError::LastOperationFailed(e.into())),
-        }
+    let mut buf = Vec::with_capacity(chunk);
+    match std::io::Read::read_to_end(&mut std::io::Read::take(&mut *file, chunk as u64), &mut buf) {
+        Ok(0) => Err(StreamError::Closed),
+        Ok(_) => Ok(buf.into()),
+        Err(e) => Err(StreamError::LastOperationFailed(e.into())),
     }
-    if filled == 0 {
-        return Err(StreamError::Closed);
-    }
-    buf.truncate(filled);
-    Ok(buf.freeze())
 }
 
 /// Reads until `buf` is full or the reader ends; returns the bytes read.
