@@ -37,11 +37,21 @@ fn main() {
     // OUT_DIR is TARGET/PROFILE/build/spaces-HASH/out: keep the component builds beside the profiles.
     let target = out.ancestors().nth(4).expect("OUT_DIR layout").to_path_buf();
     let library = build(&root, &target.join("component"), &[], "spaces-client.wasm");
-    println!("cargo:rustc-env=SPACES_COMPONENT_WASM={}", library.display());
+    embed("SPACES_COMPONENT", &library);
     let edge = build(&root, &target.join("component-edge"), &["--features", "edge"], "spaces-edge.wasm");
-    println!("cargo:rustc-env=SPACES_EDGE_WASM={}", edge.display());
+    embed("SPACES_EDGE", &edge);
     // Not embedded: the blobstore component is for other hosts to compose with their own (`wac plug`).
     build(&root, &target.join("component-blobstore"), &["--features", "blobstore"], "spaces-blobstore.wasm");
+}
+
+/// Hands the component at `path` to the host crate as `{name}_WASM`, with its SHA-256 as `{name}_SHA256`: the
+/// compiled-code cache is keyed by it, and a run that finds its cache entry then never reads the embedded bytes.
+fn embed(name: &str, path: &Path) {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(std::fs::read(path).expect("reading the component back"));
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    println!("cargo:rustc-env={name}_WASM={}", path.display());
+    println!("cargo:rustc-env={name}_SHA256={hex}");
 }
 
 /// Builds the guest into `target_dir` with `extra` arguments and makes it the component `name` there; returns the

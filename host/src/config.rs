@@ -8,7 +8,7 @@ use crate::net::breaker;
 use crate::net::metrics::Metrics;
 use crate::net::outbound::{self, HttpPool, Timeouts};
 use crate::runtime::bindings::types::{AddressingStyle, ApiConfig, Config};
-use crate::runtime::{Runtime, Shared, EMBEDDED_COMPONENT};
+use crate::runtime::{ComponentBytes, Runtime, Shared};
 use clap::Args;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -154,9 +154,9 @@ impl Connection {
         let api_token = credentials::api_token(&|k| std::env::var(k).ok(), &cwd);
         let shared = Shared { pool, credentials: Arc::new(creds), api_token: Arc::new(api_token), metrics };
         let bytes = match &self.component {
-            Some(path) => std::fs::read(path)
+            Some(path) => ComponentBytes::read(path)
                 .map_err(|e| Failure::usage(format!("cannot read the component {}: {e}", path.display())))?,
-            None => EMBEDDED_COMPONENT.to_vec(),
+            None => ComponentBytes::library(),
         };
         Runtime::new(&bytes, shared, max_instances).map_err(|e| Failure::host(format!("loading the component: {e:#}")))
     }

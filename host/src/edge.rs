@@ -10,7 +10,7 @@ use crate::net::listen;
 use crate::net::metrics::Metrics;
 use crate::net::outbound::HttpPool;
 use crate::runtime::interrupt::Interrupt;
-use crate::runtime::{engine, load_cached, Sandbox, EDGE_COMPONENT};
+use crate::runtime::{engine, load_cached, ComponentBytes, Sandbox};
 use clap::Args;
 use http_body_util::BodyExt;
 use std::net::SocketAddr;
@@ -71,8 +71,10 @@ pub(crate) async fn run(conn: &Connection, args: &EdgeArgs) -> Outcome<()> {
         eprintln!("spaces: SPACES_TOKEN is not set: the edge component will refuse every /v1 request");
     }
     let bytes = match &conn.component {
-        Some(path) => std::fs::read(path).map_err(|e| Failure::usage(format!("reading {}: {e}", path.display())))?,
-        None => EDGE_COMPONENT.to_vec(),
+        Some(path) => {
+            ComponentBytes::read(path).map_err(|e| Failure::usage(format!("reading {}: {e}", path.display())))?
+        }
+        None => ComponentBytes::edge(),
     };
     let engine = engine(None)?;
     let component = load_cached(&engine, &bytes).map_err(|e| Failure::host(format!("loading the component: {e:#}")))?;
