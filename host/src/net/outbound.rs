@@ -380,9 +380,10 @@ type SendFuture = Box<
 
 impl WasiHttpHooks for Outbound {
     /// Bytes a request body buffers on the host per write (two writes fit). A multipart upload keeps several
-    /// bodies open at once, so wasmtime's 1 MiB default would cost memory without sending any faster.
+    /// bodies open at once, so wasmtime's 1 MiB default would cost memory without sending any faster; 128 KiB
+    /// sends a 1 GiB upload as fast and with the same CPU as 256 KiB, and holds ~1.5 MiB less at four parts.
     fn p2_outgoing_body_chunk_size(&mut self) -> usize {
-        256 << 10
+        128 << 10
     }
 
     fn send_request(
