@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The benchmark (not a test): builds the release `spaces` and the bench program, starts a private RGW on
 # loopback, and prints spaces side by side with aws-sdk-s3, rclone, awscli and curl-presigned, with ratios.
-# Knobs (environment): BENCH_LARGE_MIB (1024), BENCH_RUNS (3), BENCH_SETTLE_S (7), BENCH_SMALL_COUNT (1000), BENCH_SMALL_BYTES
-# (16384), BENCH_CONCURRENCY (16), BENCH_DIR (/tmp/spaces-bench), BENCH_SERVICE_COUNT (3000),
+# Knobs (environment): BENCH_LARGE_MIB (1024), BENCH_RUNS (3), BENCH_SETTLE_S (7), BENCH_SMALL_COUNT (2000),
+# BENCH_SMALL_BYTES (16384), BENCH_CONCURRENCY (16), BENCH_DIR (/tmp/spaces-bench), BENCH_SERVICE_COUNT (3000),
 # BENCH_SERVICE_CONCURRENCY (32), BENCH_SYNC_FILES (10000), BENCH_SYNC_JOBS (16), BENCH_RESUME_MIB (1024),
 # BENCH_ONLY (large,small,crypt,presign,service,sync: the sections to run). The large section prints the client's
 # CPU-seconds per GiB beside MiB/s for every client, the GET into a file and into /dev/null, and an upload sweep

@@ -5,6 +5,7 @@
 
 mod crypt;
 mod service;
+mod small;
 mod sync;
 
 use aws_sdk_s3::config::{
@@ -69,7 +70,7 @@ impl Settings {
             spaces: PathBuf::from(env("SPACES_BIN", "target/release/spaces")),
             work: PathBuf::from(env("BENCH_DIR", "/tmp/spaces-bench")),
             large_bytes: env_num("BENCH_LARGE_MIB", 1024) * MIB,
-            small_count: env_num("BENCH_SMALL_COUNT", 1000) as usize,
+            small_count: env_num("BENCH_SMALL_COUNT", 2000) as usize,
             small_bytes: env_num("BENCH_SMALL_BYTES", 16 << 10) as usize,
             small_concurrency: env_num("BENCH_CONCURRENCY", 16) as usize,
             runs: env_num("BENCH_RUNS", 3).max(1) as usize,
@@ -192,19 +193,6 @@ async fn in_process<F: std::future::Future<Output = Result<T>>, T>(f: F) -> Resu
     let (t, cpu) = (Instant::now(), own_cpu());
     f.await?;
     Ok(Cost { wall: t.elapsed(), rss: 0, cpu: own_cpu() - cpu })
-}
-
-/// Best (shortest) of `runs` timings of `f`.
-async fn best<F, Fut>(runs: usize, mut f: F) -> Result<Duration>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<Duration>>,
-{
-    let mut best = Duration::MAX;
-    for _ in 0..runs {
-        best = best.min(f().await?);
-    }
-    Ok(best)
 }
 
 /// Reads every file under `path` (or the file itself) into the page cache, untimed. rclone's local backend drops
@@ -375,7 +363,7 @@ async fn main() -> Result<()> {
         (put_rss, get_rss) = large(&s, &sdk, &mut rows).await?;
     }
     if s.runs("small") {
-        small(&s, &sdk, &mut rows).await?;
+        small::small(&s, &sdk, &mut rows).await?;
     }
     if s.runs("crypt") {
         crypt::encrypted(&s, &mut rows)?;
@@ -389,7 +377,11 @@ async fn main() -> Result<()> {
     if s.runs("sync") {
         sync::syncing(&s, &sdk, &mut rows).await?;
     }
-    println!("\nspaces benchmark — RGW on loopback, best of {} runs; ×N = ours/anchor (higher is better)", s.runs);
+    println!(
+        "\nspaces benchmark — RGW on loopback; large: best of {} runs, small and sync: medians of as many interleaved \
+         rounds; ×N = ours/anchor (higher is better)",
+        s.runs
+    );
     for row in &rows {
         row.print();
     }
@@ -563,68 +555,6 @@ async fn sweep(s: &Settings, sdk: &Client, big: &str, size: u64, sdk_rate: f64, 
         });
         eprintln!("bench: {parts} parts in flight: {:.2} client CPU-s/GiB", cpu / gib);
     }
-    Ok(())
-}
-
-/// 2: many small objects at equal concurrency.
-async fn small(s: &Settings, sdk: &Client, rows: &mut Vec<Row>) -> Result<()> {
-    // 2: many small objects at equal concurrency.
-    eprintln!("bench: {} objects of {} bytes at concurrency {}", s.small_count, s.small_bytes, s.small_concurrency);
-    let small_dir = s.work.join("small");
-    let small_back = s.work.join("small.back");
-    let _ = std::fs::remove_dir_all(&small_dir);
-    std::fs::create_dir_all(&small_dir)?;
-    for i in 0..s.small_count {
-        write_random_file(&small_dir.join(format!("f{i:05}")), s.small_bytes as u64, i as u64 + 1)?;
-    }
-    let small_str = small_dir.to_str().ok_or("work dir must be UTF-8")?.to_string();
-    let back_str = small_back.to_str().ok_or("work dir must be UTF-8")?.to_string();
-    let j = s.small_concurrency.to_string();
-    let spaces_small_put =
-        best(s.runs, || async { timed(&mut s.spaces(&["put", "-r", &small_str, "small/spaces", "-j", &j])) }).await?;
-    let sdk_small_put = best(s.runs, || async {
-        fan_out(s.small_count, s.small_concurrency, |i| {
-            let (c, bucket, path) = (sdk.clone(), s.bucket.clone(), small_dir.join(format!("f{i:05}")));
-            async move {
-                let body = ByteStream::from_path(path).await?;
-                c.put_object().bucket(bucket).key(format!("small/sdk/f{i:05}")).body(body).send().await?;
-                Ok(())
-            }
-        })
-        .await
-    })
-    .await?;
-    let spaces_small_get = best(s.runs, || async {
-        let _ = std::fs::remove_dir_all(&small_back);
-        timed(&mut s.spaces(&["get", "-r", "small/spaces", &back_str, "-j", &j]))
-    })
-    .await?;
-    let sdk_small_get = best(s.runs, || async {
-        let _ = std::fs::remove_dir_all(&small_back);
-        std::fs::create_dir_all(&small_back)?;
-        fan_out(s.small_count, s.small_concurrency, |i| {
-            let (c, bucket, path) = (sdk.clone(), s.bucket.clone(), small_back.join(format!("f{i:05}")));
-            async move {
-                sdk_get(&c, &bucket, &format!("small/sdk/f{i:05}"), Some(&path)).await?;
-                Ok(())
-            }
-        })
-        .await
-    })
-    .await?;
-    let per_s = |d: Duration| s.small_count as f64 / d.as_secs_f64();
-    for (verb, ours, sdk_d) in [("PUT", spaces_small_put, sdk_small_put), ("GET", spaces_small_get, sdk_small_get)] {
-        rows.push(Row {
-            figure: format!("{}×{} B {verb} (objects/s)", s.small_count, s.small_bytes),
-            ours: per_s(ours),
-            unit: "obj/s",
-            anchors: vec![("aws-sdk-s3", per_s(sdk_d))],
-            lower_is_better: false,
-        });
-    }
-
-    let _ = std::fs::remove_dir_all(&small_dir);
-    let _ = std::fs::remove_dir_all(&small_back);
     Ok(())
 }
 
