@@ -383,3 +383,43 @@ fn a_reader_that_goes_away_ends_the_output_quietly() {
         assert!(out.status.success() && stderr.is_empty(), "{args:?}: {:?} {stderr}", out.status);
     }
 }
+
+#[test]
+fn compiled_components_unused_for_a_month_are_removed_when_a_new_one_is_cached() {
+    use std::time::{Duration, SystemTime};
+    let b = Bucket::new("cacheprune");
+    let cache = b.path("cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    let day = Duration::from_secs(24 * 60 * 60);
+    let aged = |name: &str, age: Duration| {
+        let f = std::fs::File::create(cache.join(name)).unwrap();
+        f.set_modified(SystemTime::now() - age).unwrap();
+    };
+    aged("component-0123.cwasm", 40 * day);
+    aged("component-0456.tmp99", 40 * day);
+    aged("component-0789.cwasm", day);
+    aged("notes.txt", 40 * day);
+    let url = || {
+        let out = b.spaces().env("SPACES_CACHE_DIR", &cache).args(["url", "k"]).output().unwrap();
+        assert!(out.status.success(), "{}", spaces_tests::describe(&out));
+    };
+    let names = || {
+        let mut n: Vec<String> =
+            std::fs::read_dir(&cache).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        n.sort();
+        n
+    };
+    // Nothing cached for this build: it compiles, caches, and prunes what no run loaded for 30 days.
+    url();
+    let left = names();
+    assert!(!left.iter().any(|n| n.starts_with("component-0123") || n.starts_with("component-0456")), "{left:?}");
+    assert!(left.contains(&"component-0789.cwasm".to_string()) && left.contains(&"notes.txt".to_string()), "{left:?}");
+    let fresh: Vec<&String> = left.iter().filter(|n| n.ends_with(".cwasm") && *n != "component-0789.cwasm").collect();
+    assert_eq!(fresh.len(), 1, "{left:?}");
+    // An entry in use is kept young: loading it restarts its age.
+    let entry = cache.join(fresh[0]);
+    std::fs::File::options().write(true).open(&entry).unwrap().set_modified(SystemTime::now() - 40 * day).unwrap();
+    url();
+    let age = SystemTime::now().duration_since(std::fs::metadata(&entry).unwrap().modified().unwrap()).unwrap();
+    assert!(age < day, "the entry just loaded is {age:?} old");
+}

@@ -1,6 +1,7 @@
 //! The wasmtime side: one engine with the pooling allocator, the component compiled once and cached on disk
-//! (keyed by the component's hash and the engine's compatibility hash), a linker with standard WASI, wasi:http
-//! and our three imports, and an `InstancePre` from which each store instantiates in microseconds.
+//! (keyed by the component's hash and the engine's compatibility hash; entries unused for a month pruned), a
+//! linker with standard WASI, wasi:http and our three imports, and an `InstancePre` from which each store
+//! instantiates in microseconds.
 
 pub(crate) mod bindings;
 pub(crate) mod interrupt;
@@ -18,7 +19,7 @@ use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::error::Context;
 use wasmtime::Result;
@@ -288,7 +289,12 @@ pub(crate) fn load_cached(engine: &Engine, component: &ComponentBytes) -> Result
         // SAFETY: the file was written by `Component::serialize` of this engine configuration; the key covers the
         // component bytes and the engine's compatibility hash, and wasmtime re-checks the header on load.
         match unsafe { Component::deserialize_file(engine, &path) } {
-            Ok(c) => return Ok(c),
+            Ok(c) => {
+                // In use: its age restarts, so pruning (below) takes only entries no run has loaded for a while.
+                let _ =
+                    std::fs::File::options().write(true).open(&path).and_then(|f| f.set_modified(SystemTime::now()));
+                return Ok(c);
+            }
             Err(e) => {
                 tracing::warn!(path = %path.display(), error = %e, "ignoring unusable compiled-component cache entry")
             }
@@ -306,5 +312,28 @@ fn write_cache(dir: &Path, path: &Path, component: &Component) -> Result<()> {
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     std::fs::write(&tmp, component.serialize()?)?;
     std::fs::rename(&tmp, path)?;
+    prune_cache(dir, SystemTime::now());
     Ok(())
+}
+
+/// Cache entries no run has loaded for this long are removed when a new one is written.
+const CACHE_UNUSED: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+
+/// Removes the compiled components (and interrupted writes of them) in `dir` unused for [`CACHE_UNUSED`]: every
+/// build of spaces, and every `--component` file run, leaves an entry of about 2 MiB that would otherwise stay
+/// forever. An entry still wanted by some other installed version is compiled again on its next run.
+fn prune_cache(dir: &Path, now: SystemTime) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let ours =
+            name.to_str().is_some_and(|n| n.starts_with("component-") && (n.ends_with(".cwasm") || n.contains(".tmp")));
+        let unused = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age > CACHE_UNUSED));
+        if ours && unused {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
