@@ -33,16 +33,19 @@ pub(super) async fn small(s: &Settings, sdk: &Client, rows: &mut Vec<Row>) -> Re
     for verb in [Verb::Put, Verb::Get] {
         let mut rounds: Vec<(Cost, Cost)> = Vec::with_capacity(s.runs);
         for round in 0..s.runs {
-            let ours_first = round % 2 == 0;
-            let mut costs = [None, None];
-            for ours in [ours_first, !ours_first] {
-                let _ = std::fs::remove_dir_all(&back);
-                std::fs::create_dir_all(&back)?;
-                let cost =
-                    if ours { by_spaces(s, verb, &dir, &back)? } else { by_sdk(s, sdk, verb, &dir, &back).await? };
-                costs[usize::from(!ours)] = Some(cost);
-            }
-            let [Some(o), Some(a)] = costs else { unreachable!("both clients ran") };
+            // Each client gets an empty destination; who goes first alternates.
+            let fresh = || std::fs::remove_dir_all(&back).or(Ok(())).and_then(|()| std::fs::create_dir_all(&back));
+            let (o, a) = if round % 2 == 0 {
+                fresh()?;
+                let o = by_spaces(s, verb, &dir, &back)?;
+                fresh()?;
+                (o, by_sdk(s, sdk, verb, &dir, &back).await?)
+            } else {
+                fresh()?;
+                let a = by_sdk(s, sdk, verb, &dir, &back).await?;
+                fresh()?;
+                (by_spaces(s, verb, &dir, &back)?, a)
+            };
             eprintln!(
                 "bench:   round {}: spaces {:.2} s, sdk {:.2} s",
                 round + 1,
