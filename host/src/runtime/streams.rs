@@ -177,10 +177,10 @@ impl Pollable for ReadAhead {
 ///
 /// Into a regular file it writes a page at a time. The kernel sizes a page-cache folio by the write, and on a VM
 /// that hands free memory back to its hypervisor (virtio-balloon free page reporting, as on the Firecracker VMs
-/// this was measured on) a multi-page folio tends to come from memory handed back, each faulted in again: writing 1 GiB in the
-/// pieces the connection delivers (up to ~400 KiB) took 4.4-14 s of system time there against 0.7 s a page at a
-/// time (curl, whose writes are 4 and 12 KiB, 0.6-1.1 s). Where memory is not handed back, pages cost ~0.25 s more
-/// system time per GiB (0.8 s against 0.55), which only a loopback-speed download notices.
+/// this was measured on) a multi-page folio tends to come from memory handed back, each faulted in again: writing
+/// 1 GiB in the pieces the connection delivers (up to ~400 KiB) took 4.4-14 s of system time there against 0.7 s a
+/// page at a time (curl, whose writes are 4 and 12 KiB, 0.6-1.1 s). Where memory is not handed back, pages cost
+/// ~0.25 s more system time per GiB (0.8 s against 0.55), which only a loopback-speed download notices.
 pub(crate) struct WriteSink {
     inner: std::fs::File,
     /// Bytes per write.
