@@ -7,7 +7,7 @@
 mod block;
 mod lanes;
 
-use block::{compress, Word};
+use block::{compress, Word, K};
 
 /// Stream count of [`update_lanes`].
 pub const LANES: usize = 4;
@@ -39,7 +39,7 @@ impl Md5 {
         let rest = self.top_up(data);
         let mut blocks = rest.chunks_exact(64);
         for b in &mut blocks {
-            compress(&mut self.state, &words(b));
+            compress(&mut self.state, &words(b), &K);
         }
         self.keep(blocks.remainder());
     }
@@ -71,7 +71,7 @@ impl Md5 {
         self.tail[self.tail_len..self.tail_len + take].copy_from_slice(&data[..take]);
         self.tail_len += take;
         if self.tail_len == 64 {
-            compress(&mut self.state, &words(&self.tail));
+            compress(&mut self.state, &words(&self.tail), &K);
             self.tail_len = 0;
         }
         &data[take..]
@@ -122,7 +122,7 @@ pub fn update_lanes(streams: &mut [&mut Md5], data: &[&[u8]]) {
         let r = &r[done..];
         let mut blocks = r.chunks_exact(64);
         for b in &mut blocks {
-            compress(&mut s.state, &words(b));
+            compress(&mut s.state, &words(b), &K);
         }
         s.keep(blocks.remainder());
     }
@@ -151,6 +151,12 @@ impl Word for u32 {
     }
     fn rotl(self, s: u32) -> Self {
         self.rotate_left(s)
+    }
+    fn and(self, o: Self) -> Self {
+        self & o
+    }
+    fn and_not(self, o: Self) -> Self {
+        self & !o
     }
 }
 
