@@ -29,6 +29,36 @@ fn put_get_head_rm_exists_round_trip() {
     b.ok(&["rm", "data/in.bin"]); // deleting what is gone succeeds, as in S3
 }
 
+/// A download replaces a regular file by renaming a finished partial file over it — but a FIFO (like /dev/null, a
+/// file that is not a regular file) is written as it is, and a symbolic link keeps pointing where it did, at the
+/// file that now holds the object. Renaming over them would put a regular file in their place.
+#[test]
+fn downloads_write_into_fifos_and_through_links_without_replacing_them() {
+    use std::os::unix::fs::FileTypeExt;
+    let b = Bucket::new("special");
+    let data = pattern(300_000, 7);
+    std::fs::write(b.path("in.bin"), &data).unwrap();
+    b.ok(&["put", "in.bin", "k"]);
+
+    let fifo = b.path("pipe");
+    let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0, "mkfifo");
+    let reading = fifo.clone();
+    let reader = std::thread::spawn(move || std::fs::read(reading).unwrap());
+    b.ok(&["get", "k", "pipe"]);
+    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(), "the FIFO is still a FIFO");
+    assert_eq!(sha256(&reader.join().unwrap()), sha256(&data), "the reader got the object");
+
+    std::fs::write(b.path("target.bin"), b"old").unwrap();
+    std::os::unix::fs::symlink("target.bin", b.path("link.bin")).unwrap();
+    b.ok(&["get", "k", "link.bin"]);
+    assert!(std::fs::symlink_metadata(b.path("link.bin")).unwrap().file_type().is_symlink(), "the link stays");
+    assert_eq!(sha256(&std::fs::read(b.path("target.bin")).unwrap()), sha256(&data), "its target holds the object");
+    let left: Vec<_> = std::fs::read_dir(b.path("")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(!left.iter().any(|n| n.to_string_lossy().contains("spaces-partial")), "{left:?}");
+}
+
 #[test]
 fn ranges_and_empty_objects() {
     let b = Bucket::new("ranges");

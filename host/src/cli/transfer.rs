@@ -1,8 +1,8 @@
 //! One object to or from a file: the rules single commands and batches share. An upload reads the file through
 //! the component, which aborts its own multipart upload on failure; a download goes to a hidden partial file
 //! beside the destination and is renamed into place only when complete, so a failed or interrupted download
-//! never leaves a partial file under the final name. An upload of a file goes on with the multipart upload an
-//! earlier run of it left (the journal knows), unless the file changed since.
+//! never leaves a partial file under the final name (a device or a FIFO is written as it is). An upload of a file
+//! goes on with the multipart upload an earlier run of it left (the journal knows), unless the file changed since.
 
 use super::encryption::DecryptArgs;
 use crate::error::{Failure, Outcome};
@@ -143,6 +143,9 @@ pub(super) async fn download_file(
     if interrupt.triggered() {
         return Err(Failure::Interrupted);
     }
+    let Some(dest) = replaceable(dest) else {
+        return download_in_place(s, key, opts, how, dest, interrupted, sized).await;
+    };
     let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "download".into());
     tokio::fs::create_dir_all(dir)
@@ -165,10 +168,51 @@ pub(super) async fn download_file(
             return Err(e);
         }
     };
-    if let Err(e) = tokio::fs::rename(&partial, dest).await {
+    if let Err(e) = tokio::fs::rename(&partial, &dest).await {
         let _ = tokio::fs::remove_file(&partial).await;
         return Err(Failure::caused(format!("moving the download to {}", dest.display()), e));
     }
+    Ok((meta, written))
+}
+
+/// The file a download into `dest` replaces when complete — through a symbolic link, the file it points to, so
+/// the link stays — or `None` when `dest` is something that exists but is not a file, a directory or a dangling
+/// link: a device such as /dev/null, a FIFO, a socket. Renaming over those would put a regular file in their place,
+/// so they are written as they are.
+fn replaceable(dest: &Path) -> Option<PathBuf> {
+    match std::fs::metadata(dest) {
+        Ok(m) if !m.is_file() && !m.is_dir() => None,
+        _ if dest.is_symlink() => Some(std::fs::canonicalize(dest).unwrap_or_else(|_| dest.into())),
+        _ => Some(dest.into()),
+    }
+}
+
+/// A download written straight into `dest`, which is not a regular file ([`replaceable`]): nothing is left to
+/// remove when it fails.
+async fn download_in_place(
+    s: &mut Session,
+    key: &str,
+    opts: &GetOptions,
+    how: &DecryptArgs,
+    dest: &Path,
+    interrupted: impl std::future::Future<Output = ()>,
+    sized: &(dyn Fn(u64) + Send + Sync),
+) -> Outcome<(ObjectMeta, u64)> {
+    let (meta, download) = s.get(key, opts).await?;
+    how.check(&meta, opts.decrypt.is_some())?;
+    sized(meta.size);
+    let written = tokio::select! {
+        r = async {
+            // A FIFO's open waits for its reader, so it happens off this thread and can be interrupted.
+            let out = tokio::fs::OpenOptions::new()
+                .write(true)
+                .open(dest)
+                .await
+                .map_err(|e| Failure::usage(format!("cannot write {}: {e}", dest.display())))?;
+            s.write_to_file(download, out.into_std().await).await
+        } => r,
+        () = interrupted => Err(Failure::Interrupted),
+    }?;
     Ok((meta, written))
 }
 
