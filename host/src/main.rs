@@ -47,7 +47,12 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let code = match rt.block_on(cli::run(&cli)) {
+    // The command runs as a task on the runtime's workers: what `block_on` runs is polled on this thread, outside
+    // them, so each chunk of a body passing between a connection's task and the command woke another thread (a
+    // 1 GiB download: ~40 000 context switches and 0.40-0.52 CPU-s, against ~11 000 and 0.27-0.33 as a task).
+    let outcome = rt.block_on(async move { tokio::spawn(async move { cli::run(&cli).await }).await });
+    // Nothing cancels the task, so it ended or panicked; a panic goes on as it would have on this thread.
+    let code = match outcome.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic())) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("spaces: {e}");
