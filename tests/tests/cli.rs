@@ -30,10 +30,11 @@ fn put_get_head_rm_exists_round_trip() {
 }
 
 /// A download replaces a regular file by renaming a finished partial file over it — but a FIFO (like /dev/null, a
-/// file that is not a regular file) is written as it is, and a symbolic link keeps pointing where it did, at the
-/// file that now holds the object. Renaming over them would put a regular file in their place.
+/// file that is not a regular file) is written as it is, a symbolic link keeps pointing where it did, at the file
+/// that now holds the object, and /dev/stdout is standard output. Renaming over them would put a regular file in
+/// their place.
 #[test]
-fn downloads_write_into_fifos_and_through_links_without_replacing_them() {
+fn downloads_leave_fifos_links_and_a_redirected_stdout_in_place() {
     use std::os::unix::fs::FileTypeExt;
     let b = Bucket::new("special");
     let data = pattern(300_000, 7);
@@ -55,6 +56,19 @@ fn downloads_write_into_fifos_and_through_links_without_replacing_them() {
     b.ok(&["get", "k", "link.bin"]);
     assert!(std::fs::symlink_metadata(b.path("link.bin")).unwrap().file_type().is_symlink(), "the link stays");
     assert_eq!(sha256(&std::fs::read(b.path("target.bin")).unwrap()), sha256(&data), "its target holds the object");
+
+    // /dev/stdout when the shell sent standard output to a file: the object follows what was written before, in
+    // the same file, as `get k -` would put it.
+    use std::io::Write;
+    use std::os::unix::fs::MetadataExt;
+    let mut log = std::fs::File::create(b.path("log")).unwrap();
+    log.write_all(b"before\n").unwrap();
+    let inode = log.metadata().unwrap().ino();
+    let out = b.spaces().args(["get", "k", "/dev/stdout"]).stdout(log).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::metadata(b.path("log")).unwrap().ino(), inode, "the file standard output went to stays");
+    assert_eq!(sha256(&std::fs::read(b.path("log")).unwrap()), sha256(&[b"before\n".as_slice(), &data].concat()));
+
     let left: Vec<_> = std::fs::read_dir(b.path("")).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert!(!left.iter().any(|n| n.to_string_lossy().contains("spaces-partial")), "{left:?}");
 }

@@ -473,17 +473,20 @@ async fn bench_presign(s: &mut Session, count: u32) -> Outcome<()> {
     Ok(())
 }
 
-/// Downloads to a file (through a partial file renamed into place when complete) or to stdout.
+/// Downloads to a file (through a partial file renamed into place when complete) or to standard output.
 async fn get(s: &mut Session, key: &str, file: Option<&Path>, opts: &GetOptions, how: &DecryptArgs) -> Outcome<()> {
     let started = Instant::now();
-    if file.is_some_and(|f| f.as_os_str() == "-") {
+    let stream = match file {
+        Some(f) if f.as_os_str() == "-" => Some(standard(std::io::stdout().as_fd())?),
+        Some(f) => standard_stream(f),
+        None => None,
+    };
+    if let Some(stream) = stream {
         let (meta, download) = s.get(key, opts).await?;
         how.check(&meta, opts.decrypt.is_some())?;
         let meter = Meter::new(Some(meta.size), key);
         s.set_progress(Some(meter.sink()));
-        // Standard output unbuffered: the body arrives in large chunks, and Rust's stdout would flush per line.
-        let stdout = std::io::stdout().as_fd().try_clone_to_owned().map_err(|e| Failure::caused("stdout", e))?;
-        let written = s.write_to_file(download, std::fs::File::from(stdout)).await;
+        let written = s.write_to_file(download, stream).await;
         meter.finish();
         // A reader that took what it wanted and left (`| head`) is not a failure, as `cat` would not call it one.
         return match written {
@@ -512,6 +515,24 @@ async fn get(s: &mut Session, key: &str, file: Option<&Path>, opts: &GetOptions,
         rate(written, started.elapsed())
     );
     Ok(())
+}
+
+/// Standard output or error, unbuffered: the body arrives in large chunks, and Rust's stdout would flush per line.
+fn standard(fd: std::os::fd::BorrowedFd) -> Outcome<std::fs::File> {
+    Ok(fd.try_clone_to_owned().map_err(|e| Failure::caused("standard output", e))?.into())
+}
+
+/// Standard output or error, when `path` names the file it writes to (`/dev/stdout`, `/proc/self/fd/2`, or the file
+/// the shell redirected it to). Such a download is written through it as `-` is, so it lands where the command's
+/// other output does, instead of replacing that file under the shell or writing over what it holds.
+fn standard_stream(path: &Path) -> Option<std::fs::File> {
+    use std::os::unix::fs::MetadataExt;
+    let target = std::fs::metadata(path).ok()?;
+    // A closed stream is not the destination; the download then goes to `path` as any file does.
+    [std::io::stdout().as_fd(), std::io::stderr().as_fd()]
+        .into_iter()
+        .filter_map(|fd| standard(fd).ok())
+        .find(|f| f.metadata().is_ok_and(|m| (m.dev(), m.ino()) == (target.dev(), target.ino())))
 }
 
 /// Deletes everything under `prefix` in DeleteObjects batches, reporting each key that could not be deleted.
