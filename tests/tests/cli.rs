@@ -14,6 +14,8 @@ fn put_get_head_rm_exists_round_trip() {
     assert_eq!(sha256(&std::fs::read(b.path("out.bin")).unwrap()), sha256(&data));
     b.ok(&["get", "data/in.bin"]);
     assert_eq!(std::fs::read(b.path("in.bin")).unwrap(), data, "default destination is the key's file name");
+    b.ok(&["get", "data/in.bin", "fresh/"]);
+    assert_eq!(std::fs::read(b.path("fresh/in.bin")).unwrap(), data, "a name ending in / is a directory, made");
     let stdout = b.spaces().args(["get", "data/in.bin", "-"]).output().unwrap();
     assert_eq!(sha256(&stdout.stdout), sha256(&data));
 

@@ -33,7 +33,8 @@ pub(super) enum ObjectCommand {
     Get {
         /// Object key, or with -r a key prefix (the tree `put -r DIR PREFIX` made)
         key: String,
-        /// Destination file, - for standard output, or with -r a directory [default: . with -r]
+        /// Destination file, - for standard output, or a directory (one that exists, or a name ending in /, made
+        /// if missing) to download into under the key's last path segment; with -r a directory [default: . with -r]
         file: Option<PathBuf>,
         /// Only bytes FIRST-LAST (inclusive; LAST may be omitted)
         #[arg(long, value_parser = parse_range, conflicts_with = "recursive")]
@@ -496,7 +497,8 @@ async fn get(s: &mut Session, key: &str, file: Option<&Path>, opts: &GetOptions,
     }
     let name = key.rsplit('/').find(|p| !p.is_empty()).unwrap_or("download");
     let dest = match file {
-        Some(f) if f.is_dir() => f.join(name),
+        // A trailing slash names a directory (as it does to `aws s3 cp`); download_file makes it if missing.
+        Some(f) if f.is_dir() || f.as_os_str().as_encoded_bytes().ends_with(b"/") => f.join(name),
         Some(f) => f.to_path_buf(),
         None => PathBuf::from(name),
     };
