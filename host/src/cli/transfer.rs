@@ -143,18 +143,22 @@ pub(super) async fn download_file(
     if interrupt.triggered() {
         return Err(Failure::Interrupted);
     }
-    let Some(dest) = replaceable(dest) else {
-        return download_in_place(s, key, opts, how, dest, interrupted, sized).await;
+    // A partial file renamed over the destination when complete, or, for what is not a file, the destination.
+    let renamed = match replaceable(dest) {
+        Some(file) => Some((partial_beside(&file).await?, file)),
+        None => None,
     };
-    let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "download".into());
-    tokio::fs::create_dir_all(dir)
-        .await
-        .map_err(|e| Failure::usage(format!("cannot create {}: {e}", dir.display())))?;
-    let partial = dir.join(format!(".{name}.spaces-partial-{}", std::process::id()));
     let (meta, download) = s.get(key, opts).await?;
     how.check(&meta, opts.decrypt.is_some())?;
     sized(meta.size);
+    let Some((partial, dest)) = renamed else {
+        // Nothing is left to remove when this fails.
+        let written = tokio::select! {
+            r = async { s.write_to_file(download, open_in_place(dest).await?).await } => r,
+            () = interrupted => Err(Failure::Interrupted),
+        }?;
+        return Ok((meta, written));
+    };
     let out = std::fs::File::create(&partial)
         .map_err(|e| Failure::usage(format!("cannot write {}: {e}", partial.display())))?;
     let outcome = tokio::select! {
@@ -187,33 +191,25 @@ fn replaceable(dest: &Path) -> Option<PathBuf> {
     }
 }
 
-/// A download written straight into `dest`, which is not a regular file ([`replaceable`]): nothing is left to
-/// remove when it fails.
-async fn download_in_place(
-    s: &mut Session,
-    key: &str,
-    opts: &GetOptions,
-    how: &DecryptArgs,
-    dest: &Path,
-    interrupted: impl std::future::Future<Output = ()>,
-    sized: &(dyn Fn(u64) + Send + Sync),
-) -> Outcome<(ObjectMeta, u64)> {
-    let (meta, download) = s.get(key, opts).await?;
-    how.check(&meta, opts.decrypt.is_some())?;
-    sized(meta.size);
-    let written = tokio::select! {
-        r = async {
-            // A FIFO's open waits for its reader, so it happens off this thread and can be interrupted.
-            let out = tokio::fs::OpenOptions::new()
-                .write(true)
-                .open(dest)
-                .await
-                .map_err(|e| Failure::usage(format!("cannot write {}: {e}", dest.display())))?;
-            s.write_to_file(download, out.into_std().await).await
-        } => r,
-        () = interrupted => Err(Failure::Interrupted),
-    }?;
-    Ok((meta, written))
+/// A hidden partial file's path beside `file`, whose directory is made if it is missing.
+async fn partial_beside(file: &Path) -> Outcome<PathBuf> {
+    let dir = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "download".into());
+    tokio::fs::create_dir_all(dir)
+        .await
+        .map_err(|e| Failure::usage(format!("cannot create {}: {e}", dir.display())))?;
+    Ok(dir.join(format!(".{name}.spaces-partial-{}", std::process::id())))
+}
+
+/// `dest`, which is not a regular file ([`replaceable`]), opened to be written as it is. A FIFO's open waits for
+/// its reader, so it happens off this thread, where an interrupt can leave it.
+async fn open_in_place(dest: &Path) -> Outcome<std::fs::File> {
+    let out = tokio::fs::OpenOptions::new()
+        .write(true)
+        .open(dest)
+        .await
+        .map_err(|e| Failure::usage(format!("cannot write {}: {e}", dest.display())))?;
+    Ok(out.into_std().await)
 }
 
 /// Where a key under `prefix` goes below `dir`: its path after the prefix, refused if any segment could step
